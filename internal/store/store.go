@@ -1,0 +1,389 @@
+// Package store owns the agent's SQLite database: it opens the file with the
+// durable settings (WAL, synchronous=FULL, immediate transactions, foreign
+// keys), checks its integrity before anything else touches it, applies the
+// migrations embedded in the binary, and funnels every write through one
+// writer goroutine that may group concurrent writes into one transaction.
+//
+// A write is acknowledged (Write returns nil) only after its transaction has
+// committed. Reads use a separate read-only pool and never wait for writes.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/rs/zerolog"
+)
+
+// Errors that callers act on.
+var (
+	// ErrDiskFull means SQLite could not grow the database: new work must be
+	// refused with a clear message; nothing stored is lost.
+	ErrDiskFull = errors.New("store: disk full")
+	// ErrCorrupt means the integrity check failed; the agent must not start.
+	ErrCorrupt = errors.New("store: database failed its integrity check")
+	// ErrClosed is returned by Write after Close.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Config configures Open. The zero value of each field has the meaning given.
+type Config struct {
+	// Path of the database file. Required.
+	Path string
+	// MaxBatch is how many writes may share one transaction; 0 or 1 commits each write alone.
+	MaxBatch int
+	// MaxDelay is how long the writer waits for more writes to fill a batch; 0 never waits.
+	MaxDelay time.Duration
+	// ReadConns bounds the read-only pool; 0 means 4.
+	ReadConns int
+	// MaxPageCount caps the database size in pages (0: no cap). Used to test a full disk.
+	MaxPageCount int
+}
+
+// DB is an open database.
+type DB struct {
+	cfg    Config
+	log    zerolog.Logger
+	writer *sql.DB
+	reader *sql.DB
+
+	reqs      chan *writeReq
+	done      chan struct{}
+	closeOnce sync.Once
+	mu        sync.RWMutex // guards closed against Write racing Close
+	closed    bool
+}
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(*sql.Tx) error
+	errc chan error
+}
+
+// WriterDSN returns the connection string of the single writer connection.
+func WriterDSN(path string) string {
+	return "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=1"
+}
+
+func readerDSN(path string) string {
+	return "file:" + path + "?mode=ro&_busy_timeout=5000&_foreign_keys=1&_query_only=1"
+}
+
+// Open opens (creating with mode 0600 if needed) and checks the database,
+// applies migrations and starts the writer. A database that fails its
+// integrity check is never modified: Open returns ErrCorrupt.
+func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("store: path is required")
+	}
+	if cfg.MaxBatch < 1 {
+		cfg.MaxBatch = 1
+	}
+	if cfg.ReadConns < 1 {
+		cfg.ReadConns = 4
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := createFile(cfg.Path); err != nil {
+		return nil, err
+	}
+	writer, err := sql.Open("sqlite3", WriterDSN(cfg.Path))
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	db := &DB{cfg: cfg, log: log, writer: writer, reqs: make(chan *writeReq, 1024), done: make(chan struct{})}
+
+	var version string
+	if err := writer.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
+		writer.Close()
+		if isCorruptErr(err) {
+			return nil, db.corrupt(err.Error())
+		}
+		return nil, db.classify(err)
+	}
+	if err := db.quickCheck(ctx); err != nil {
+		writer.Close()
+		return nil, err
+	}
+	if cfg.MaxPageCount > 0 {
+		if _, err := writer.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", cfg.MaxPageCount)); err != nil {
+			writer.Close()
+			return nil, db.classify(err)
+		}
+	}
+	applied, err := db.migrate(ctx)
+	if err != nil {
+		writer.Close()
+		return nil, err
+	}
+	db.reader, err = sql.Open("sqlite3", readerDSN(cfg.Path))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db.reader.SetMaxOpenConns(cfg.ReadConns)
+	log.Info().Str("path", cfg.Path).Str("sqlite_version", version).Int("migrations_applied", applied).
+		Int("group_commit_max_batch", cfg.MaxBatch).Msg("database opened")
+	go db.writeLoop()
+	return db, nil
+}
+
+// createFile makes sure the database file exists with mode 0600 before SQLite
+// creates it with the process umask.
+func createFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return f.Close()
+}
+
+func (db *DB) quickCheck(ctx context.Context) error {
+	rows, err := db.writer.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		if isCorruptErr(err) {
+			return db.corrupt(err.Error())
+		}
+		return db.classify(err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return db.classify(err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		if isCorruptErr(err) {
+			return db.corrupt(err.Error())
+		}
+		return db.classify(err)
+	}
+	if len(problems) > 0 {
+		return db.corrupt(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (db *DB) corrupt(detail string) error {
+	return fmt.Errorf("%w: %s (%s). The agent will not start on a damaged database and never deletes it: "+
+		"stop the service, keep this file for analysis, restore the latest backup to this path, and start again",
+		ErrCorrupt, db.cfg.Path, detail)
+}
+
+func isCorruptErr(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB)
+}
+
+// classify wraps SQLITE_FULL as ErrDiskFull so callers can refuse new work.
+func (db *DB) classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if IsDiskFull(err) && !errors.Is(err, ErrDiskFull) {
+		return fmt.Errorf("%w: %s: %v", ErrDiskFull, db.cfg.Path, err)
+	}
+	return err
+}
+
+// IsDiskFull reports whether err means the database (or its disk) is full.
+func IsDiskFull(err error) bool {
+	if errors.Is(err, ErrDiskFull) {
+		return true
+	}
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrFull
+}
+
+// Reader returns the read-only pool. Queries there see committed data only.
+func (db *DB) Reader() *sql.DB { return db.reader }
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.cfg.Path }
+
+// Write runs fn inside a write transaction and returns after the
+// transaction committed (nil) or failed. Concurrent writes may share one
+// transaction (group commit); each runs inside its own savepoint, so one
+// failing fn rolls back only its own changes. fn must not keep tx after it
+// returns and must not call Write itself.
+func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, errc: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case db.reqs <- req:
+		db.mu.RUnlock()
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+	// Once queued, the outcome is awaited even if ctx ends: the caller must
+	// learn whether its write committed.
+	return <-req.errc
+}
+
+func (db *DB) writeLoop() {
+	defer close(db.done)
+	batch := make([]*writeReq, 0, db.cfg.MaxBatch)
+	for first := range db.reqs {
+		batch = append(batch[:0], first)
+		batch = db.fill(batch)
+		db.commit(batch)
+	}
+}
+
+// fill adds queued requests to the batch, waiting at most MaxDelay for more.
+func (db *DB) fill(batch []*writeReq) []*writeReq {
+	var timeout <-chan time.Time
+	if db.cfg.MaxDelay > 0 {
+		t := time.NewTimer(db.cfg.MaxDelay)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for len(batch) < db.cfg.MaxBatch {
+		select {
+		case r, ok := <-db.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if timeout == nil {
+			return batch
+		}
+		select {
+		case r, ok := <-db.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		case <-timeout:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (db *DB) commit(batch []*writeReq) {
+	ctx := context.Background()
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		err = db.classify(err)
+		for _, r := range batch {
+			r.errc <- err
+		}
+		return
+	}
+	results := make([]error, len(batch))
+	ran := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if len(batch) == 1 {
+			results[i] = db.classify(r.fn(tx))
+		} else {
+			results[i] = db.runInSavepoint(tx, r.fn)
+		}
+		if results[i] == nil {
+			ran++
+		}
+	}
+	if len(batch) == 1 && results[0] != nil {
+		_ = tx.Rollback()
+		batch[0].errc <- results[0]
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		err = db.classify(err)
+		_ = tx.Rollback()
+		for i, r := range batch {
+			if results[i] == nil {
+				results[i] = err
+			}
+			r.errc <- results[i]
+		}
+		return
+	}
+	for i, r := range batch {
+		r.errc <- results[i]
+	}
+}
+
+func (db *DB) runInSavepoint(tx *sql.Tx, fn func(*sql.Tx) error) error {
+	if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+		return db.classify(err)
+	}
+	if err := fn(tx); err != nil {
+		if _, rerr := tx.Exec("ROLLBACK TO w"); rerr != nil {
+			return errors.Join(db.classify(err), rerr)
+		}
+		_, _ = tx.Exec("RELEASE w")
+		return db.classify(err)
+	}
+	if _, err := tx.Exec("RELEASE w"); err != nil {
+		return db.classify(err)
+	}
+	return nil
+}
+
+// Ping checks that both pools answer; used by /readyz.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.reader.PingContext(ctx); err != nil {
+		return err
+	}
+	var one int
+	return db.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close waits for queued writes to commit, checkpoints the WAL and closes
+// the database. It is safe to call twice.
+func (db *DB) Close() error {
+	var err error
+	db.closeOnce.Do(func() {
+		db.mu.Lock()
+		db.closed = true
+		close(db.reqs)
+		db.mu.Unlock()
+		<-db.done
+		if _, cerr := db.writer.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); cerr != nil {
+			db.log.Warn().Err(cerr).Msg("WAL checkpoint at close failed; it will be redone at next start")
+		}
+		err = errors.Join(db.reader.Close(), db.writer.Close())
+		db.log.Info().Str("path", db.cfg.Path).Msg("database closed")
+	})
+	return err
+}
+
+// fileMode reports the permission bits of path (for tests and checks).
+func fileMode(path string) (fs.FileMode, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return st.Mode().Perm(), nil
+}
