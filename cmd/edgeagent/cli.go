@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// env is what every command gets: its arguments and standard streams.
+type env struct {
+	ctx    context.Context
+	args   []string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command is one subcommand; sub holds nested commands ("gs1 parse").
+type command struct {
+	name    string
+	usage   string // arguments, e.g. "[--json] [DATA]"
+	summary string
+	run     func(e env) error
+	sub     []*command
+}
+
+// usageError makes the CLI print the command's usage and exit 2.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+// exitError ends the CLI with a specific code and message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (x exitError) Error() string { return x.err.Error() }
+
+func commands() []*command {
+	return []*command{
+		{name: "version", summary: "print the version", run: cmdVersion},
+		{name: "init", usage: "[FILE]", summary: "write a commented default configuration (default edgeagent.yaml)", run: cmdInit},
+		{name: "config", summary: "configuration tools", sub: []*command{
+			{name: "check", usage: "FILE", summary: "validate a configuration file", run: cmdConfigCheck},
+		}},
+		{name: "run", usage: "--config FILE", summary: "run the agent as a service", run: cmdRun},
+		{name: "gs1", summary: "GS1 data tools", sub: []*command{
+			{name: "parse", usage: "[--json] [DATA]", summary: "parse and validate GS1 data given as DATA or on stdin (raw bytes)", run: cmdGS1Parse},
+			{name: "sscc", usage: "--ext D --prefix P --ref N", summary: "build an 18-digit SSCC with its check digit", run: cmdGS1SSCC},
+			{name: "check-digit", usage: "DIGITS", summary: "print DIGITS followed by their GS1 check digit", run: cmdGS1CheckDigit},
+		}},
+	}
+}
+
+// run is the whole CLI: it returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := &command{name: "edgeagent", summary: "shopfloor edge agent for serialization packaging lines", sub: commands()}
+	cmd, path, rest := root, []string{"edgeagent"}, args
+	for len(cmd.sub) > 0 {
+		if len(rest) == 0 || isHelp(rest[0]) || rest[0] == "help" {
+			printHelp(stdout, cmd, path)
+			if len(rest) == 0 && cmd == root {
+				return 2
+			}
+			return 0
+		}
+		next := find(cmd.sub, rest[0])
+		if next == nil {
+			fmt.Fprintf(stderr, "%s: unknown command %q; run '%s help'\n", strings.Join(path, " "), rest[0], strings.Join(path, " "))
+			return 2
+		}
+		cmd, path, rest = next, append(path, next.name), rest[1:]
+	}
+	err := cmd.run(env{ctx: ctx, args: rest, stdin: stdin, stdout: stdout, stderr: stderr})
+	var ue usageError
+	var xe exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "%s: %s\nusage: %s %s\n", strings.Join(path, " "), ue.msg, strings.Join(path, " "), cmd.usage)
+		return 2
+	case errors.As(err, &xe):
+		fmt.Fprintf(stderr, "%s: %s\n", strings.Join(path, " "), oneLine(xe.err.Error()))
+		return xe.code
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", strings.Join(path, " "), err)
+	return 1
+}
+
+func isHelp(s string) bool { return s == "-h" || s == "--help" || s == "-help" }
+
+func find(cmds []*command, name string) *command {
+	for _, c := range cmds {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func printHelp(w io.Writer, cmd *command, path []string) {
+	fmt.Fprintf(w, "%s — %s\n\nUsage:\n  %s <command> [arguments]\n\nCommands:\n", strings.Join(path, " "), cmd.summary, strings.Join(path, " "))
+	for _, c := range cmd.sub {
+		fmt.Fprintf(w, "  %-28s %s\n", strings.TrimSpace(c.name+" "+c.usage), c.summary)
+	}
+	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's options.\n", strings.Join(path, " "))
+}
+
+// flags builds a FlagSet whose --help prints the command's usage to stdout.
+func flags(e env, name, usage, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stdout, "Usage: edgeagent %s %s\n\n%s\n", name, usage, summary)
+		var has bool
+		fs.VisitAll(func(*flag.Flag) { has = true })
+		if has {
+			fmt.Fprintln(e.stdout, "\nOptions:")
+			fs.SetOutput(e.stdout)
+			fs.PrintDefaults()
+			fs.SetOutput(e.stderr)
+		}
+	}
+	return fs
+}
+
+// parseInterspersed lets flags come before or after positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+func cmdVersion(e env) error {
+	fs := flags(e, "version", "", "Print the version.")
+	if _, err := parseInterspersed(fs, e.args); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "edgeagent %s\n", version)
+	return nil
+}

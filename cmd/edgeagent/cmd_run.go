@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/edgeagent/edgeagent/internal/api"
+	"github.com/edgeagent/edgeagent/internal/config"
+	"github.com/edgeagent/edgeagent/internal/logging"
+	"github.com/edgeagent/edgeagent/internal/store"
+)
+
+func cmdRun(e env) error {
+	fs := flags(e, "run", "--config FILE", "Run the agent as a service until SIGINT or SIGTERM.")
+	cfgPath := fs.String("config", "", "configuration file")
+	pos, err := parseInterspersed(fs, e.args)
+	if err != nil {
+		return err
+	}
+	if *cfgPath == "" || len(pos) > 0 {
+		return usageError{"--config FILE is required"}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return exitError{1, err}
+	}
+	log, err := logging.New(e.stderr, cfg.Log.Format, cfg.Log.Level)
+	if err != nil {
+		return exitError{1, err}
+	}
+	log.Info().Str("version", version).Str("line", cfg.Line.Name).Str("config", *cfgPath).Msg("edgeagent starting")
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return exitError{1, err}
+	}
+	db, err := store.Open(e.ctx, store.Config{
+		Path: cfg.Store.Path, MaxBatch: cfg.Store.GroupCommitMaxBatch, MaxDelay: cfg.Store.GroupCommitMaxDelay,
+	}, logging.Component(log, "store"))
+	if err != nil {
+		log.Error().Err(err).Msg("cannot open the database")
+		return exitError{1, err}
+	}
+	srv, err := api.New(api.Config{Listen: cfg.HTTP.Listen, Ready: db.Ping}, logging.Component(log, "http"))
+	if err != nil {
+		db.Close()
+		return exitError{1, err}
+	}
+	if err := srv.Start(); err != nil {
+		db.Close()
+		return exitError{1, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)}
+	}
+	log.Info().Msg("edgeagent ready")
+
+	var runErr error
+	select {
+	case <-e.ctx.Done():
+		log.Info().Msg("stopping: signal received")
+	case err := <-srv.Err():
+		runErr = err
+		log.Error().Err(err).Msg("stopping: http server failed")
+	}
+
+	// Shut down in reverse order with a fresh deadline; a second signal aborts the drain.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	go func() {
+		select {
+		case <-again:
+			log.Warn().Msg("second signal: aborting the drain")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn().Err(err).Msg("http shutdown did not finish in time")
+	}
+	if err := db.Close(); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	log.Info().Msg("edgeagent stopped")
+	if runErr != nil {
+		return exitError{1, runErr}
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestJSONByDefaultOffTerminal(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(&buf, "auto", "info")
+	require.NoError(t, err)
+	store := Component(log, "store")
+	store.Info().Str("path", "x.db").Msg("opened")
+	log.Debug().Msg("hidden at info")
+	var line map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &line))
+	require.Equal(t, "store", line["component"])
+	require.Equal(t, "opened", line["message"])
+	require.NotContains(t, buf.String(), "hidden")
+}
+
+func TestConsoleAndErrors(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(&buf, "console", "debug")
+	require.NoError(t, err)
+	log.Debug().Msg("hello")
+	require.Contains(t, buf.String(), "hello")
+	require.NotContains(t, buf.String(), "{")
+	_, err = New(&buf, "xml", "info")
+	require.ErrorContains(t, err, "log format")
+	_, err = New(&buf, "json", "loud")
+	require.ErrorContains(t, err, "log level")
+}
