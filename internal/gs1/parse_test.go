@@ -120,9 +120,9 @@ func TestElementStringSeparators(t *testing.T) {
 }
 
 func TestDigitalLinkRoundTrip(t *testing.T) {
-	m, err := ParseBracketed("(01)09506000134352(17)261231(10)AB/1(21)SN 1")
+	_, err := ParseBracketed("(01)09506000134352(17)261231(10)AB/1(21)SN 1")
 	require.Error(t, err, "space is not CSET 82")
-	m, err = ParseBracketed("(01)09506000134352(17)261231(10)AB/1(21)SN1")
+	m, err := ParseBracketed("(01)09506000134352(17)261231(10)AB/1(21)SN1")
 	require.NoError(t, err)
 	uri, err := m.DigitalLinkURI("https://example.com/")
 	require.NoError(t, err)

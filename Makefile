@@ -1,0 +1,64 @@
+# edgeagent — make help lists the targets.
+
+GO        ?= go
+BIN       ?= bin/edgeagent
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+DEMO_DIR  ?= demo-data
+FUZZTIME  ?= 30s
+STATICCHECK_VERSION ?= v0.7.0
+SYSTEM_PACKAGES := libusb-1.0-0-dev pkg-config gcc
+
+export CGO_ENABLED := 1
+
+.PHONY: help deps build run test bench lint fuzz hardware-test clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-15s %s\n", $$1, $$2}'
+
+deps: ## install missing system packages (as root), or say what to install
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then echo "system packages present:$(foreach p,$(SYSTEM_PACKAGES), $(p))"; \
+	elif [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; \
+		(apt-get install -y --no-install-recommends $$missing || (apt-get update && apt-get install -y --no-install-recommends $$missing)); \
+	else echo "missing system packages:$$missing"; echo "install them with: sudo apt-get install$$missing"; exit 1; fi
+
+build: ## build bin/edgeagent with the version linked in
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/edgeagent
+
+run: build ## run the agent on a default configuration in ./demo-data
+	@mkdir -p $(DEMO_DIR) && chmod 700 $(DEMO_DIR)
+	@[ -f $(DEMO_DIR)/edgeagent.yaml ] || ( $(BIN) init $(DEMO_DIR)/edgeagent.yaml >/dev/null && \
+		sed -i -e 's|^data_dir: .*|data_dir: $(DEMO_DIR)|' -e 's|^  format: auto|  format: console|' $(DEMO_DIR)/edgeagent.yaml )
+	@[ -f $(DEMO_DIR)/token ] || ( umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' > $(DEMO_DIR)/token )
+	@echo "edgeagent on http://127.0.0.1:8080  (health: /healthz, /readyz; token in $(DEMO_DIR)/token; Ctrl-C stops)"
+	EDGEAGENT_TOKEN="$$(cat $(DEMO_DIR)/token)" $(BIN) run --config $(DEMO_DIR)/edgeagent.yaml
+
+test: ## run every test with the race detector and compile the hardware tests
+	$(GO) vet -tags hardware ./...
+	$(GO) test -tags hardware -count=1 -run '^$$' ./hardware-tests/... >/dev/null
+	$(GO) test -race -count=1 ./...
+
+bench: ## run the benchmarks and print the figures
+	@$(GO) test -run '^$$' -bench . -benchmem -benchtime=2s ./... | tee /tmp/edgeagent-bench.txt | grep -E '^(Benchmark|ok|FAIL|goos|cpu)'
+	@echo
+	@echo "GS1 parse throughput (one core):"
+	@awk '/^BenchmarkParse\// {for (i=1;i<=NF;i++) if ($$i=="scans/s") printf "  %-28s %12.0f scans/s  %s ns/op  %s allocs/op\n", $$1, $$(i-1), $$3, $$(NF-1)}' /tmp/edgeagent-bench.txt
+
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags hardware ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags hardware ./...
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; done
+
+hardware-test: ## run the hardware tests against the devices named by EDGEAGENT_HW_* variables
+	$(GO) test -tags hardware -count=1 -v ./hardware-tests/...
+
+clean: ## remove build output (keeps demo-data)
+	rm -rf bin
