@@ -19,7 +19,7 @@ import (
 func TestStoreOnLineDisk(t *testing.T) {
 	dir := os.Getenv("EDGEAGENT_HW_DB_DIR")
 	if dir == "" {
-		t.Skip("set EDGEAGENT_HW_DB_DIR to a directory on the line PC's data disk")
+		t.Skip("hardware test: set EDGEAGENT_HW_DB_DIR to a directory on the line PC's data disk")
 	}
 	path := filepath.Join(dir, "hwtest.db")
 	defer os.Remove(path)
