@@ -114,7 +114,7 @@ func ParseDigitalLink(uri string) (*Message, error) {
 	start := -1
 	for end := len(segs); end >= 2; end -= 2 {
 		code := segs[end-2]
-		d := lookupPathAI(code)
+		d := lookupBracketAI(code)
 		if d == nil {
 			break
 		}
@@ -130,7 +130,7 @@ func ParseDigitalLink(uri string) (*Message, error) {
 	msg := &Message{DigitalLink: true}
 	var pathAIs []string
 	for i := start; i+1 < len(segs); i += 2 {
-		d := lookupPathAI(segs[i])
+		d := lookupBracketAI(segs[i])
 		if segs[i+1] == "" {
 			return nil, errorf(d.ai, -1, RuleEmpty, "the URI path gives no value for this AI")
 		}
@@ -208,6 +208,3 @@ func ParseDigitalLink(uri string) (*Message, error) {
 	}
 	return msg, nil
 }
-
-// lookupPathAI finds an AI named in a URI path segment.
-func lookupPathAI(code string) *aiDef { return lookupBracketAI(code) }

@@ -13,7 +13,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -377,13 +376,4 @@ func (db *DB) Close() error {
 		db.log.Info().Str("path", db.cfg.Path).Msg("database closed")
 	})
 	return err
-}
-
-// fileMode reports the permission bits of path (for tests and checks).
-func fileMode(path string) (fs.FileMode, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0, err
-	}
-	return st.Mode().Perm(), nil
 }

@@ -269,3 +269,12 @@ func TestDurabilityChild(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// fileMode reports the permission bits of path.
+func fileMode(path string) (os.FileMode, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return st.Mode().Perm(), nil
+}
