@@ -222,3 +222,15 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+func TestValidateElement(t *testing.T) {
+	require.NoError(t, ValidateElement("01", "09506000134352"))
+	require.NoError(t, ValidateElement("10", "AB_1CD\"%&()/"))
+	require.ErrorContains(t, ValidateElement("01", "09506000134353"), "check digit")
+	require.ErrorContains(t, ValidateElement("17", "261332"), "AI (17)")
+	require.ErrorContains(t, ValidateElement("10", "ABCDEFGHIJKLMNOPQRSTU"), "too long")
+	require.ErrorContains(t, ValidateElement("99999", "x"), "unrecognised AI")
+	allocs := testing.AllocsPerRun(100, func() { _ = ValidateElement("21", "SN-0001/A") })
+	require.Zero(t, allocs)
+	require.ErrorContains(t, CheckAssociations([]Element{{AI: "21", Value: "1"}}), "01")
+}

@@ -117,3 +117,30 @@ func Validate(els []Element) error {
 	}
 	return validateAssociations(els)
 }
+
+// ValidateElement checks one value against its AI: length, character set and
+// linters. It does not allocate when the value is valid.
+func ValidateElement(ai, value string) error {
+	d := lookupBracketAI(ai)
+	if d == nil {
+		return errorf(ai, -1, RuleUnknownAI, "unrecognised AI")
+	}
+	if err := checkLengthContent(d, value); err != nil {
+		return err
+	}
+	n, err := checkComponents(d, value)
+	if err != nil {
+		return err
+	}
+	if n != len(value) {
+		return errorf(d.ai, -1, RuleLength, "value is too long: at most %d characters", d.maxLen())
+	}
+	return nil
+}
+
+// CheckAssociations applies the rules between AIs (mandatory companions,
+// exclusions, repeats) to a list of elements, without looking at the values
+// beyond what those rules need.
+func CheckAssociations(els []Element) error {
+	return validateAssociations(els)
+}

@@ -68,9 +68,12 @@ func appendPattern(out Linear, p string) Linear {
 // runs of four or more digits (or two at the start or end), B otherwise, A
 // only for control characters. It returns the values with the start
 // character first.
-func Code128Auto(data []int) ([]int, error) {
+func Code128Auto(data []int) ([]int, error) { return AppendCode128Auto(nil, data) }
+
+// AppendCode128Auto is Code128Auto appending to dst.
+func AppendCode128Auto(dst, data []int) ([]int, error) {
 	const none = 0
-	var out []int
+	out := dst
 	set := none
 	digitsAt := func(i int) int {
 		n := 0
