@@ -873,4 +873,3 @@ func (p *previewer) finish() *image.Gray {
 	}
 	return img
 }
-

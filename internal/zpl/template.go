@@ -493,4 +493,3 @@ func (c *compiler) errAt(off int, msg string) error {
 }
 
 func (c *compiler) errCmd(cmd command, msg string) error { return c.errAt(c.base+cmd.off, msg) }
-
