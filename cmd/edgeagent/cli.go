@@ -53,6 +53,12 @@ func commands() []*command {
 			{name: "sscc", usage: "--ext D --prefix P --ref N", summary: "build an 18-digit SSCC with its check digit", run: cmdGS1SSCC},
 			{name: "check-digit", usage: "DIGITS", summary: "print DIGITS followed by their GS1 check digit", run: cmdGS1CheckDigit},
 		}},
+		{name: "zpl", summary: "label template tools", sub: []*command{
+			{name: "templates", usage: "[--dir DIR]", summary: "list label templates with their sizes and data keys", run: cmdZPLTemplates},
+			{name: "render", usage: "--template FILE|TAG --data k=v … [--count N]", summary: "render a template to ZPL on stdout", run: cmdZPLRender},
+			{name: "lint", usage: "FILE…", summary: "check templates and label formats", run: cmdZPLLint},
+			{name: "preview", usage: "--template FILE|TAG --data k=v … --out FILE.png [--dpmm 8]", summary: "draw a label as PNG", run: cmdZPLPreview},
+		}},
 	}
 }
 

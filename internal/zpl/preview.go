@@ -97,6 +97,7 @@ type pfield struct {
 
 // mark is a drawn field: an alpha mask at a position on the label.
 type mark struct {
+	field   int // ordinal of the field in the format
 	at      image.Point
 	mask    *image.Alpha
 	reverse bool
@@ -111,6 +112,7 @@ type previewer struct {
 	utf8     bool
 	f        pfield
 	marks    []mark
+	nfield   int
 	warnings []string
 	started  bool
 	done     bool
@@ -251,6 +253,7 @@ func (p *previewer) exec(c command) error {
 	case "FS":
 		err := p.drawField()
 		p.f = pfield{}
+		p.nfield++
 		return err
 	default:
 		if len(c.name) == 2 && c.name[0] == 'B' {
@@ -316,7 +319,7 @@ func (p *previewer) drawField() error {
 		if err == nil && p.f.typeset && orient == 'N' {
 			// ^FT places the baseline (of the last line) at y.
 			at := p.origin().Sub(image.Pt(0, baseline))
-			p.marks = append(p.marks, mark{at: at, mask: rotate(m, orient), reverse: p.f.reverse})
+			p.marks = append(p.marks, mark{field: p.nfield, at: at, mask: rotate(m, orient), reverse: p.f.reverse})
 			return nil
 		}
 	}
@@ -328,7 +331,7 @@ func (p *previewer) drawField() error {
 	if p.f.typeset {
 		at.Y -= m.Bounds().Dy()
 	}
-	p.marks = append(p.marks, mark{at: at, mask: m, reverse: p.f.reverse})
+	p.marks = append(p.marks, mark{field: p.nfield, at: at, mask: m, reverse: p.f.reverse})
 	return nil
 }
 
