@@ -97,7 +97,8 @@ type pfield struct {
 
 // mark is a drawn field: an alpha mask at a position on the label.
 type mark struct {
-	field   int // ordinal of the field in the format
+	field   int    // ordinal of the field in the format
+	kind    string // "BX", "BC", "BQ", "GB" or "text"
 	at      image.Point
 	mask    *image.Alpha
 	reverse bool
@@ -303,7 +304,7 @@ func (p *previewer) drawField() error {
 	orient := byte('N')
 	switch p.f.bcName {
 	case "GB":
-		m = p.box()
+		m, err = p.box()
 	case "BX":
 		m, err = p.dataMatrix()
 		orient = orientOf(param(p.f.bcParams, 0))
@@ -319,7 +320,7 @@ func (p *previewer) drawField() error {
 		if err == nil && p.f.typeset && orient == 'N' {
 			// ^FT places the baseline (of the last line) at y.
 			at := p.origin().Sub(image.Pt(0, baseline))
-			p.marks = append(p.marks, mark{field: p.nfield, at: at, mask: rotate(m, orient), reverse: p.f.reverse})
+			p.marks = append(p.marks, mark{field: p.nfield, kind: p.fieldKind(), at: at, mask: rotate(m, orient), reverse: p.f.reverse})
 			return nil
 		}
 	}
@@ -331,8 +332,29 @@ func (p *previewer) drawField() error {
 	if p.f.typeset {
 		at.Y -= m.Bounds().Dy()
 	}
-	p.marks = append(p.marks, mark{field: p.nfield, at: at, mask: m, reverse: p.f.reverse})
+	p.marks = append(p.marks, mark{field: p.nfield, kind: p.fieldKind(), at: at, mask: m, reverse: p.f.reverse})
 	return nil
+}
+
+func (p *previewer) fieldKind() string {
+	if p.f.bcName == "" {
+		return "text"
+	}
+	return p.f.bcName
+}
+
+// maxDots bounds a label or field side, and maxArea a field, so that a
+// hostile format cannot make the preview allocate without limit.
+const (
+	maxDots = 16384
+	maxArea = 64 << 20
+)
+
+func newMask(w, h int) (*image.Alpha, error) {
+	if w > maxDots || h > maxDots || w*h > maxArea {
+		return nil, fmt.Errorf("field of %d×%d dots is too large to draw", w, h)
+	}
+	return image.NewAlpha(image.Rect(0, 0, max(w, 1), max(h, 1))), nil
 }
 
 func orientOf(s string) byte {
@@ -396,7 +418,10 @@ func (p *previewer) text() (*image.Alpha, int, error) {
 		width = max(width, face.width(l))
 	}
 	height := lineH*(len(lines)-1) + fs.h + fs.h/4
-	m := image.NewAlpha(image.Rect(0, 0, max(width, 1), max(height, 1)))
+	m, err := newMask(width, height)
+	if err != nil {
+		return nil, 0, err
+	}
 	for i, l := range lines {
 		x := 0
 		if b := p.f.block; b != nil {
@@ -459,12 +484,15 @@ func threshold(m *image.Alpha) *image.Alpha {
 	return m
 }
 
-func (p *previewer) box() *image.Alpha {
+func (p *previewer) box() (*image.Alpha, error) {
 	ps := p.f.bcParams
 	t := max(1, atoiDef(param(ps, 2), 1))
 	w := max(t, atoiDef(param(ps, 0), t))
 	h := max(t, atoiDef(param(ps, 1), t))
-	m := image.NewAlpha(image.Rect(0, 0, w, h))
+	m, err := newMask(w, h)
+	if err != nil {
+		return nil, err
+	}
 	white := strings.EqualFold(param(ps, 3), "W")
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
@@ -477,12 +505,15 @@ func (p *previewer) box() *image.Alpha {
 		// A white box clears what is under it: drawn reversed over black.
 		p.f.reverse = !p.f.reverse
 	}
-	return m
+	return m, nil
 }
 
-func matrixMask(mx *barcode.Matrix, scale int) *image.Alpha {
+func matrixMask(mx *barcode.Matrix, scale int) (*image.Alpha, error) {
 	scale = max(scale, 1)
-	m := image.NewAlpha(image.Rect(0, 0, mx.W*scale, mx.H*scale))
+	m, err := newMask(mx.W*scale, mx.H*scale)
+	if err != nil {
+		return nil, err
+	}
 	for y := 0; y < mx.H*scale; y++ {
 		for x := 0; x < mx.W*scale; x++ {
 			if mx.Dark(x/scale, y/scale) {
@@ -490,7 +521,7 @@ func matrixMask(mx *barcode.Matrix, scale int) *image.Alpha {
 			}
 		}
 	}
-	return m
+	return m, nil
 }
 
 func (p *previewer) dataMatrix() (*image.Alpha, error) {
@@ -522,7 +553,7 @@ func (p *previewer) dataMatrix() (*image.Alpha, error) {
 	if h <= 0 {
 		h = max(1, p.by.h/mx.H)
 	}
-	return matrixMask(mx, h), nil
+	return matrixMask(mx, h)
 }
 
 // dataMatrixEscapes applies the ^BX escape sequences: esc esc is esc, esc 1
@@ -597,7 +628,10 @@ func (p *previewer) code128() (*image.Alpha, error) {
 	if interp {
 		textH = face.h + face.h/4
 	}
-	m := image.NewAlpha(image.Rect(0, 0, len(bars)*w, h+textH))
+	m, err := newMask(len(bars)*w, h+textH)
+	if err != nil {
+		return nil, err
+	}
 	top := 0
 	if interp && above {
 		top = textH
@@ -614,6 +648,9 @@ func (p *previewer) code128() (*image.Alpha, error) {
 	}
 	if interp {
 		tm := image.NewAlpha(image.Rect(0, 0, m.Bounds().Dx(), textH))
+		if face.width(hri) > maxDots {
+			return nil, fmt.Errorf("interpretation line too long to draw")
+		}
 		face.draw(tm, hri, (m.Bounds().Dx()-face.width(hri))/2, face.ascent())
 		threshold(tm)
 		y0 := h
@@ -799,7 +836,7 @@ func (p *previewer) qr() (*image.Alpha, error) {
 	if err != nil {
 		return nil, err
 	}
-	return matrixMask(mx, mag), nil
+	return matrixMask(mx, mag)
 }
 
 // rotate turns a mask drawn upright to the field orientation: R 90°
@@ -835,6 +872,8 @@ func rotate(m *image.Alpha, o byte) *image.Alpha {
 }
 
 func (p *previewer) finish() *image.Gray {
+	p.pw, p.ll = min(p.pw, maxDots), min(p.ll, maxDots)
+	p.opt.Width, p.opt.Height = min(p.opt.Width, maxDots), min(p.opt.Height, maxDots)
 	w, h := p.pw, p.ll
 	if w <= 0 {
 		w = p.opt.Width

@@ -231,7 +231,13 @@ func (t *Template) appendGS1(dst []byte, f *fieldInfo, hexOn bool, parts []gs1Pa
 		dst = append(dst, f.qrECL, 'A', ',', '>', '8')
 		for i, p := range parts {
 			dst = append(dst, p.ai...)
-			dst = append(dst, vals[i]...)
+			for j := 0; j < len(vals[i]); j++ {
+				if c := vals[i][j]; hexOn && c == f.hexInd {
+					dst = appendHex(dst, f.hexInd, c)
+				} else {
+					dst = append(dst, c)
+				}
+			}
 			if i < last && gs1.NeedsSeparator(p.ai) {
 				dst = appendHex(dst, f.hexInd, gs1.GS)
 			}

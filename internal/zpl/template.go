@@ -341,7 +341,7 @@ func (c *compiler) fieldData(cmd command, f *fieldInfo) error {
 		// Pick an indicator that cannot be confused with the field's own
 		// text or the ^BX escape character.
 		f.hexInd = '_'
-		if f.kind == fieldDataMatrix || strings.IndexByte(data, '_') >= 0 {
+		if f.kind == fieldDataMatrix || f.kind == fieldQR || strings.IndexByte(data, '_') >= 0 {
 			f.hexInd = '\\'
 		}
 	}
