@@ -144,3 +144,40 @@ func ValidateElement(ai, value string) error {
 func CheckAssociations(els []Element) error {
 	return validateAssociations(els)
 }
+
+// Spec is an AI looked up once, for callers that check many values of it.
+type Spec struct {
+	d              *aiDef
+	minLen, maxLen int
+}
+
+// SpecFor returns the Spec of a known AI.
+func SpecFor(ai string) (Spec, bool) {
+	d := lookupBracketAI(ai)
+	if d == nil {
+		return Spec{}, false
+	}
+	return Spec{d: d, minLen: d.minLen(), maxLen: d.maxLen()}, true
+}
+
+// AI returns the AI's code.
+func (s Spec) AI() string { return s.d.ai }
+
+// NeedsSeparator reports whether a value of this AI must be followed by FNC1
+// when another AI comes after it.
+func (s Spec) NeedsSeparator() bool { return !s.d.fixed }
+
+// Validate is ValidateElement for this AI.
+func (s Spec) Validate(value string) error {
+	if len(value) < s.minLen || len(value) > s.maxLen || strings.IndexByte(value, '^') >= 0 {
+		return checkLengthContent(s.d, value)
+	}
+	n, err := checkComponents(s.d, value)
+	if err != nil {
+		return err
+	}
+	if n != len(value) {
+		return errorf(s.d.ai, -1, RuleLength, "value is too long: at most %d characters", s.maxLen)
+	}
+	return nil
+}

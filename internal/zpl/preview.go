@@ -347,7 +347,7 @@ func (p *previewer) fieldKind() string {
 // hostile format cannot make the preview allocate without limit.
 const (
 	maxDots = 16384
-	maxArea = 64 << 20
+	maxArea = 40 << 20 // an A4 sheet at 24 dpmm is 36 million dots
 )
 
 func newMask(w, h int) (*image.Alpha, error) {
@@ -886,6 +886,9 @@ func (p *previewer) finish() *image.Gray {
 	}
 	if h <= 0 {
 		h = int(152.4 * float64(p.opt.DPMM))
+	}
+	if w*h > maxArea {
+		h = maxArea / w
 	}
 	img := image.NewGray(image.Rect(0, 0, w, h))
 	for i := range img.Pix {

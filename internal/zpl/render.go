@@ -9,7 +9,18 @@ import (
 	"github.com/edgeagent/edgeagent/internal/zpl/barcode"
 )
 
-const maxGS1Parts = 16
+const (
+	maxGS1Parts = 16
+	maxKeys     = 32
+	maxPairs    = 32
+)
+
+// renderState is one label's values, on the stack.
+type renderState struct {
+	vals    [maxKeys]string
+	checked uint32           // GS1 pairs validated for this label
+	gs1     [maxPairs]string // their values, GTINs padded to 14 digits
+}
 
 // KeyError is a data value that cannot go on the label.
 type KeyError struct {
@@ -27,11 +38,21 @@ func keyErr(key, format string, a ...any) error {
 // be present, and no other. Reusing dst, a label costs no allocation unless a
 // GTIN shorter than 14 digits has to be padded.
 func (t *Template) Render(dst []byte, data Data) ([]byte, error) {
-	if err := t.checkKeys(data); err != nil {
-		return dst, err
+	// Each value is looked up once; the ops index this array.
+	var st renderState
+	vals := &st.vals
+	for i, k := range t.Keys {
+		v, ok := data[k]
+		if !ok {
+			return dst, keyErr(k, "missing: template %s takes %s", t.Tag, strings.Join(t.Keys, ", "))
+		}
+		vals[i] = v
+	}
+	if len(data) != len(t.Keys) {
+		return dst, t.unknownKey(data)
 	}
 	if t.raw {
-		return t.renderRaw(dst, data)
+		return t.renderRaw(dst, vals[0])
 	}
 	start := len(dst)
 	hexOn := false
@@ -43,15 +64,14 @@ func (t *Template) Render(dst []byte, data Data) ([]byte, error) {
 			dst = append(dst, o.lit...)
 		case opHex:
 			f := &t.fields[o.field]
-			hexOn = f.fixedHex || t.fieldNeedsHex(f, data)
+			hexOn = f.fixedHex || t.fieldNeedsHex(f, vals)
 			if hexOn && !f.fixedHex {
 				dst = append(dst, '^', 'F', 'H', f.hexInd)
 			}
 		case opValue:
-			key := t.Keys[o.key]
-			dst, err = appendEscaped(dst, &t.fields[o.field], hexOn, key, data[key])
+			dst, err = appendEscaped(dst, &t.fields[o.field], hexOn, t.Keys[o.key], vals[o.key])
 		case opGS1:
-			dst, err = t.appendGS1(dst, &t.fields[o.field], hexOn, o.gs1, data)
+			dst, err = t.appendGS1(dst, &t.fields[o.field], hexOn, o.gs1, &st)
 		}
 		if err != nil {
 			return dst[:start], err
@@ -60,24 +80,17 @@ func (t *Template) Render(dst []byte, data Data) ([]byte, error) {
 	return dst, nil
 }
 
-func (t *Template) checkKeys(data Data) error {
-	for _, k := range t.Keys {
-		if _, ok := data[k]; !ok {
-			return keyErr(k, "missing: template %s takes %s", t.Tag, strings.Join(t.Keys, ", "))
-		}
-	}
-	if len(data) != len(t.Keys) {
-		for k := range data {
-			if _, ok := t.keyIdx[k]; !ok {
-				return keyErr(k, "unknown key: template %s takes %s", t.Tag, strings.Join(t.Keys, ", "))
-			}
+func (t *Template) unknownKey(data Data) error {
+	for k := range data {
+		if _, ok := t.keyIdx[k]; !ok {
+			return keyErr(k, "unknown key: template %s takes %s", t.Tag, strings.Join(t.Keys, ", "))
 		}
 	}
 	return nil
 }
 
 // fieldNeedsHex reports whether any value of the field needs ^FH escapes.
-func (t *Template) fieldNeedsHex(f *fieldInfo, data Data) bool {
+func (t *Template) fieldNeedsHex(f *fieldInfo, vals *[maxKeys]string) bool {
 	for _, vi := range f.values {
 		o := &t.ops[vi]
 		if o.kind == opGS1 {
@@ -86,7 +99,7 @@ func (t *Template) fieldNeedsHex(f *fieldInfo, data Data) bool {
 			}
 			continue
 		}
-		v := data[t.Keys[o.key]]
+		v := vals[o.key]
 		for i := 0; i < len(v); i++ {
 			c := v[i]
 			switch {
@@ -103,7 +116,7 @@ func (t *Template) fieldNeedsHex(f *fieldInfo, data Data) bool {
 
 func gs1NeedsSeparator(parts []gs1Part) bool {
 	for _, p := range parts[:len(parts)-1] {
-		if gs1.NeedsSeparator(p.ai) {
+		if p.spec.NeedsSeparator() {
 			return true
 		}
 	}
@@ -118,6 +131,9 @@ func appendHex(dst []byte, ind, c byte) []byte {
 
 // appendEscaped writes one value so that the printer reads it back exactly.
 func appendEscaped(dst []byte, f *fieldInfo, hexOn bool, key, v string) ([]byte, error) {
+	if plain(v, f) {
+		return append(dst, v...), nil
+	}
 	ascii := true
 	for i := 0; i < len(v); i++ {
 		if v[i] >= 0x80 {
@@ -166,21 +182,37 @@ func appendEscaped(dst []byte, f *fieldInfo, hexOn bool, key, v string) ([]byte,
 	return dst, nil
 }
 
+// plain reports whether v goes into the field as it is.
+func plain(v string, f *fieldInfo) bool {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c < 0x20 || c >= 0x7f || c == '^' || c == '~' || c == '>' || c == f.hexInd || c == f.esc:
+			return false
+		}
+	}
+	return true
+}
+
 // appendGS1 validates the GS1 values and writes them for the field's kind.
-func (t *Template) appendGS1(dst []byte, f *fieldInfo, hexOn bool, parts []gs1Part, data Data) ([]byte, error) {
+func (t *Template) appendGS1(dst []byte, f *fieldInfo, hexOn bool, parts []gs1Part, st *renderState) ([]byte, error) {
 	var vals [maxGS1Parts]string
 	for i, p := range parts {
-		key := t.Keys[p.key]
-		v := data[key]
+		if st.checked&(1<<p.pair) != 0 {
+			vals[i] = st.gs1[p.pair]
+			continue
+		}
+		v := st.vals[p.key]
 		if p.ai == "01" && len(v) < 14 && len(v) >= 8 {
 			if g, err := gs1.GTIN14(v); err == nil {
 				v = g
 			}
 		}
-		if err := gs1.ValidateElement(p.ai, v); err != nil {
-			return dst, keyErr(key, "%v", err)
+		if err := p.spec.Validate(v); err != nil {
+			return dst, keyErr(t.Keys[p.key], "%v", err)
 		}
 		vals[i] = v
+		st.gs1[p.pair] = v
+		st.checked |= 1 << p.pair
 	}
 	last := len(parts) - 1
 	switch f.kind {
@@ -188,13 +220,17 @@ func (t *Template) appendGS1(dst []byte, f *fieldInfo, hexOn bool, parts []gs1Pa
 		dst = append(dst, f.esc, '1')
 		for i, p := range parts {
 			dst = append(dst, p.ai...)
-			for j := 0; j < len(vals[i]); j++ {
-				if vals[i][j] == f.esc {
-					dst = append(dst, f.esc)
+			for v := vals[i]; ; {
+				j := strings.IndexByte(v, f.esc)
+				if j < 0 {
+					dst = append(dst, v...)
+					break
 				}
-				dst = append(dst, vals[i][j])
+				dst = append(dst, v[:j+1]...)
+				dst = append(dst, f.esc)
+				v = v[j+1:]
 			}
-			if i < last && gs1.NeedsSeparator(p.ai) {
+			if i < last && p.spec.NeedsSeparator() {
 				dst = append(dst, f.esc, '1')
 			}
 		}
@@ -213,7 +249,7 @@ func (t *Template) appendGS1(dst []byte, f *fieldInfo, hexOn bool, parts []gs1Pa
 					n++
 				}
 			}
-			if i < last && gs1.NeedsSeparator(p.ai) && n < len(in) {
+			if i < last && p.spec.NeedsSeparator() && n < len(in) {
 				in[n] = barcode.FNC1
 				n++
 			}
@@ -238,7 +274,7 @@ func (t *Template) appendGS1(dst []byte, f *fieldInfo, hexOn bool, parts []gs1Pa
 					dst = append(dst, c)
 				}
 			}
-			if i < last && gs1.NeedsSeparator(p.ai) {
+			if i < last && p.spec.NeedsSeparator() {
 				dst = appendHex(dst, f.hexInd, gs1.GS)
 			}
 		}
@@ -318,9 +354,9 @@ var rawDenied = map[string]bool{
 	"~EG": true, "^DF": true, "~HS": true, "~HQ": true, "~HI": true, "^HH": true, "~HM": true,
 }
 
-func (t *Template) renderRaw(dst []byte, data Data) ([]byte, error) {
-	key := t.Keys[t.ops[0].key]
-	v := strings.TrimSpace(data[key])
+func (t *Template) renderRaw(dst []byte, value string) ([]byte, error) {
+	key := t.Keys[0]
+	v := strings.TrimSpace(value)
 	if !strings.HasPrefix(v, "^XA") || !strings.HasSuffix(v, "^XZ") {
 		return dst, keyErr(key, "must be one ZPL label format, ^XA … ^XZ")
 	}

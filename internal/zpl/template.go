@@ -29,6 +29,7 @@ type Template struct {
 	ops    []op
 	fields []fieldInfo
 	keyIdx map[string]int
+	pairs  map[gs1Part]int
 	raw    bool // the body is one raw placeholder: the data is a whole label
 }
 
@@ -64,8 +65,10 @@ type op struct {
 }
 
 type gs1Part struct {
-	ai  string
-	key int
+	ai   string
+	spec gs1.Spec
+	key  int
+	pair int // index of this (AI, key) pair in the template: validated once per label
 }
 
 // fieldKind is what a field draws, which decides how data is escaped.
@@ -183,6 +186,9 @@ func (t *Template) parseHeader(h string) error {
 				}
 				if _, dup := t.keyIdx[key]; dup {
 					return errAt("key %q declared twice", key)
+				}
+				if len(t.Keys) == maxKeys {
+					return errAt("at most %d keys", maxKeys)
 				}
 				t.keyIdx[key] = len(t.Keys)
 				t.Keys = append(t.Keys, key)
@@ -420,7 +426,8 @@ func (c *compiler) placeholder(inner string, f *fieldInfo) (op, error) {
 		if !ok {
 			return op{}, fmt.Errorf("{{gs1 …}}: %q: write AI=key, e.g. 21=serial", w)
 		}
-		if _, known := gs1.Lookup(ai); !known {
+		spec, known := gs1.SpecFor(ai)
+		if !known {
 			return op{}, fmt.Errorf("{{gs1 …}}: AI (%s) is not a GS1 Application Identifier", ai)
 		}
 		if slices.ContainsFunc(parts, func(p gs1Part) bool { return p.ai == ai }) {
@@ -430,7 +437,19 @@ func (c *compiler) placeholder(inner string, f *fieldInfo) (op, error) {
 		if err != nil {
 			return op{}, err
 		}
-		parts = append(parts, gs1Part{ai: ai, key: idx})
+		if c.t.pairs == nil {
+			c.t.pairs = map[gs1Part]int{}
+		}
+		pk := gs1Part{ai: ai, key: idx}
+		pair, seen := c.t.pairs[pk]
+		if !seen {
+			if len(c.t.pairs) == maxPairs {
+				return op{}, fmt.Errorf("{{gs1 …}}: at most %d AI and key pairs in a template", maxPairs)
+			}
+			pair = len(c.t.pairs)
+			c.t.pairs[pk] = pair
+		}
+		parts = append(parts, gs1Part{ai: ai, spec: spec, key: idx, pair: pair})
 		els = append(els, gs1.Element{AI: ai, Value: "1"})
 	}
 	if err := gs1.CheckAssociations(els); err != nil {
