@@ -44,6 +44,13 @@ bench: ## run the benchmarks and print the figures
 	@echo
 	@echo "GS1 parse throughput (one core):"
 	@awk '/^BenchmarkParse\// {for (i=1;i<=NF;i++) if ($$i=="scans/s") printf "  %-28s %12.0f scans/s  %s ns/op  %s allocs/op\n", $$1, $$(i-1), $$3, $$(NF-1)}' /tmp/edgeagent-bench.txt
+	@echo
+	@echo "Pack label rendering (one core), zpl templates against text/template:"
+	@awk '/^BenchmarkRenderPack/ {for (i=1;i<=NF;i++) if ($$i=="labels/s") {printf "  %-36s %12.0f labels/s  %s ns/op  %s allocs/op\n", $$1, $$(i-1), $$3, $$(NF-1); r[$$1 ~ /TextTemplate/] = $$(i-1)}} \
+		END {if (r[1] > 0) printf "  zpl renders %.1fx as many labels per second as text/template\n", r[0] / r[1]}' /tmp/edgeagent-bench.txt
+	@echo
+	@echo "Label preview (draw and PNG-encode):"
+	@awk '/^BenchmarkPreviewPack/ {for (i=1;i<=NF;i++) if ($$i=="ms/label") printf "  %-36s %8.2f ms/label at 8 dpmm\n", $$1, $$(i-1)}' /tmp/edgeagent-bench.txt
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -138,11 +138,26 @@ func flags(e env, name, usage, summary string) *flag.FlagSet {
 }
 
 // parseInterspersed lets flags come before or after positional arguments.
+// A flag the command does not take, or a bad flag value, is a usage error.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	usage := fs.Usage
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if isHelp(a) {
+			usage()
+			return nil, flag.ErrHelp
+		}
+	}
+	fs.Usage = func() {}
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(out) }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, usageError{err.Error()}
 		}
 		args = fs.Args()
 		if len(args) == 0 {

@@ -34,6 +34,13 @@ func cmdRun(e env) error {
 	}
 	log.Info().Str("version", version).Str("line", cfg.Line.Name).Str("config", *cfgPath).Msg("edgeagent starting")
 
+	templates, err := templateSet(cfg.Line.TemplatesDir)
+	if err != nil {
+		log.Error().Err(err).Str("dir", cfg.Line.TemplatesDir).Msg("cannot load the label templates")
+		return exitError{1, fmt.Errorf("line.templates_dir: %w", err)}
+	}
+	log.Info().Strs("templates", templates.Tags()).Msg("label templates loaded")
+
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return exitError{1, err}
 	}

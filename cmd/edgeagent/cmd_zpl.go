@@ -41,10 +41,10 @@ func templateSet(dir string) (*zpl.Set, error) {
 	}
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("--dir: %w", err)
+		return nil, err
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("--dir %s: not a directory", dir)
+		return nil, fmt.Errorf("%s: not a directory", dir)
 	}
 	return zpl.Load(os.DirFS(dir))
 }
@@ -63,7 +63,7 @@ func loadTemplate(arg, dir string) (*zpl.Template, error) {
 	}
 	set, err := templateSet(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--dir: %w", err)
 	}
 	t, ok := set.Get(arg)
 	if !ok {
@@ -84,7 +84,7 @@ func cmdZPLTemplates(e env) error {
 	}
 	set, err := templateSet(*dir)
 	if err != nil {
-		return exitError{1, err}
+		return exitError{1, fmt.Errorf("--dir: %w", err)}
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TAG\tSIZE\tDPMM\tKEYS\tFILE\tDESCRIPTION")

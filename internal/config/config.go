@@ -59,6 +59,9 @@ type Config struct {
 type Line struct {
 	// Name appears in the dashboard and in logs. Required.
 	Name string `yaml:"name"`
+	// TemplatesDir holds label templates (*.zpl) that add to or replace the
+	// built-in ones. Optional.
+	TemplatesDir string `yaml:"templates_dir"`
 }
 
 // Log configures logging.
@@ -165,6 +168,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "is required")
+	}
+	if c.Line.TemplatesDir != "" && strings.ContainsRune(c.Line.TemplatesDir, 0) {
+		bad("line.templates_dir", "must be a directory path")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -128,7 +128,7 @@ func splitParams(p string) []string {
 }
 
 func stripNewlines(s string) string {
-	if strings.IndexAny(s, "\r\n") < 0 {
+	if !strings.ContainsAny(s, "\r\n") {
 		return s
 	}
 	return strings.NewReplacer("\r", "", "\n", "").Replace(s)

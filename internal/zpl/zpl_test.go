@@ -437,10 +437,10 @@ func TestRawPassthrough(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, carrierLabel, string(out))
 	for v, want := range map[string]string{
-		"hello":                    "label: must be one ZPL label format",
-		"^XA^FDx^FS^XZ^XA^XZ":      "more than one label format",
-		"^XA~JA^XZ":                "~JA is not allowed",
-		"^XA^JUS^XZ":               "^JU is not allowed",
+		"hello":                   "label: must be one ZPL label format",
+		"^XA^FDx^FS^XZ^XA^XZ":     "more than one label format",
+		"^XA~JA^XZ":               "~JA is not allowed",
+		"^XA^JUS^XZ":              "^JU is not allowed",
 		"^XA^FO1,1^FDx^FS^PQ5^XZ": "^PQ quantity must be 1",
 	} {
 		_, err := tp.Render(nil, Data{"label": v})
