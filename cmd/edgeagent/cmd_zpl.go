@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,6 +32,33 @@ func (f *dataFlag) Set(s string) error {
 		return fmt.Errorf("key %q given twice", k)
 	}
 	f.d[k] = v
+	return nil
+}
+
+// templateArgs are the flags that choose a template and its data.
+type templateArgs struct {
+	template, dir *string
+	data          dataFlag
+}
+
+func addTemplateFlags(fs *flag.FlagSet) *templateArgs {
+	a := &templateArgs{
+		template: fs.String("template", "", "template file or built-in tag"),
+		dir:      fs.String("dir", "", "directory of template files, for tags"),
+	}
+	fs.Var(&a.data, "data", "a value, key=value (repeat for each key)")
+	return a
+}
+
+// parse reads the flags; the commands take no positional arguments.
+func (a *templateArgs) parse(fs *flag.FlagSet, args []string) error {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{"unexpected argument " + strconv.Quote(pos[0])}
+	}
 	return nil
 }
 
@@ -103,28 +131,21 @@ func cmdZPLRender(e env) error {
 	fs := flags(e, "zpl render", "--template FILE|TAG --data k=v … [--count N]",
 		"Render a label template to ZPL on standard output. Every key the template takes must be given.\n"+
 			"With --count N, N labels are written; the serial (key serial) counts up from the one given.")
-	tmpl := fs.String("template", "", "template file or built-in tag")
-	dir := fs.String("dir", "", "directory of template files, for tags")
+	ta := addTemplateFlags(fs)
 	count := fs.Int("count", 1, "number of labels")
-	var data dataFlag
-	fs.Var(&data, "data", "a value, key=value (repeat for each key)")
-	pos, err := parseInterspersed(fs, e.args)
-	if err != nil {
+	if err := ta.parse(fs, e.args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageError{"unexpected argument " + strconv.Quote(pos[0])}
 	}
 	if *count < 1 || *count > 1_000_000 {
 		return usageError{"--count must be 1 to 1000000"}
 	}
-	t, err := loadTemplate(*tmpl, *dir)
+	t, err := loadTemplate(*ta.template, *ta.dir)
 	if err != nil {
 		return asExit(err)
 	}
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
 	var buf []byte
-	d := data.d
+	d := ta.data.d
 	for i := 0; i < *count; i++ {
 		if i > 0 {
 			if d, err = nextSerial(d); err != nil {
@@ -207,18 +228,11 @@ func cmdZPLLint(e env) error {
 func cmdZPLPreview(e env) error {
 	fs := flags(e, "zpl preview", "--template FILE|TAG --data k=v … --out FILE.png [--dpmm 8]",
 		"Draw a label as PNG, one pixel per printer dot. Without --data, the template's sample data is used.")
-	tmpl := fs.String("template", "", "template file or built-in tag")
-	dir := fs.String("dir", "", "directory of template files, for tags")
+	ta := addTemplateFlags(fs)
 	out := fs.String("out", "", "PNG file to write")
 	dpmm := fs.Int("dpmm", 0, "printer resolution in dots per mm: 6, 8, 12 or 24 (default: the template's)")
-	var data dataFlag
-	fs.Var(&data, "data", "a value, key=value (repeat for each key)")
-	pos, err := parseInterspersed(fs, e.args)
-	if err != nil {
+	if err := ta.parse(fs, e.args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageError{"unexpected argument " + strconv.Quote(pos[0])}
 	}
 	if *out == "" {
 		return usageError{"--out FILE.png is required"}
@@ -226,11 +240,11 @@ func cmdZPLPreview(e env) error {
 	if *dpmm != 0 && *dpmm != 6 && *dpmm != 8 && *dpmm != 12 && *dpmm != 24 {
 		return usageError{"--dpmm must be 6, 8, 12 or 24"}
 	}
-	t, err := loadTemplate(*tmpl, *dir)
+	t, err := loadTemplate(*ta.template, *ta.dir)
 	if err != nil {
 		return asExit(err)
 	}
-	d := data.d
+	d := ta.data.d
 	if d == nil {
 		if t.Sample == nil {
 			return usageError{fmt.Sprintf("template %s has no sample data: give --data for %s", t.Tag, strings.Join(t.Keys, ", "))}
