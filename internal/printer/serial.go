@@ -106,6 +106,8 @@ type serialTransport struct {
 	opt  Options
 	dsr  func() (bool, error) // DTR handshake: may we send?
 
+	lineFree time.Time // when the last chunk has left the wire
+
 	mu      sync.Mutex
 	cond    *sync.Cond
 	data    []byte
@@ -225,6 +227,13 @@ func (t *serialTransport) Write(ctx context.Context, p []byte) (int, error) {
 	defer cancel()
 	written := 0
 	for written < len(p) {
+		// At most one chunk on the line: bytes already sent cannot be held
+		// back by an XOFF, so a chunk waits for the last one's air time.
+		if t.cfg.handshake != handshakeNone {
+			if err := sleep(ctx, time.Until(t.lineFree)); err != nil {
+				return written, err
+			}
+		}
 		if err := t.mayWrite(ctx); err != nil {
 			return written, err
 		}
@@ -234,8 +243,26 @@ func (t *serialTransport) Write(ctx context.Context, p []byte) (int, error) {
 		if err != nil {
 			return written, fmt.Errorf("serial write: %w", err)
 		}
+		if t.cfg.handshake != handshakeNone {
+			if err := t.port.Drain(); err != nil {
+				return written, fmt.Errorf("serial drain: %w", err)
+			}
+			t.lineFree = time.Now().Add(t.airTime(n))
+		}
 	}
 	return written, nil
+}
+
+// airTime is how long n bytes take on the wire at the port's settings.
+func (t *serialTransport) airTime(n int) time.Duration {
+	bits := 1 + t.cfg.mode.DataBits + 1
+	if t.cfg.mode.Parity != serial.NoParity {
+		bits++
+	}
+	if t.cfg.mode.StopBits == serial.TwoStopBits {
+		bits++
+	}
+	return time.Duration(n*bits) * time.Second / time.Duration(t.cfg.mode.BaudRate)
 }
 
 func (t *serialTransport) mayWrite(ctx context.Context) error {

@@ -1,0 +1,207 @@
+package printer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// openPTY returns the master side of a new pseudo-terminal and the path of
+// its slave, which the serial transport opens like a real port.
+func openPTY(t *testing.T) (*os.File, string) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	require.NoError(t, unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0))
+	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
+	require.NoError(t, err)
+	return m, fmt.Sprintf("/dev/pts/%d", n)
+}
+
+// slowPrinter is a printer on the master side of a pty with a small receive
+// buffer that it drains slowly. It sends XOFF when the buffer is nearly
+// full and XON when it has room, and loses bytes that arrive while it is
+// full, as a real printer does.
+type slowPrinter struct {
+	m        *os.File
+	mu       sync.Mutex
+	buf      []byte
+	got      []byte
+	lost     int
+	xoffs    int
+	paused   bool
+	capacity int
+	done     chan struct{}
+}
+
+func newSlowPrinter(m *os.File) *slowPrinter {
+	p := &slowPrinter{m: m, capacity: 1024, done: make(chan struct{})}
+	go p.receive()
+	go p.drain()
+	return p
+}
+
+func (p *slowPrinter) receive() {
+	b := make([]byte, 512)
+	for {
+		n, err := p.m.Read(b)
+		p.mu.Lock()
+		for _, c := range b[:n] {
+			if len(p.buf) >= p.capacity {
+				p.lost++
+				continue
+			}
+			p.buf = append(p.buf, c)
+		}
+		p.flow()
+		p.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *slowPrinter) drain() {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+		}
+		p.mu.Lock()
+		n := min(6, len(p.buf))
+		p.got = append(p.got, p.buf[:n]...)
+		p.buf = p.buf[n:]
+		p.flow()
+		p.mu.Unlock()
+	}
+}
+
+// flow sends XOFF above a quarter full and XON below a sixteenth; p.mu held.
+func (p *slowPrinter) flow() {
+	switch {
+	case !p.paused && len(p.buf) > p.capacity/4:
+		p.paused = true
+		p.xoffs++
+		p.m.Write([]byte{xoff})
+	case p.paused && len(p.buf) < p.capacity/16:
+		p.paused = false
+		p.m.Write([]byte{xon})
+	}
+}
+
+func (p *slowPrinter) received() (got []byte, lost, xoffs int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append(append([]byte(nil), p.got...), p.buf...), p.lost, p.xoffs
+}
+
+func payload() []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < 8<<10; i++ {
+		fmt.Fprintf(&b, "^XA^FO20,20^A0N,40^FDSN%06d^FS^PQ1^XZ\n", i)
+	}
+	return b.Bytes()
+}
+
+func TestSerialXonXoffLosesNothing(t *testing.T) {
+	m, path := openPTY(t)
+	pr := newSlowPrinter(m)
+	defer close(pr.done)
+	tr, err := Open(context.Background(), "serial://"+path+"?baud=115200&handshake=xonxoff", Options{})
+	require.NoError(t, err)
+	defer tr.Close()
+	data := payload()
+	n, err := tr.Write(context.Background(), data)
+	require.NoError(t, err)
+	require.Equal(t, len(data), n)
+	require.Eventually(t, func() bool { got, _, _ := pr.received(); return len(got) >= len(data) }, 20*time.Second, 10*time.Millisecond)
+	got, lost, xoffs := pr.received()
+	assert.Zero(t, lost, "no byte lost")
+	assert.Equal(t, data, got)
+	assert.Greater(t, xoffs, 3, "the printer had to hold the agent back")
+
+	// Replies come through with the flow-control bytes taken out.
+	_, err = m.Write([]byte{xoff, '"', xon, 'z', 'p', xoff, 'l', '"', xon})
+	require.NoError(t, err)
+	c := NewConn(tr, time.Second)
+	v, err := c.r.quoted(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "zpl", v)
+}
+
+// Without flow control the same printer loses data: the test above could
+// fail.
+func TestSerialWithoutHandshakeLosesBytes(t *testing.T) {
+	m, path := openPTY(t)
+	pr := newSlowPrinter(m)
+	defer close(pr.done)
+	tr, err := Open(context.Background(), "serial://"+path+"?baud=115200&handshake=none", Options{})
+	require.NoError(t, err)
+	defer tr.Close()
+	_, err = tr.Write(context.Background(), payload())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { _, lost, _ := pr.received(); return lost > 0 }, 10*time.Second, 10*time.Millisecond)
+}
+
+func TestSerialDTRWaitsForDSR(t *testing.T) {
+	m, path := openPTY(t)
+	pr := newSlowPrinter(m)
+	defer close(pr.done)
+	u, _ := url.Parse("serial://" + path + "?handshake=dtr")
+	tr, err := openSerial(u, Options{}.withDefaults())
+	require.NoError(t, err)
+	defer tr.Close()
+	st := tr.(*serialTransport)
+	var mu sync.Mutex
+	ready := false
+	st.dsr = func() (bool, error) { mu.Lock(); defer mu.Unlock(); return ready, nil }
+	done := make(chan error, 1)
+	go func() { _, err := tr.Write(context.Background(), []byte("^XA^XZ")); done <- err }()
+	time.Sleep(50 * time.Millisecond)
+	got, _, _ := pr.received()
+	assert.Empty(t, got, "nothing sent while DSR is low")
+	mu.Lock()
+	ready = true
+	mu.Unlock()
+	require.NoError(t, <-done)
+	require.Eventually(t, func() bool { got, _, _ := pr.received(); return string(got) == "^XA^XZ" }, 2*time.Second, 5*time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	mu.Lock()
+	ready = false
+	mu.Unlock()
+	_, err = tr.Write(ctx, []byte("x"))
+	require.ErrorContains(t, err, "printer held DSR low")
+}
+
+func TestSerialURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"serial:///dev/ttyUSB0?baud=9601":        "baud \"9601\" must be one of",
+		"serial:///dev/ttyUSB0?parity=maybe":     "parity \"maybe\"",
+		"serial:///dev/ttyUSB0?handshake=rtscts": "handshake \"rtscts\" must be xonxoff, dtr or none",
+		"serial:///dev/ttyUSB0?speed=9600":       "unknown parameter \"speed\"",
+		"serial://?baud=9600":                    "no device",
+		"serial:///dev/ttyUSB0?databits=5":       "databits \"5\"",
+		"serial:///dev/ttyUSB0?stopbits=3":       "stopbits \"3\"",
+	} {
+		assert.ErrorContains(t, CheckURL(raw), want, raw)
+	}
+	require.NoError(t, CheckURL("serial:///dev/ttyUSB0?baud=9600&databits=8&parity=none&stopbits=1&handshake=xonxoff"))
+	_, err := Open(context.Background(), "serial:///dev/nonexistent-tty", Options{})
+	require.ErrorContains(t, err, "open serial port /dev/nonexistent-tty")
+}
