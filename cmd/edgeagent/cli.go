@@ -53,6 +53,15 @@ func commands() []*command {
 			{name: "sscc", usage: "--ext D --prefix P --ref N", summary: "build an 18-digit SSCC with its check digit", run: cmdGS1SSCC},
 			{name: "check-digit", usage: "DIGITS", summary: "print DIGITS followed by their GS1 check digit", run: cmdGS1CheckDigit},
 		}},
+		{name: "printer", summary: "printer tools", sub: []*command{
+			{name: "status", usage: "URL [--json]", summary: "show a printer's identity, odometer and faults", run: cmdPrinterStatus},
+			{name: "send", usage: "URL FILE", summary: "send a ZPL file to a printer as it is", run: cmdPrinterSend},
+			{name: "test", usage: "URL", summary: "print a test label and wait for the printer's confirmation", run: cmdPrinterTest},
+			{name: "discover", summary: "list Zebra printers attached over USB", run: cmdPrinterDiscover},
+		}},
+		{name: "emulate", summary: "emulators for lines without hardware", sub: []*command{
+			{name: "printer", usage: "--listen ADDR [--faults SPEC] …", summary: "run a Zebra printer emulator", run: cmdEmulatePrinter},
+		}},
 		{name: "zpl", summary: "label template tools", sub: []*command{
 			{name: "templates", usage: "[--dir DIR]", summary: "list label templates with their sizes and data keys", run: cmdZPLTemplates},
 			{name: "render", usage: "--template FILE|TAG --data k=v … [--count N]", summary: "render a template to ZPL on stdout", run: cmdZPLRender},

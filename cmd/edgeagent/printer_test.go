@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgeagent/edgeagent/internal/printer"
+	"github.com/edgeagent/edgeagent/internal/printer/printersim"
+)
+
+func sim(t *testing.T, cfg printersim.Config) *printersim.Sim {
+	cfg.Listen = "127.0.0.1:0"
+	s, err := printersim.Start(cfg, zerolog.Nop())
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestPrinterStatusSendAndTest(t *testing.T) {
+	s := sim(t, printersim.Config{})
+	code, out, errs := runCLI(t, "", "printer", "status", s.URL())
+	require.Equal(t, 0, code, errs)
+	require.Contains(t, out, "model:     ZT411-203dpi, firmware V92.21.39Z, 8 dpmm, 8192KB")
+	require.Contains(t, out, "faults:    none")
+	require.Contains(t, out, "ready:     yes")
+
+	code, out, _ = runCLI(t, "", "printer", "status", "--json", s.URL())
+	require.Equal(t, 0, code)
+	var st printer.Status
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	require.True(t, st.Ready)
+
+	code, out, errs = runCLI(t, "^XA^FDhello^FS^XZ", "printer", "send", s.URL(), "-")
+	require.Equal(t, 0, code, errs)
+	require.Contains(t, out, "sent 17 bytes")
+	require.NoError(t, s.WaitPrinted(context.Background(), 1))
+
+	code, out, errs = runCLI(t, "", "printer", "test", s.URL())
+	require.Equal(t, 0, code, errs)
+	require.Contains(t, out, "printed: the printer confirmed the test label")
+	require.Equal(t, int64(2), s.Odometer())
+
+	s.SetFault(printersim.HeadOpen, true)
+	code, out, errs = runCLI(t, "", "printer", "status", s.URL())
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "faults:    head open")
+	require.Contains(t, out, "~HS:       ~HS: no answer from the printer (possibly faulted)")
+	require.Contains(t, errs, "printer not ready")
+
+	code, _, errs = runCLI(t, "", "printer", "status", "ftp://x")
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "scheme must be tcp, usb, serial or file")
+}
+
+func TestPrinterTestRefusesNonZPL(t *testing.T) {
+	s := sim(t, printersim.Config{Language: "epl"})
+	code, _, errs := runCLI(t, "", "printer", "test", s.URL())
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, `printer is not in ZPL mode: device.languages is "epl"`)
+	require.Zero(t, s.Odometer())
+}
+
+func TestEmulatePrinter(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var code int
+	go func() {
+		defer wg.Done()
+		var out, errb strings.Builder
+		code = run(ctx, []string{"emulate", "printer", "--listen", addr, "--speed", "0", "--out", dir}, strings.NewReader(""), &out, &errb)
+	}()
+	var tr printer.Transport
+	require.Eventually(t, func() bool {
+		tr, err = printer.Open(context.Background(), "tcp://"+addr, printer.Options{})
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond)
+	_, err = tr.Write(context.Background(), []byte("^XA^FDx^FS^XZ"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { _, err := os.Stat(filepath.Join(dir, "label-000001.zpl")); return err == nil }, 5*time.Second, 20*time.Millisecond)
+	tr.Close()
+	cancel()
+	wg.Wait()
+	require.Equal(t, 0, code)
+
+	c, _, errs := runCLI(t, "", "emulate", "printer", "--faults", "jam@3")
+	require.Equal(t, 2, c)
+	require.Contains(t, errs, "--faults: fault \"jam@3\": kind must be")
+}
