@@ -49,6 +49,9 @@ bench: ## run the benchmarks and print the figures
 	@awk '/^BenchmarkRenderPack/ {for (i=1;i<=NF;i++) if ($$i=="labels/s") {printf "  %-36s %12.0f labels/s  %s ns/op  %s allocs/op\n", $$1, $$(i-1), $$3, $$(NF-1); r[$$1 ~ /TextTemplate/] = $$(i-1)}} \
 		END {if (r[1] > 0) printf "  zpl renders %.1fx as many labels per second as text/template\n", r[0] / r[1]}' /tmp/edgeagent-bench.txt
 	@echo
+	@echo "Printer runner, 10,000-label job on the emulator at unlimited speed (render, send, confirm by odometer):"
+	@awk '/^BenchmarkJob10k/ {for (i=1;i<=NF;i++) {if ($$i=="ns/label") nl=$$(i-1); if ($$i=="labels/s") ls=$$(i-1)}; printf "  %-36s %10.0f ns/label  %8.0f labels/s  (every serial received once, in order)\n", $$1, nl, ls}' /tmp/edgeagent-bench.txt
+	@echo
 	@echo "Label preview (draw and PNG-encode):"
 	@awk '/^BenchmarkPreviewPack/ {for (i=1;i<=NF;i++) if ($$i=="ms/label") printf "  %-36s %8.2f ms/label at 8 dpmm\n", $$1, $$(i-1)}' /tmp/edgeagent-bench.txt
 

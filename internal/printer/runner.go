@@ -138,7 +138,9 @@ type Printer struct {
 	jobs chan *Job
 
 	conn     *Conn
-	odometer bool // the printer keeps an odometer
+	odometer bool  // the printer keeps an odometer
+	odoLast  int64 // its value after the last confirmed label
+	odoKnown bool  // odoLast is current for this connection
 	backoff  time.Duration
 
 	mu   sync.Mutex
@@ -232,6 +234,7 @@ func (p *Printer) Run(ctx context.Context) error {
 }
 
 func (p *Printer) disconnect() {
+	p.odoKnown = false
 	if p.conn != nil {
 		p.conn.Close()
 		p.conn = nil
@@ -397,6 +400,9 @@ func (p *Printer) waitReady(ctx context.Context) (int64, error) {
 		if !p.odometer {
 			return 0, nil
 		}
+		if p.odoKnown {
+			return p.odoLast, nil
+		}
 		n, _, err := p.conn.Odometer(ctx)
 		if err != nil {
 			p.disconnect()
@@ -410,17 +416,23 @@ func (p *Printer) waitReady(ctx context.Context) (int64, error) {
 // odometer moved, or (without one) ~HS shows nothing left to print on two
 // polls in a row. Faults pause the wait; a lost connection ends it.
 func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
-	wait := time.Millisecond / 4
+	wait := time.Millisecond
 	idle := 0
 	last := time.Now()
-	for {
+	for polls := 1; ; polls++ {
 		if p.odometer {
 			n, _, err := p.conn.Odometer(ctx)
 			if err != nil {
 				return fmt.Errorf("connection lost before the printer confirmed the label: %w", err)
 			}
 			if n > odoBefore {
+				p.odoLast, p.odoKnown = n, true
 				return nil
+			}
+			if polls < 4 {
+				// The label is being printed: ask again at once (a round
+				// trip is a pause in itself) before looking for faults.
+				continue
 			}
 		} else {
 			hs, err := p.conn.HostStatus(ctx)

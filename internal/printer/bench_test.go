@@ -1,0 +1,78 @@
+package printer_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/edgeagent/edgeagent/internal/printer"
+	"github.com/edgeagent/edgeagent/internal/printer/printersim"
+	"github.com/edgeagent/edgeagent/internal/zpl"
+)
+
+// nopRecorder stands for the ledger, whose cost is measured in line.
+type nopRecorder struct{}
+
+func (nopRecorder) Printing(context.Context, string, printer.Label) error        { return nil }
+func (nopRecorder) Printed(context.Context, string, printer.Label) error         { return nil }
+func (nopRecorder) Unknown(context.Context, string, printer.Label, string) error { return nil }
+
+// BenchmarkJob10k prints a 10,000-label pack job on the emulator at
+// unlimited speed: what each label costs the agent (render, send, confirm
+// through the odometer), and a check that the emulator got each serial once.
+func BenchmarkJob10k(b *testing.B) {
+	const n = 10000
+	pack, _ := zpl.Builtin().Get("pack")
+	for b.Loop() {
+		b.StopTimer()
+		sim, err := printersim.Start(printersim.Config{Listen: "127.0.0.1:0", Buffer: 64}, zerolog.Nop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := printer.New(printer.Config{URL: sim.URL()}, nopRecorder{}, zerolog.Nop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go p.Run(ctx)
+		b.StartTimer()
+		start := time.Now()
+		lbls := make([]printer.Label, n)
+		var buf []byte
+		for i := range lbls {
+			sn := fmt.Sprintf("SN%08d", i)
+			buf, err = pack.Render(buf[:0], zpl.Data{"gtin": "09506000134352", "expiry": "261231", "batch": "B1", "serial": sn})
+			if err != nil {
+				b.Fatal(err)
+			}
+			lbls[i] = printer.Label{ID: sn, Serial: sn, Data: append([]byte(nil), buf...)}
+		}
+		job, err := p.Submit("bench", lbls)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := job.Wait(context.Background())
+		if err != nil || res.Err != nil || res.Printed != n {
+			b.Fatalf("%v %+v", err, res)
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		got := sim.Printed()
+		if len(got) != n {
+			b.Fatalf("emulator printed %d labels, want %d", len(got), n)
+		}
+		for i, l := range got {
+			if string(l.ZPL) != string(lbls[i].Data) {
+				b.Fatalf("label %d: emulator got %q", i, l.ZPL)
+			}
+		}
+		b.ReportMetric(float64(elapsed.Nanoseconds())/n, "ns/label")
+		b.ReportMetric(n/elapsed.Seconds(), "labels/s")
+		cancel()
+		sim.Close()
+		b.StartTimer()
+	}
+}
