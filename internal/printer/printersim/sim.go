@@ -259,7 +259,7 @@ func (s *Sim) store(l Label) {
 		return
 	}
 	base := filepath.Join(s.cfg.OutDir, fmt.Sprintf("label-%06d", l.Seq))
-	if err := os.WriteFile(base+".zpl", l.ZPL, 0o600); err != nil {
+	if err := writeFile(base+".zpl", l.ZPL); err != nil {
 		s.log.Error().Err(err).Msg("store label")
 	}
 	if !s.cfg.PNG {
@@ -270,15 +270,23 @@ func (s *Sim) store(l Label) {
 		s.log.Warn().Err(err).Int("seq", l.Seq).Msg("label preview")
 		return
 	}
-	f, err := os.OpenFile(base+".png", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	var buf bytes.Buffer
+	if err := zpl.EncodePNG(&buf, img); err == nil {
+		err = writeFile(base+".png", buf.Bytes())
+	}
 	if err != nil {
 		s.log.Error().Err(err).Msg("store label preview")
-		return
 	}
-	defer f.Close()
-	if err := zpl.EncodePNG(f, img); err != nil {
-		s.log.Error().Err(err).Msg("store label preview")
+}
+
+// writeFile writes through a temporary name, so that a reader never sees
+// half a file.
+func writeFile(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
 	}
+	return os.Rename(tmp, path)
 }
 
 func (s *Sim) acceptLoop() {
