@@ -155,10 +155,19 @@ func ioCtx(ctx context.Context, set func(time.Time) error, dl time.Time, op func
 	if err := set(dl); err != nil {
 		return 0, err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = set(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = set(time.Unix(1, 0))
+		close(fired)
+	})
 	n, err := op()
-	if !stop() && ctx.Err() != nil {
-		return n, ctx.Err()
+	if !stop() {
+		// The cancel has started: let it finish, so that it cannot cut
+		// short the next operation's deadline.
+		<-fired
+		if ctx.Err() != nil && err != nil {
+			return n, ctx.Err()
+		}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
