@@ -14,4 +14,12 @@
 // Run them on the line PC with the devices attached:
 //
 //	EDGEAGENT_HW_DB_DIR=/var/tmp/hw make hardware-test
+//
+// Each printer test reads the printer's status (it must be in ZPL mode with
+// no fault), prints one test label through the runner, and checks that the
+// odometer moved by exactly one. Load labels first; expect one label per
+// transport. For USB, install deploy/99-edgeagent-zebra.rules (or run as
+// root); "edgeagent printer discover" shows the URL to use. For serial, set
+// the printer's port to the settings in the URL (handshake xonxoff unless
+// given).
 package hardwaretests

@@ -271,7 +271,8 @@ func (s *Sim) store(l Label) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := zpl.EncodePNG(&buf, img); err == nil {
+	err = zpl.EncodePNG(&buf, img)
+	if err == nil {
 		err = writeFile(base+".png", buf.Bytes())
 	}
 	if err != nil {
