@@ -50,46 +50,45 @@ func (c *Conn) request(ctx context.Context, cmd string) (context.Context, contex
 	return rctx, cancel, nil
 }
 
+// frames sends a ~ command and reads its n reply frames.
+func (c *Conn) frames(ctx context.Context, cmd string, n int) ([]string, error) {
+	rctx, cancel, err := c.request(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	frames, err := c.r.frames(rctx, n)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return frames, nil
+}
+
 // HostStatus asks ~HS. ErrNoAnswer may mean the printer is faulted.
 func (c *Conn) HostStatus(ctx context.Context) (HostStatus, error) {
-	rctx, cancel, err := c.request(ctx, "~HS")
+	f, err := c.frames(ctx, "~HS", 3)
 	if err != nil {
 		return HostStatus{}, err
 	}
-	defer cancel()
-	frames, err := c.r.frames(rctx, 3)
-	if err != nil {
-		return HostStatus{}, fmt.Errorf("~HS: %w", err)
-	}
-	return ParseHostStatus(frames)
+	return ParseHostStatus(f)
 }
 
 // ExtendedStatus asks ~HQES, which answers even when the printer is faulted.
 func (c *Conn) ExtendedStatus(ctx context.Context) (ExtendedStatus, error) {
-	rctx, cancel, err := c.request(ctx, "~HQES")
+	f, err := c.frames(ctx, "~HQES", 1)
 	if err != nil {
 		return ExtendedStatus{}, err
 	}
-	defer cancel()
-	frames, err := c.r.frames(rctx, 1)
-	if err != nil {
-		return ExtendedStatus{}, fmt.Errorf("~HQES: %w", err)
-	}
-	return ParseExtendedStatus(frames[0])
+	return ParseExtendedStatus(f[0])
 }
 
 // HostID asks ~HI.
 func (c *Conn) HostID(ctx context.Context) (HostID, error) {
-	rctx, cancel, err := c.request(ctx, "~HI")
+	f, err := c.frames(ctx, "~HI", 1)
 	if err != nil {
 		return HostID{}, err
 	}
-	defer cancel()
-	frames, err := c.r.frames(rctx, 1)
-	if err != nil {
-		return HostID{}, fmt.Errorf("~HI: %w", err)
-	}
-	return ParseHostID(frames[0])
+	return ParseHostID(f[0])
 }
 
 // GetVar reads an SGD setting; "?" means the printer does not know it.
