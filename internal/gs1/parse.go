@@ -145,10 +145,23 @@ func parseEAN(sym string, body []byte) (*Message, error) {
 // symbol: AIs followed by their values, with GS (0x1D) after every value of
 // variable length that is not last. FNC1 in first position is implied.
 func ParseElementString(s string) (*Message, error) {
+	els, err := parseElements(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateAssociations(els); err != nil {
+		return nil, err
+	}
+	return &Message{Elements: els}, nil
+}
+
+// parseElements splits an element string into valid elements, without the
+// rules between AIs.
+func parseElements(s string) ([]Element, error) {
 	if s == "" {
 		return nil, errorf("", -1, RuleEmpty, "the AI data is empty")
 	}
-	msg := &Message{}
+	var els []Element
 	p := 0
 	for p < len(s) {
 		d := lookupPrefix(s[p:])
@@ -164,7 +177,7 @@ func ParseElementString(s string) (*Message, error) {
 		if err != nil {
 			return nil, err
 		}
-		msg.Elements = append(msg.Elements, Element{AI: d.ai, Value: s[p : p+n]})
+		els = append(els, Element{AI: d.ai, Value: s[p : p+n]})
 		p += n
 		if !d.fixed && p != r {
 			return nil, errorf(d.ai, -1, RuleLength, "value is too long: at most %d characters, or a GS separator is missing", d.maxLen())
@@ -173,10 +186,7 @@ func ParseElementString(s string) (*Message, error) {
 			p++
 		}
 	}
-	if err := validateAssociations(msg.Elements); err != nil {
-		return nil, err
-	}
-	return msg, nil
+	return els, nil
 }
 
 // ParseBracketed parses the human-readable form "(01)09506000134352(21)ABC".

@@ -234,3 +234,19 @@ func TestValidateElement(t *testing.T) {
 	require.Zero(t, allocs)
 	require.ErrorContains(t, CheckAssociations([]Element{{AI: "21", Value: "1"}}), "01")
 }
+
+func TestAmbiguous(t *testing.T) {
+	msg, err := ParseElementString("010950600013435217261231" + "10AB1221SN1")
+	require.NoError(t, err)
+	alt, ok := Ambiguous(msg)
+	require.True(t, ok)
+	require.Equal(t, "(01)09506000134352(17)261231(10)AB12(21)SN1", Bracketed(alt))
+
+	// A value with no second reading, and data with a fixed-length last AI.
+	for _, s := range []string{"0109506000134352" + "21SN-X", "10ABC\x1d0109506000134352", "0109506000134352" + "10L"} {
+		msg, err := ParseElementString(s)
+		require.NoError(t, err, s)
+		_, ok := Ambiguous(msg)
+		require.False(t, ok, s)
+	}
+}
