@@ -7,27 +7,16 @@ import (
 	"net/url"
 	"os"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
+
+	"github.com/edgeagent/edgeagent/internal/testutil"
 )
 
-// openPTY returns the master side of a new pseudo-terminal and the path of
-// its slave, which the serial transport opens like a real port.
-func openPTY(t *testing.T) (*os.File, string) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { m.Close() })
-	require.NoError(t, unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0))
-	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
-	require.NoError(t, err)
-	return m, fmt.Sprintf("/dev/pts/%d", n)
-}
+func openPTY(t *testing.T) (*os.File, string) { return testutil.PTY(t) }
 
 // slowPrinter is a printer on the master side of a pty with a small receive
 // buffer that it drains slowly. It sends XOFF when the buffer is nearly
