@@ -52,6 +52,10 @@ bench: ## run the benchmarks and print the figures
 	@echo "Printer runner, 10,000-label job on the emulator at unlimited speed (render, send, confirm by odometer):"
 	@awk '/^BenchmarkJob10k/ {for (i=1;i<=NF;i++) {if ($$i=="ns/label") nl=$$(i-1); if ($$i=="labels/s") ls=$$(i-1)}; printf "  %-36s %10.0f ns/label  %8.0f labels/s  (every serial received once, in order)\n", $$1, nl, ls}' /tmp/edgeagent-bench.txt
 	@echo
+	@echo "Scanner reads (one core: framing and GS1 decoding; loopback TCP reader: last byte to delivered scan):"
+	@awk '/^BenchmarkFrameDecode/ {for (i=1;i<=NF;i++) if ($$i=="scans/s") printf "  %-36s %10.0f scans/s  %s ns/op  %s allocs/op\n", $$1, $$(i-1), $$3, $$(NF-1)} \
+		/^BenchmarkScanLatency/ {for (i=1;i<=NF;i++) {if ($$i=="p50-µs") p50=$$(i-1); if ($$i=="p99-µs") p99=$$(i-1)}; printf "  %-36s p50 %s µs  p99 %s µs\n", $$1, p50, p99}' /tmp/edgeagent-bench.txt
+	@echo
 	@echo "Label preview (draw and PNG-encode):"
 	@awk '/^BenchmarkPreviewPack/ {for (i=1;i<=NF;i++) if ($$i=="ms/label") printf "  %-36s %8.2f ms/label at 8 dpmm\n", $$1, $$(i-1)}' /tmp/edgeagent-bench.txt
 

@@ -86,7 +86,9 @@ func printAndConfirm(t *testing.T, url string) {
 	}
 }
 
-func TestPrinterTCP(t *testing.T) { printAndConfirm(t, printerURL(t, "EDGEAGENT_HW_PRINTER_TCP", "tcp")) }
+func TestPrinterTCP(t *testing.T) {
+	printAndConfirm(t, printerURL(t, "EDGEAGENT_HW_PRINTER_TCP", "tcp"))
+}
 
 func TestPrinterUSB(t *testing.T) {
 	url := printerURL(t, "EDGEAGENT_HW_PRINTER_USB", "usb")

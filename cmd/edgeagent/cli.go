@@ -59,6 +59,9 @@ func commands() []*command {
 			{name: "test", usage: "URL", summary: "print a test label and wait for the printer's confirmation", run: cmdPrinterTest},
 			{name: "discover", summary: "list Zebra printers attached over USB", run: cmdPrinterDiscover},
 		}},
+		{name: "scanner", summary: "scanner tools", sub: []*command{
+			{name: "listen", usage: "URL [--layout us]", summary: "print each scan as it arrives, parsed", run: cmdScannerListen},
+		}},
 		{name: "emulate", summary: "emulators for lines without hardware", sub: []*command{
 			{name: "printer", usage: "--listen ADDR [--faults SPEC] …", summary: "run a Zebra printer emulator", run: cmdEmulatePrinter},
 		}},

@@ -119,7 +119,6 @@ type listenSource struct {
 	addr    string
 	framing Framing
 	opt     Options
-	mu      sync.Mutex
 	ln      net.Listener
 	ready   chan struct{}
 }
