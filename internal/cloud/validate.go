@@ -1,0 +1,136 @@
+package cloud
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FieldError is a request field that breaks a documented rule.
+type FieldError struct {
+	Field string
+	Rule  string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Rule }
+
+// checker collects the first broken rule of a request.
+type checker struct{ err *FieldError }
+
+func (c *checker) fail(field, format string, a ...any) {
+	if c.err == nil {
+		c.err = &FieldError{Field: field, Rule: fmt.Sprintf(format, a...)}
+	}
+}
+
+func (c *checker) result() error {
+	if c.err == nil {
+		return nil
+	}
+	return c.err
+}
+
+func (c *checker) required(field, v string) {
+	if v == "" {
+		c.fail(field, "is required")
+	}
+}
+
+// length checks 1 to max characters when the value is present.
+func (c *checker) length(field, v string, maxLen int) {
+	if v != "" && len([]rune(v)) > maxLen {
+		c.fail(field, "must be 1-%d characters, got %d", maxLen, len([]rune(v)))
+	}
+}
+
+func (c *checker) schema(field, v string) {
+	if v != "GTIN" {
+		c.fail(field, `must be "GTIN", got %q`, v)
+	}
+}
+
+// gtin checks a 14-digit GTIN with its check digit.
+func (c *checker) gtin(field, v string) {
+	if !ValidGS1Key(v, 14) {
+		c.fail(field, "must be a GTIN-14: 14 digits with a valid check digit, got %q", v)
+	}
+}
+
+func (c *checker) sscc(field, v string) {
+	if !ValidGS1Key(v, 18) {
+		c.fail(field, "must be an SSCC: 18 digits with a valid check digit, got %q", v)
+	}
+}
+
+// yymmdd checks an expiry date; day 00 means the last day of the month.
+func (c *checker) yymmdd(field, v string) {
+	if v == "" {
+		return
+	}
+	if len(v) != 6 || !allDigits(v) {
+		c.fail(field, "must be a date YYMMDD, got %q", v)
+		return
+	}
+	mm := int(v[2]-'0')*10 + int(v[3]-'0')
+	dd := int(v[4]-'0')*10 + int(v[5]-'0')
+	yy := int(v[0]-'0')*10 + int(v[1]-'0')
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+	if mm < 1 || mm > 12 {
+		c.fail(field, "month %02d is not 01-12 in %q", mm, v)
+		return
+	}
+	maxDay := days[mm]
+	if mm == 2 && yy%4 == 0 {
+		maxDay = 29
+	}
+	if dd > maxDay {
+		c.fail(field, "day %02d is not 00-%02d in %q (00 means the last day of the month)", dd, maxDay, v)
+	}
+}
+
+// serial checks a GS1 serial or batch: 1-20 characters of CSET 82.
+func (c *checker) cset82(field, v string, maxLen int) {
+	if v == "" || len(v) > maxLen {
+		c.fail(field, "must be 1-%d characters, got %d", maxLen, len(v))
+		return
+	}
+	for i := 0; i < len(v); i++ {
+		if !isCSET82(v[i]) {
+			c.fail(field, "character %q at position %d is not allowed in GS1 data (CSET 82)", v[i], i+1)
+			return
+		}
+	}
+}
+
+func isCSET82(ch byte) bool {
+	switch {
+	case ch >= 'A' && ch <= 'Z', ch >= 'a' && ch <= 'z', ch >= '0' && ch <= '9':
+		return true
+	}
+	return strings.IndexByte("!\"%&'()*+,-./:;<=>?_", ch) >= 0
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// ValidGS1Key reports whether s is n digits ending in a valid GS1 mod-10
+// check digit (weights 3 and 1 from the right).
+func ValidGS1Key(s string, n int) bool {
+	if len(s) != n || !allDigits(s) {
+		return false
+	}
+	sum := 0
+	for i := n - 2; i >= 0; i-- {
+		d := int(s[i] - '0')
+		if (n-2-i)%2 == 0 {
+			d *= 3
+		}
+		sum += d
+	}
+	return (10-sum%10)%10 == int(s[n-1]-'0')
+}
