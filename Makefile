@@ -56,6 +56,9 @@ bench: ## run the benchmarks and print the figures
 	@awk '/^BenchmarkFrameDecode/ {for (i=1;i<=NF;i++) if ($$i=="scans/s") printf "  %-36s %10.0f scans/s  %s ns/op  %s allocs/op\n", $$1, $$(i-1), $$3, $$(NF-1)} \
 		/^BenchmarkScanLatency/ {for (i=1;i<=NF;i++) {if ($$i=="p50-µs") p50=$$(i-1); if ($$i=="p99-µs") p99=$$(i-1)}; printf "  %-36s p50 %s µs  p99 %s µs\n", $$1, p50, p99}' /tmp/edgeagent-bench.txt
 	@echo
+	@echo "Cloud emulator on loopback, commission calls through the client (as many callers as cores):"
+	@awk '/^BenchmarkEmulatorCommission/ {for (i=1;i<=NF;i++) {if ($$i=="req/s") r=$$(i-1); if ($$i=="serials/s") sr=$$(i-1)}; printf "  %-46s %8.0f req/s  %9.0f serials/s\n", $$1, r, sr}' /tmp/edgeagent-bench.txt
+	@echo
 	@echo "Label preview (draw and PNG-encode):"
 	@awk '/^BenchmarkPreviewPack/ {for (i=1;i<=NF;i++) if ($$i=="ms/label") printf "  %-36s %8.2f ms/label at 8 dpmm\n", $$1, $$(i-1)}' /tmp/edgeagent-bench.txt
 

@@ -101,7 +101,9 @@ func TestAuthErrors(t *testing.T) {
 
 func TestDynamicTokenRefresh(t *testing.T) {
 	s := startSim(t, cloudsim.Faults{TokenTTL: 300 * time.Millisecond})
-	c := client(t, s, func(c *cloud.Config) { c.Token, c.APIKey, c.APISecret, c.BearerToken = "", "demo-key", "demo-secret", true })
+	c := client(t, s, func(c *cloud.Config) {
+		c.Token, c.APIKey, c.APISecret, c.BearerToken = "", "demo-key", "demo-secret", true
+	})
 	ctx := context.Background()
 	_, err := c.OpenPackagingOrders(ctx)
 	require.NoError(t, err)
@@ -167,9 +169,9 @@ func TestLabelOrders(t *testing.T) {
 
 	// Field rules, client side and emulator side.
 	for _, tc := range []struct {
-		mod          func(*cloud.LabelOrder)
-		field, text  string
-		json         string
+		mod         func(*cloud.LabelOrder)
+		field, text string
+		json        string
 	}{
 		{func(o *cloud.LabelOrder) { o.OrderID = "" }, "order_id", "is required", `"order_id":""`},
 		{func(o *cloud.LabelOrder) { o.OrderID = strings.Repeat("x", 256) }, "order_id", "1-255", `"order_id":"` + strings.Repeat("x", 256) + `"`},
@@ -340,7 +342,10 @@ func TestSerialsAndAggregation(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Aggregate(ctx, cloud.Aggregation{Parent: case1, ChildContainers: []string{pallet}})
 	assert.ErrorContains(t, err, "cannot hold")
-	rule(t, func() error { _, err := c.Aggregate(ctx, cloud.Aggregation{Parent: "095060001343521237", ChildContainers: []string{case1}}); return err }(), "parent", "SSCC")
+	rule(t, func() error {
+		_, err := c.Aggregate(ctx, cloud.Aggregation{Parent: "095060001343521237", ChildContainers: []string{case1}})
+		return err
+	}(), "parent", "SSCC")
 	rule(t, func() error { _, err := c.Aggregate(ctx, cloud.Aggregation{Parent: case1}); return err }(), "child_trade_items", "at least one child")
 
 	// Decommission: aggregated packs first come out of their container.

@@ -71,6 +71,11 @@ func (e *Error) Error() string {
 		}
 	case e.Err != nil:
 		b.WriteString(e.Err.Error())
+	default:
+		b.WriteString(e.Code)
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
 	}
 	if e.Retryable {
 		b.WriteString(" (retryable)")

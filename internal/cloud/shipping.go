@@ -25,8 +25,8 @@ type ShippingConfig struct {
 	CAFile     string
 	HTTPClient *http.Client
 	// NotFoundRetries is how many times an order that is "not found" right
-	// after it was saved is asked for again (default 3), NotFoundWait apart
-	// (default 2s).
+	// after it was saved is asked for again (default 3; negative: never),
+	// NotFoundWait apart (default 2s).
 	NotFoundRetries int
 	NotFoundWait    time.Duration
 }
