@@ -64,6 +64,7 @@ func commands() []*command {
 		}},
 		{name: "emulate", summary: "emulators for lines without hardware", sub: []*command{
 			{name: "printer", usage: "--listen ADDR [--faults SPEC] …", summary: "run a Zebra printer emulator", run: cmdEmulatePrinter},
+			{name: "cloud", usage: "--listen ADDR [--seed FILE] [--faults SPEC]", summary: "run an emulator of the cloud and shipping APIs", run: cmdEmulateCloud},
 		}},
 		{name: "zpl", summary: "label template tools", sub: []*command{
 			{name: "templates", usage: "[--dir DIR]", summary: "list label templates with their sizes and data keys", run: cmdZPLTemplates},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,4 +113,30 @@ func TestScannerListen(t *testing.T) {
 	code, _, errs = runCLI(t, "", "scanner", "listen", "evdev:///dev/input/x?layout=jp")
 	require.Equal(t, 1, code)
 	require.Contains(t, errs, `layout "jp" must be us, uk, de or fr`)
+}
+
+func TestEmulateCloud(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		var out, errb strings.Builder
+		done <- run(ctx, []string{"emulate", "cloud", "--listen", addr, "--faults", "latency=1ms"}, strings.NewReader(""), &out, &errb)
+	}()
+	var resp *http.Response
+	require.Eventually(t, func() bool {
+		resp, err = http.Get("http://" + addr + "/_sim/state")
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	cancel()
+	require.Equal(t, 0, <-done)
+
+	code, _, errs := runCLI(t, "", "emulate", "cloud", "--faults", "error=nowhere:1")
+	require.Equal(t, 2, code)
+	require.Contains(t, errs, `endpoint "nowhere"`)
 }

@@ -192,6 +192,16 @@ func TestLabelOrders(t *testing.T) {
 		serverRule(t, s, http.MethodPost, "/v1/manufacturer/v2/api/label_orders/", replaceField(labelOrderJSON, tc.json), tc.field)
 	}
 	serverRule(t, s, http.MethodPost, "/v1/manufacturer/v2/api/label_orders/", replaceField(labelOrderJSON, `"quantity":"ten"`), "quantity")
+
+	// execute is optional and false unless given: the client leaves it out.
+	o := labelOrder("NOEXEC")
+	o.Execute, o.ExtraLabelAmount, o.ExtraLabelType = false, nil, ""
+	_, err = c.CreateLabelOrder(ctx, o)
+	require.NoError(t, err)
+	rs := s.Received()
+	body := string(rs[len(rs)-1].Body)
+	assert.NotContains(t, body, "execute")
+	assert.NotContains(t, body, "extra_label")
 }
 
 const labelOrderJSON = `{"order_id":"RULE-S","product_code":"09506000134352","product_code_schema":"GTIN","batch":"AB12","quantity":10,"extra_label_amount":2,"extra_label_type":"amount","destination_tag":"line-1-printer","template_tag":"pack","execute":true}`
@@ -347,6 +357,21 @@ func TestSerialsAndAggregation(t *testing.T) {
 		return err
 	}(), "parent", "SSCC")
 	rule(t, func() error { _, err := c.Aggregate(ctx, cloud.Aggregation{Parent: case1}); return err }(), "child_trade_items", "at least one child")
+	late := item("SN3")
+	late.ExpiryDate = "261232"
+	rule(t, func() error {
+		_, err := c.Aggregate(ctx, cloud.Aggregation{Parent: case2, ChildTradeItems: []cloud.TradeItem{late}})
+		return err
+	}(),
+		"child_trade_items[0].expiry_date", "day 32")
+	late.ExpiryDate, late.Batch = "221200", ""
+	require.NoError(t, cloud.Aggregation{Parent: case2, ChildTradeItems: []cloud.TradeItem{late}}.Validate(), "day 00 and no batch are fine")
+	late.SerialNumber = ""
+	rule(t, cloud.Aggregation{Parent: case2, ChildTradeItems: []cloud.TradeItem{late}}.Validate(), "child_trade_items[0].serial_number", "1-20")
+	serverRule(t, s, http.MethodPost, "/v1/manufacturer/v2/api/aggregate/container",
+		`{"parent":"`+case2+`","child_trade_items":[{"product_code":"09506000134352","product_code_schema":"GTIN","serial_number":"SN3","expiry_date":"261232"}]}`, "expiry_date")
+	serverRule(t, s, http.MethodPost, "/v1/manufacturer/v2/api/aggregate/container",
+		`{"parent":"095060001343521237","child_containers":["`+case1+`"]}`, "parent")
 
 	// Decommission: aggregated packs first come out of their container.
 	dec := cloud.Decommission{ProductCode: gtin, ProductCodeSchema: "GTIN", Reason: "destroy", SendToMarket: ptr(false), MarketID: "EU", Serials: []string{"SN1"}}

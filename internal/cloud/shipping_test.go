@@ -3,6 +3,8 @@ package cloud_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,12 +110,39 @@ func TestShippingSplitsAndRules(t *testing.T) {
 		{cloud.CreateLabels{IntegrationID: 70, Orders: []cloud.ShipOrder{{}}}, "orders[0]: give order_id or order_number"},
 		{cloud.CreateLabels{IntegrationID: 70, Orders: []cloud.ShipOrder{{OrderID: strings.Repeat("i", 65)}}}, "orders[0].order_id: must be 1-64"},
 		{cloud.CreateLabels{IntegrationID: 70, Orders: []cloud.ShipOrder{{OrderNumber: strings.Repeat("n", 256)}}}, "orders[0].order_number: must be 1-255"},
+		{cloud.CreateLabels{IntegrationID: 70, BrandID: -1, Orders: []cloud.ShipOrder{{OrderNumber: "A"}}}, "brand_id: must be at least 1"},
 	} {
 		_, err := c.CreateLabelsAsync(ctx, tc.req)
 		assert.ErrorContains(t, err, tc.want)
 	}
 	_, err = c.CreateLabelsAsync(ctx, cloud.CreateLabels{IntegrationID: 71, Orders: []cloud.ShipOrder{{OrderNumber: "A"}}})
 	assert.ErrorContains(t, err, "HTTP 404 not_found: Integration not found.")
+
+	// The emulator applies the same rules to what reaches it.
+	for body, want := range map[string]string{
+		`{"orders":[{"order_number":"A"}]}`: `"code":"required"`,
+		`{"integration_id":70,"orders":[]}`: "Ensure this list has 1 to 20 elements, it has 0.",
+		`{"integration_id":70,"orders":[` + strings.Repeat(`{"order_number":"A"},`, 20) + `{"order_number":"A"}]}`: "it has 21",
+		`{"integration_id":70,"orders":[{"order_id":"` + strings.Repeat("i", 65) + `"}]}`:                          `"pointer":"/data/attributes/orders/0/order_id"`,
+		`{"integration_id":70,"orders":[{}]}`:             "Either order_id or order_number is required.",
+		`{"integration_id":70,"orders":[{"order_id":7}]}`: `"pointer":"/data/attributes/orders/0"`,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, s.ShippingURL()+"/orders/create-labels-async", strings.NewReader(body))
+		req.SetBasicAuth("ship-public", "ship-secret")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Less(t, resp.StatusCode, 500)
+		assert.Contains(t, string(data), want, body)
+	}
+	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/parcels/%d/documents/label", s.ShippingURL(), res[1].Ref.ParcelID), nil)
+	req.SetBasicAuth("ship-public", "ship-secret")
+	req.Header.Set("Accept", "application/pdf")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotAcceptable, resp.StatusCode)
 
 	_, err = shipping(t, s, func(c *cloud.ShippingConfig) { c.SecretKey = "wrong" }).Shipment(ctx, "511")
 	assert.ErrorContains(t, err, "HTTP 401 authentication_failed")

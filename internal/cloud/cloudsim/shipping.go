@@ -137,14 +137,15 @@ func (s *Sim) shipment(r *http.Request, _ []byte) (int, any) {
 	if !ok {
 		return shipErrors(http.StatusNotFound, shipError(404, "not_found", "Shipment not found.", ""))
 	}
-	sh.lookups++
 	parcel := map[string]any{"id": sh.parcel, "tracking_number": sh.tracking, "documents": []any{}}
 	var annErrs []shipErr
 	switch {
 	case sh.order.Fail:
 		parcel["status"] = map[string]string{"code": "ANNOUNCEMENT_FAILED", "message": "Announcement failed"}
 		annErrs = append(annErrs, shipError(400, "parcel_announcement_error", "The carrier rejected the address: postal code missing.", ""))
-	case sh.lookups <= sh.order.ReadyAfter:
+	case sh.lookups < sh.order.ReadyAfter:
+		// The label exists after ReadyAfter looks that find it being announced.
+		sh.lookups++
 		parcel["status"] = map[string]string{"code": "ANNOUNCING", "message": "Being announced"}
 	default:
 		parcel["status"] = map[string]string{"code": "READY_TO_SEND", "message": "Ready to send"}
@@ -165,7 +166,7 @@ func (s *Sim) label(r *http.Request, _ []byte) (int, any) {
 	switch {
 	case err != nil || !ok:
 		return shipErrors(http.StatusNotFound, shipError(404, "not_found", "Parcel not found.", ""))
-	case sh.order.Fail || sh.lookups <= sh.order.ReadyAfter:
+	case sh.order.Fail || sh.lookups < sh.order.ReadyAfter:
 		return shipErrors(http.StatusNotFound, shipError(404, "not_found", "No label document for this parcel yet.", ""))
 	case !strings.Contains(r.Header.Get("Accept"), "application/zpl"):
 		return shipErrors(http.StatusNotAcceptable, shipError(406, "invalid", "The emulator serves labels as application/zpl.", "/headers/Accept"))
