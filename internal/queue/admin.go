@@ -1,0 +1,216 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/edgeagent/edgeagent/internal/store"
+)
+
+// Stats are the numbers behind the queue metrics.
+type Stats struct {
+	Pending        int
+	Parked         int
+	Delivered      int       // still kept (within retention)
+	OldestPending  time.Time // zero when nothing is pending
+	LastSuccess    time.Time // of this dispatcher
+	DeliveredTotal uint64    // by this dispatcher since start
+	ParkedTotal    uint64
+}
+
+// Stats reads the depth by state and the age of the oldest pending item.
+func (d *Dispatcher) Stats(ctx context.Context) (Stats, error) {
+	s, err := ReadStats(ctx, d.db)
+	d.mu.Lock()
+	s.LastSuccess = d.lastSuccess
+	d.mu.Unlock()
+	s.DeliveredTotal, s.ParkedTotal = d.delivered.Load(), d.parked.Load()
+	return s, err
+}
+
+// ReadStats reads the depth by state from the database.
+func ReadStats(ctx context.Context, db *store.DB) (Stats, error) {
+	var s Stats
+	rows, err := db.Reader().QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
+	if err != nil {
+		return s, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return s, err
+		}
+		switch st {
+		case StatePending:
+			s.Pending = n
+		case StateParked:
+			s.Parked = n
+		case StateDelivered:
+			s.Delivered = n
+		}
+	}
+	var oldest sql.NullInt64
+	if err := db.Reader().QueryRowContext(ctx, `SELECT MIN(created_at) FROM outbox WHERE state = 'pending'`).Scan(&oldest); err != nil {
+		return s, err
+	}
+	if oldest.Valid {
+		s.OldestPending = time.UnixMilli(oldest.Int64)
+	}
+	return s, rows.Err()
+}
+
+// Record is one outbox item as supervisors see it.
+type Record struct {
+	ID          int64           `json:"id"`
+	Kind        string          `json:"kind"`
+	Stream      string          `json:"stream"`
+	Key         string          `json:"key"`
+	State       string          `json:"state"`
+	Attempts    int             `json:"attempts"`
+	NextAt      *time.Time      `json:"next_at,omitempty"`
+	LastError   string          `json:"last_error,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	DeliveredAt *time.Time      `json:"delivered_at,omitempty"`
+	Payload     json.RawMessage `json:"payload,omitempty"`
+}
+
+// List returns items, newest first; state "" means all. With payloads, the
+// JSON payload is included.
+func List(ctx context.Context, db *store.DB, state string, limit int, payloads bool) ([]Record, error) {
+	if state != "" && state != StatePending && state != StateParked && state != StateDelivered {
+		return nil, fmt.Errorf("state %q: must be pending, parked or delivered", state)
+	}
+	q := `SELECT id, kind, stream, key, state, attempts, next_at, last_error, created_at, delivered_at, payload FROM outbox`
+	var args []any
+	if state != "" {
+		q += ` WHERE state = ?`
+		args = append(args, state)
+	}
+	q += ` ORDER BY id DESC`
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := db.Reader().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		r, err := scanRecord(rows, payloads)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func scanRecord(rows *sql.Rows, payloads bool) (Record, error) {
+	var r Record
+	var next, created int64
+	var delivered sql.NullInt64
+	var payload []byte
+	if err := rows.Scan(&r.ID, &r.Kind, &r.Stream, &r.Key, &r.State, &r.Attempts, &next, &r.LastError, &created, &delivered, &payload); err != nil {
+		return r, err
+	}
+	r.CreatedAt = time.UnixMilli(created).UTC()
+	if next > 0 && r.State == StatePending {
+		t := time.UnixMilli(next).UTC()
+		r.NextAt = &t
+	}
+	if delivered.Valid {
+		t := time.UnixMilli(delivered.Int64).UTC()
+		r.DeliveredAt = &t
+	}
+	if payloads && json.Valid(payload) {
+		r.Payload = payload
+	}
+	return r, nil
+}
+
+// Export writes every item as JSON lines, oldest first.
+func Export(ctx context.Context, db *store.DB, w io.Writer) (int, error) {
+	rows, err := db.Reader().QueryContext(ctx, `SELECT id, kind, stream, key, state, attempts, next_at, last_error, created_at, delivered_at, payload FROM outbox ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	enc := json.NewEncoder(w)
+	n := 0
+	for rows.Next() {
+		r, err := scanRecord(rows, true)
+		if err != nil {
+			return n, err
+		}
+		if err := enc.Encode(r); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Err()
+}
+
+// ErrNotFound is an unknown item ID.
+var ErrNotFound = errors.New("no such outbox item")
+
+// Retry puts a parked (or pending) item back to be sent at once, with its
+// attempts reset; the action is written to the audit log.
+func Retry(ctx context.Context, db *store.DB, id int64, actor, reason string) error {
+	return db.Write(ctx, func(tx *sql.Tx) error {
+		var state, stream string
+		if err := tx.QueryRow(`SELECT state, stream FROM outbox WHERE id = ?`, id).Scan(&state, &stream); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: %d", ErrNotFound, id)
+			}
+			return err
+		}
+		if state == StateDelivered {
+			return fmt.Errorf("item %d is delivered: nothing to retry", id)
+		}
+		if _, err := tx.Exec(`UPDATE outbox SET state = 'pending', attempts = 0, next_at = 0 WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO outbox_streams (stream) VALUES (?)`, stream); err != nil {
+			return err
+		}
+		return audit(tx, actor, "queue.retry", id, state, StatePending, reason)
+	})
+}
+
+// Park takes an item out of delivery with a reason; items that depend on it
+// wait. The action is written to the audit log.
+func Park(ctx context.Context, db *store.DB, id int64, actor, reason string) error {
+	if reason == "" {
+		return errors.New("park needs a reason")
+	}
+	return db.Write(ctx, func(tx *sql.Tx) error {
+		var state string
+		if err := tx.QueryRow(`SELECT state FROM outbox WHERE id = ?`, id).Scan(&state); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: %d", ErrNotFound, id)
+			}
+			return err
+		}
+		if state != StatePending {
+			return fmt.Errorf("item %d is %s: only pending items can be parked", id, state)
+		}
+		if _, err := tx.Exec(`UPDATE outbox SET state = 'parked', last_error = ? WHERE id = ?`, "parked by "+actor+": "+reason, id); err != nil {
+			return err
+		}
+		return audit(tx, actor, "queue.park", id, state, StateParked, reason)
+	})
+}
+
+func audit(tx *sql.Tx, actor, action string, id int64, old, new, reason string) error {
+	_, err := tx.Exec(`INSERT INTO audit_log (at, actor, action, subject, old_value, new_value, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		time.Now().UTC().Format(time.RFC3339Nano), actor, action, fmt.Sprintf("outbox/%d", id), old, new, reason)
+	return err
+}

@@ -1,0 +1,480 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/edgeagent/edgeagent/internal/store"
+)
+
+// Pending is an item handed to the sender.
+type Pending struct {
+	ID       int64
+	Kind     string
+	Stream   string
+	Key      string
+	Payload  []byte
+	Attempts int
+}
+
+// Class says what to do after a failure.
+type Class int
+
+// Failure classes.
+const (
+	// Temporary: network errors, 408, 429, 5xx. Retried with backoff.
+	Temporary Class = iota
+	// Auth: the token was refused. The whole sync pauses; no attempt is
+	// spent.
+	Auth
+	// Again: retry at once without spending an attempt (e.g. a batch
+	// refused because of another item in it).
+	Again
+	// Permanent: the cloud refused the item. It is parked for a person.
+	Permanent
+)
+
+// Failure is why an item was not delivered.
+type Failure struct {
+	Class      Class
+	RetryAfter time.Duration // server's advice for Temporary
+	Message    string
+}
+
+// Outcome is what became of one item of a request.
+type Outcome struct {
+	Delivered bool // the cloud has it (also when it answered "already done" for the same fact)
+	Failure   *Failure
+}
+
+// Sender delivers a batch of items of one kind (one request) and returns
+// one outcome per item, in order.
+type Sender interface {
+	Send(ctx context.Context, kind string, items []Pending) []Outcome
+}
+
+// Config tunes the dispatcher.
+type Config struct {
+	Workers       int            // streams served at once (default 4)
+	MaxBatch      map[string]int // items per request by kind (default DefaultBatch)
+	DefaultBatch  int            // default 500
+	BaseBackoff   time.Duration  // default 500ms
+	MaxBackoff    time.Duration  // default 5m
+	MaxRetryAfter time.Duration  // cap on the server's Retry-After (default 10m)
+	AuthPause     time.Duration  // pause after a refused token (default 30s)
+	Poll          time.Duration  // look for new work at least this often (default 1s)
+	Retention     time.Duration  // keep delivered items this long (default 30 days)
+	PurgeBatch    int            // delete at most this many delivered items at a time (default 500)
+	PurgeEvery    time.Duration  // how often to look for items past retention (default 1m)
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.DefaultBatch <= 0 {
+		c.DefaultBatch = 500
+	}
+	def(&c.BaseBackoff, 500*time.Millisecond)
+	def(&c.MaxBackoff, 5*time.Minute)
+	def(&c.MaxRetryAfter, 10*time.Minute)
+	def(&c.AuthPause, 30*time.Second)
+	def(&c.Poll, time.Second)
+	def(&c.Retention, 30*24*time.Hour)
+	if c.PurgeBatch <= 0 {
+		c.PurgeBatch = 500
+	}
+	def(&c.PurgeEvery, time.Minute)
+	return c
+}
+
+// Dispatcher delivers the outbox: FIFO within a stream, streams in
+// parallel, dependencies first, compatible items batched.
+type Dispatcher struct {
+	db     *store.DB
+	sender Sender
+	cfg    Config
+	log    zerolog.Logger
+	wake   chan struct{}
+
+	mu          sync.Mutex
+	pausedUntil time.Time
+	lastSuccess time.Time
+	delivered   atomic.Uint64
+	parked      atomic.Uint64
+}
+
+// NewDispatcher returns a dispatcher; Run drives it.
+func NewDispatcher(db *store.DB, s Sender, cfg Config, log zerolog.Logger) *Dispatcher {
+	return &Dispatcher{db: db, sender: s, cfg: cfg.withDefaults(), log: log, wake: make(chan struct{}, 1)}
+}
+
+// Notify tells the dispatcher new items were committed.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// batch is work for one request.
+type batch struct {
+	stream string
+	kind   string
+	items  []Pending
+}
+
+// Run delivers until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	busy := map[string]bool{}
+	var busyMu sync.Mutex
+	done := make(chan string, d.cfg.Workers)
+	lastPurge := time.Time{}
+	for ctx.Err() == nil {
+		if wait := d.paused(); wait > 0 {
+			if sleep(ctx, wait) != nil {
+				break
+			}
+			continue
+		}
+		if time.Since(lastPurge) > d.cfg.PurgeEvery {
+			d.purge(ctx)
+			lastPurge = time.Now()
+		}
+		busyMu.Lock()
+		free := d.cfg.Workers - len(busy)
+		skip := make(map[string]bool, len(busy))
+		for s := range busy {
+			skip[s] = true
+		}
+		busyMu.Unlock()
+		var work []batch
+		var next time.Time
+		if free > 0 {
+			var err error
+			work, next, err = d.ready(ctx, free, skip)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error().Err(err).Msg("read the outbox")
+			}
+		}
+		for _, b := range work {
+			busyMu.Lock()
+			busy[b.stream] = true
+			busyMu.Unlock()
+			wg.Add(1)
+			go func(b batch) {
+				defer wg.Done()
+				d.deliver(ctx, b)
+				busyMu.Lock()
+				delete(busy, b.stream)
+				busyMu.Unlock()
+				select {
+				case done <- b.stream:
+				default:
+				}
+			}(b)
+		}
+		if len(work) > 0 && free > len(work) {
+			continue
+		}
+		wait := d.cfg.Poll
+		if !next.IsZero() {
+			wait = min(wait, max(time.Until(next), time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-d.wake:
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return nil
+}
+
+func (d *Dispatcher) paused() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return time.Until(d.pausedUntil)
+}
+
+// ready finds up to n streams with deliverable work and returns a batch for
+// each, and when the earliest postponed item comes due.
+func (d *Dispatcher) ready(ctx context.Context, n int, skip map[string]bool) ([]batch, time.Time, error) {
+	r := d.db.Reader()
+	rows, err := r.QueryContext(ctx, `SELECT stream FROM outbox_streams ORDER BY stream`)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var streams []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, time.Time{}, err
+		}
+		if !skip[s] {
+			streams = append(streams, s)
+		}
+	}
+	rows.Close()
+	// Start at a random stream so that none starves.
+	if len(streams) > 1 {
+		k := rand.N(len(streams))
+		streams = append(streams[k:], streams[:k]...)
+	}
+	var out []batch
+	var next time.Time
+	now := nowMS()
+	for _, s := range streams {
+		if len(out) == n {
+			break
+		}
+		b, due, err := d.streamBatch(ctx, s, now)
+		if err != nil {
+			return out, next, err
+		}
+		if b != nil {
+			out = append(out, *b)
+		} else if !due.IsZero() && (next.IsZero() || due.Before(next)) {
+			next = due
+		}
+	}
+	return out, next, nil
+}
+
+// streamBatch takes the stream's first pending items: the head, and the
+// items after it of the same kind and batch key, due and not waiting for a
+// dependency.
+func (d *Dispatcher) streamBatch(ctx context.Context, stream string, now int64) (*batch, time.Time, error) {
+	r := d.db.Reader()
+	rows, err := r.QueryContext(ctx, `SELECT id, kind, key, batch_key, payload, attempts, next_at FROM outbox
+		WHERE state = 'pending' AND stream = ? ORDER BY id LIMIT ?`, stream, d.maxBatchAll())
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	defer rows.Close()
+	var b *batch
+	var headBatchKey string
+	limit := 0
+	for rows.Next() {
+		var p Pending
+		var bk string
+		var next int64
+		if err := rows.Scan(&p.ID, &p.Kind, &p.Key, &bk, &p.Payload, &p.Attempts, &next); err != nil {
+			return nil, time.Time{}, err
+		}
+		p.Stream = stream
+		if b == nil {
+			if next > now {
+				return nil, time.UnixMilli(next), nil
+			}
+			b, headBatchKey, limit = &batch{stream: stream, kind: p.Kind}, bk, d.maxBatch(p.Kind)
+		} else if p.Kind != b.kind || bk != headBatchKey || next > now || len(b.items) >= limit {
+			break
+		}
+		b.items = append(b.items, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, time.Time{}, err
+	}
+	rows.Close()
+	if b == nil {
+		return nil, time.Time{}, nil
+	}
+	// Cut the batch at the first item still waiting for a dependency.
+	blocked, err := d.blocked(ctx, b.items)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	for i, p := range b.items {
+		if blocked[p.ID] {
+			if i == 0 {
+				return nil, time.Time{}, nil
+			}
+			b.items = b.items[:i]
+			break
+		}
+	}
+	return b, time.Time{}, nil
+}
+
+func (d *Dispatcher) maxBatch(kind string) int {
+	if n, ok := d.cfg.MaxBatch[kind]; ok && n > 0 {
+		return n
+	}
+	return d.cfg.DefaultBatch
+}
+
+func (d *Dispatcher) maxBatchAll() int {
+	m := d.cfg.DefaultBatch
+	for _, n := range d.cfg.MaxBatch {
+		m = max(m, n)
+	}
+	return m
+}
+
+// blocked returns the items with a dependency not yet delivered.
+func (d *Dispatcher) blocked(ctx context.Context, items []Pending) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	for start := 0; start < len(items); start += 500 {
+		part := items[start:min(start+500, len(items))]
+		args := make([]any, len(part))
+		for i, p := range part {
+			args[i] = p.ID
+		}
+		q := `SELECT DISTINCT d.item FROM outbox_deps d JOIN outbox p ON p.id = d.depends_on
+			WHERE d.item IN (` + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + `) AND p.state != 'delivered'`
+		rows, err := d.db.Reader().QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = true
+		}
+		rows.Close()
+	}
+	return out, nil
+}
+
+// deliver sends one batch and records each outcome.
+func (d *Dispatcher) deliver(ctx context.Context, b batch) {
+	outcomes := d.sender.Send(ctx, b.kind, b.items)
+	if ctx.Err() != nil {
+		return // stopping: the items stay pending and go again at start
+	}
+	if len(outcomes) != len(b.items) {
+		d.log.Error().Str("kind", b.kind).Int("items", len(b.items)).Int("outcomes", len(outcomes)).Msg("sender gave the wrong number of outcomes")
+		return
+	}
+	now := nowMS()
+	var deliveredN, parkedN int
+	var pauseAuth bool
+	err := d.db.Write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+		deliveredN, parkedN, pauseAuth = 0, 0, false
+		var delivered []any
+		for i, o := range outcomes {
+			p := b.items[i]
+			switch {
+			case o.Delivered:
+				delivered = append(delivered, p.ID)
+			case o.Failure == nil:
+				continue
+			case o.Failure.Class == Auth:
+				pauseAuth = true
+			case o.Failure.Class == Again:
+			case o.Failure.Class == Permanent:
+				if _, err := tx.Exec(`UPDATE outbox SET state = 'parked', attempts = attempts + 1, last_error = ? WHERE id = ?`, o.Failure.Message, p.ID); err != nil {
+					return err
+				}
+				parkedN++
+			default:
+				at := now + d.backoff(p.Attempts, o.Failure.RetryAfter).Milliseconds()
+				if _, err := tx.Exec(`UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?`, at, o.Failure.Message, p.ID); err != nil {
+					return err
+				}
+			}
+		}
+		for start := 0; start < len(delivered); start += 500 {
+			part := delivered[start:min(start+500, len(delivered))]
+			q := `UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE id IN (` + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + `)`
+			if _, err := tx.Exec(q, append([]any{now}, part...)...); err != nil {
+				return err
+			}
+		}
+		deliveredN = len(delivered)
+		// A stream with nothing pending leaves the list of streams.
+		_, err := tx.Exec(`DELETE FROM outbox_streams WHERE stream = ? AND NOT EXISTS
+			(SELECT 1 FROM outbox WHERE state = 'pending' AND stream = ?)`, b.stream, b.stream)
+		return err
+	})
+	if err != nil {
+		d.log.Error().Err(err).Str("stream", b.stream).Msg("record delivery outcome")
+		return
+	}
+	d.delivered.Add(uint64(deliveredN))
+	d.parked.Add(uint64(parkedN))
+	if deliveredN > 0 {
+		d.mu.Lock()
+		d.lastSuccess = time.Now()
+		d.mu.Unlock()
+	}
+	if parkedN > 0 {
+		d.log.Warn().Str("kind", b.kind).Str("stream", b.stream).Int("parked", parkedN).Msg("the cloud refused items: parked for a person")
+	}
+	if pauseAuth {
+		d.mu.Lock()
+		d.pausedUntil = time.Now().Add(d.cfg.AuthPause)
+		d.mu.Unlock()
+		d.log.Warn().Dur("for", d.cfg.AuthPause).Msg("the cloud refused the token: sync paused")
+	}
+}
+
+// backoff is full jitter, rand(0, min(cap, base·2ⁿ)), at least the
+// server's Retry-After (capped).
+func (d *Dispatcher) backoff(attempts int, retryAfter time.Duration) time.Duration {
+	ceil := d.cfg.MaxBackoff
+	if attempts < 30 {
+		ceil = min(ceil, d.cfg.BaseBackoff<<attempts)
+	}
+	wait := time.Duration(rand.Int64N(int64(ceil) + 1))
+	return max(wait, min(retryAfter, d.cfg.MaxRetryAfter))
+}
+
+// purge deletes delivered items past their retention, a few at a time.
+func (d *Dispatcher) purge(ctx context.Context) {
+	cutoff := time.Now().Add(-d.cfg.Retention).UnixMilli()
+	for ctx.Err() == nil {
+		var n int64
+		err := d.db.Write(ctx, func(tx *sql.Tx) error {
+			res, err := tx.Exec(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state = 'delivered' AND delivered_at < ? LIMIT ?)`,
+				cutoff, d.cfg.PurgeBatch)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				d.log.Warn().Err(err).Msg("purge delivered items")
+			}
+			return
+		}
+		if n < int64(d.cfg.PurgeBatch) {
+			return
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
