@@ -201,7 +201,7 @@ func (s *Sim) children(a cloud.Aggregation, adding bool) ([]string, int, any) {
 		case !ok || (adding && sr.status != "Commissioned"):
 			st, b := conflict(fmt.Sprintf("Serial %s is not commissioned", it.SerialNumber))
 			return nil, st, b
-		case adding && sr.parent != "" && sr.parent != a.Parent:
+		case adding && sr.parent != "":
 			st, b := conflict(fmt.Sprintf("Serial %s is already aggregated in %s", it.SerialNumber, sr.parent))
 			return nil, st, b
 		case !adding && sr.parent != a.Parent:
@@ -216,7 +216,7 @@ func (s *Sim) children(a cloud.Aggregation, adding bool) ([]string, int, any) {
 		case !ok:
 			st, b := conflict(fmt.Sprintf("Container %s has no aggregation: aggregate its items first", c))
 			return nil, st, b
-		case adding && ch.parent != "" && ch.parent != a.Parent:
+		case adding && ch.parent != "":
 			st, b := conflict(fmt.Sprintf("Container %s is already aggregated in %s", c, ch.parent))
 			return nil, st, b
 		case !adding && ch.parent != a.Parent:

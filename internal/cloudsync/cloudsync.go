@@ -1,0 +1,238 @@
+// Package cloudsync delivers outbox items to the cloud: it turns each kind
+// of item into the Manufacturer V2 call that reports it, batching serials,
+// and turns the cloud's answers into the queue's retry policy.
+package cloudsync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/edgeagent/edgeagent/internal/cloud"
+	"github.com/edgeagent/edgeagent/internal/queue"
+)
+
+// Outbox kinds.
+const (
+	KindCommission     = "commission"
+	KindDecommission   = "decommission"
+	KindAggregate      = "aggregate"
+	KindDisaggregate   = "disaggregate"
+	KindPackagingOrder = "packaging_order"
+	KindLabelOrder     = "label_order"
+)
+
+// SerialFact is the payload of a commission or decommission item: one
+// serial; items with the same batch key go in one call.
+type SerialFact struct {
+	ProductCode  string `json:"product_code"`
+	Batch        string `json:"batch,omitempty"`
+	ExpiryDate   string `json:"expiry_date,omitempty"`
+	Serial       string `json:"serial"`
+	Reason       string `json:"reason,omitempty"`
+	SendToMarket bool   `json:"send_to_market,omitempty"`
+	MarketID     string `json:"market_id,omitempty"`
+}
+
+// CommissionItem builds the outbox item for commissioning one serial.
+func CommissionItem(stream string, f SerialFact) queue.Item {
+	b, _ := json.Marshal(f)
+	return queue.Item{Kind: KindCommission, Stream: stream, Key: f.ProductCode + "/" + f.Serial,
+		BatchKey: f.ProductCode + "|" + f.Batch + "|" + f.ExpiryDate, Payload: b}
+}
+
+// DecommissionItem builds the item for decommissioning one serial; it waits
+// for the serial's commission.
+func DecommissionItem(stream string, f SerialFact) queue.Item {
+	b, _ := json.Marshal(f)
+	return queue.Item{Kind: KindDecommission, Stream: stream, Key: f.ProductCode + "/" + f.Serial,
+		BatchKey:  fmt.Sprintf("%s|%s|%t|%s", f.ProductCode, f.Reason, f.SendToMarket, f.MarketID),
+		Payload:   b,
+		DependsOn: []queue.Ref{{Kind: KindCommission, Key: f.ProductCode + "/" + f.Serial}}}
+}
+
+// AggregateItem builds the item for an aggregation; it waits for the
+// commission of its packs and the aggregation of its child containers.
+func AggregateItem(stream string, a cloud.Aggregation) queue.Item {
+	b, _ := json.Marshal(a)
+	it := queue.Item{Kind: KindAggregate, Stream: stream, Key: a.Parent, Payload: b}
+	for _, c := range a.ChildTradeItems {
+		it.DependsOn = append(it.DependsOn, queue.Ref{Kind: KindCommission, Key: c.ProductCode + "/" + c.SerialNumber})
+	}
+	for _, c := range a.ChildContainers {
+		it.DependsOn = append(it.DependsOn, queue.Ref{Kind: KindAggregate, Key: c})
+	}
+	return it
+}
+
+// Sender implements queue.Sender with the Manufacturer V2 client.
+type Sender struct {
+	Client *cloud.Client
+}
+
+// Send delivers one batch.
+func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []queue.Outcome {
+	out := make([]queue.Outcome, len(items))
+	switch kind {
+	case KindCommission, KindDecommission:
+		facts := make([]SerialFact, len(items))
+		for i, p := range items {
+			if err := json.Unmarshal(p.Payload, &facts[i]); err != nil {
+				return fill(out, permanent("payload: "+err.Error()))
+			}
+		}
+		serials := make([]string, len(facts))
+		for i, f := range facts {
+			serials[i] = f.Serial
+		}
+		var err error
+		if kind == KindCommission {
+			_, err = s.Client.Commission(ctx, cloud.Commission{ProductCode: facts[0].ProductCode, ProductCodeSchema: "GTIN",
+				Batch: facts[0].Batch, ExpiryDate: facts[0].ExpiryDate, Serials: serials})
+		} else {
+			stm := facts[0].SendToMarket
+			_, err = s.Client.Decommission(ctx, cloud.Decommission{ProductCode: facts[0].ProductCode, ProductCodeSchema: "GTIN",
+				Reason: facts[0].Reason, SendToMarket: &stm, MarketID: facts[0].MarketID, Serials: serials})
+		}
+		if err == nil {
+			return fill(out, nil)
+		}
+		// "Serial X is already Commissioned": that one is done; the rest of
+		// the batch was refused with it and goes again at once.
+		if sn, ok := alreadyDone(err, kind); ok {
+			for i, f := range facts {
+				if f.Serial == sn {
+					out[i].Delivered = true
+				} else {
+					out[i].Failure = &queue.Failure{Class: queue.Again, Message: "refused with " + sn}
+				}
+			}
+			return out
+		}
+		return fill(out, classify(err))
+	case KindAggregate, KindDisaggregate:
+		for i, p := range items {
+			var a cloud.Aggregation
+			if err := json.Unmarshal(p.Payload, &a); err != nil {
+				out[i].Failure = permanent("payload: " + err.Error())
+				continue
+			}
+			var err error
+			if kind == KindAggregate {
+				_, err = s.Client.Aggregate(ctx, a)
+			} else {
+				_, err = s.Client.Disaggregate(ctx, a)
+			}
+			out[i] = outcome(err, a.Parent, kind)
+		}
+		return out
+	case KindPackagingOrder:
+		for i, p := range items {
+			var o cloud.PackagingOrder
+			if err := json.Unmarshal(p.Payload, &o); err != nil {
+				out[i].Failure = permanent("payload: " + err.Error())
+				continue
+			}
+			_, err := s.Client.CreatePackagingOrder(ctx, o)
+			out[i] = outcome(err, "", kind)
+		}
+		return out
+	case KindLabelOrder:
+		for i, p := range items {
+			var o cloud.LabelOrder
+			if err := json.Unmarshal(p.Payload, &o); err != nil {
+				out[i].Failure = permanent("payload: " + err.Error())
+				continue
+			}
+			_, err := s.Client.CreateLabelOrder(ctx, o)
+			out[i] = outcome(err, "", kind)
+		}
+		return out
+	}
+	return fill(out, permanent("unknown kind "+kind))
+}
+
+func fill(out []queue.Outcome, f *queue.Failure) []queue.Outcome {
+	for i := range out {
+		if f == nil {
+			out[i].Delivered = true
+		} else {
+			out[i].Failure = f
+		}
+	}
+	return out
+}
+
+func permanent(msg string) *queue.Failure { return &queue.Failure{Class: queue.Permanent, Message: msg} }
+
+var (
+	alreadyRE    = regexp.MustCompile(`^Serial (\S+) is already (Commissioned|Decommissioned)$`)
+	aggregatedRE = regexp.MustCompile(`^(?:Serial|Container) \S+ is already aggregated in (\d{18})$`)
+)
+
+// alreadyDone reports the serial a commission or decommission refusal says
+// is already in the state the call wanted.
+func alreadyDone(err error, kind string) (string, bool) {
+	var ce *cloud.Error
+	if !errors.As(err, &ce) || ce.Status != http.StatusConflict {
+		return "", false
+	}
+	m := alreadyRE.FindStringSubmatch(ce.Message)
+	if m == nil {
+		return "", false
+	}
+	want := "Commissioned"
+	if kind == KindDecommission {
+		want = "Decommissioned"
+	}
+	return m[1], m[2] == want
+}
+
+// outcome turns one call's result into the queue's terms: "already exists"
+// for the same fact is a delivery.
+func outcome(err error, parent, kind string) queue.Outcome {
+	if err == nil {
+		return queue.Outcome{Delivered: true}
+	}
+	var ce *cloud.Error
+	if errors.As(err, &ce) && ce.Status == http.StatusConflict {
+		switch {
+		case kind == KindLabelOrder && ce.Message == cloud.MsgLabelOrderExists,
+			kind == KindPackagingOrder && strings.Contains(ce.Message, "already exists"):
+			return queue.Outcome{Delivered: true}
+		case kind == KindAggregate:
+			if m := aggregatedRE.FindStringSubmatch(ce.Message); m != nil && m[1] == parent {
+				return queue.Outcome{Delivered: true}
+			}
+		}
+	}
+	if kind == KindDisaggregate && errors.As(err, &ce) && ce.Status == http.StatusConflict &&
+		strings.Contains(ce.Message, "is not in container "+parent) {
+		return queue.Outcome{Delivered: true} // taken out already
+	}
+	return queue.Outcome{Failure: classify(err)}
+}
+
+// classify maps a cloud error to the retry policy.
+func classify(err error) *queue.Failure {
+	var ce *cloud.Error
+	var fe *cloud.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return permanent(fe.Error())
+	case errors.As(err, &ce) && ce.Status == http.StatusUnauthorized:
+		return &queue.Failure{Class: queue.Auth, Message: ce.Error()}
+	case errors.As(err, &ce) && ce.Retryable:
+		return &queue.Failure{Class: queue.Temporary, RetryAfter: ce.RetryAfter, Message: ce.Error()}
+	case errors.As(err, &ce):
+		return permanent(ce.Error())
+	}
+	if errors.Is(err, context.Canceled) {
+		return &queue.Failure{Class: queue.Again, Message: err.Error()}
+	}
+	return &queue.Failure{Class: queue.Temporary, Message: err.Error()}
+}
