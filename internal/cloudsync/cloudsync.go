@@ -167,7 +167,9 @@ func fill(out []queue.Outcome, f *queue.Failure) []queue.Outcome {
 	return out
 }
 
-func permanent(msg string) *queue.Failure { return &queue.Failure{Class: queue.Permanent, Message: msg} }
+func permanent(msg string) *queue.Failure {
+	return &queue.Failure{Class: queue.Permanent, Message: msg}
+}
 
 var (
 	alreadyRE    = regexp.MustCompile(`^Serial (\S+) is already (Commissioned|Decommissioned)$`)
