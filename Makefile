@@ -38,6 +38,9 @@ test: ## run every test with the race detector and compile the hardware tests
 	$(GO) vet -tags hardware ./...
 	$(GO) test -tags hardware -count=1 -run '^$$' ./hardware-tests/... >/dev/null
 	$(GO) test -race -count=1 ./...
+	@echo "three days offline at full volume (the race detector is too slow for it):"
+	@$(GO) test -count=1 -run '^TestThreeDaysOffline$$' -v ./internal/cloudsync/ > /tmp/edgeagent-offline.txt 2>&1; rc=$$?; \
+		grep -E '^(---|ok|FAIL)|offline_test' /tmp/edgeagent-offline.txt; exit $$rc
 
 bench: ## run the benchmarks and print the figures
 	@$(GO) test -run '^$$' -bench . -benchmem -benchtime=2s ./... | tee /tmp/edgeagent-bench.txt | grep -E '^(Benchmark|ok|FAIL|goos|cpu)'
@@ -58,6 +61,11 @@ bench: ## run the benchmarks and print the figures
 	@echo
 	@echo "Cloud emulator on loopback, commission calls through the client (as many callers as cores):"
 	@awk '/^BenchmarkEmulatorCommission/ {for (i=1;i<=NF;i++) {if ($$i=="req/s") r=$$(i-1); if ($$i=="serials/s") sr=$$(i-1)}; printf "  %-46s %8.0f req/s  %9.0f serials/s\n", $$1, r, sr}' /tmp/edgeagent-bench.txt
+	@echo
+	@echo "Outbox (32-256 concurrent producers, one fact per durable write, same disk):"
+	@awk '/^BenchmarkEnqueue\// {for (i=1;i<=NF;i++) if ($$i=="items/s") {printf "  %-46s %9.0f items/s\n", $$1, $$(i-1); r[$$1 ~ /one-row/] = $$(i-1)}} \
+		END {if (r[1] > 0) printf "  group commit enqueues %.1fx as fast as one row per commit\n", r[0] / r[1]}' /tmp/edgeagent-bench.txt
+	@awk '/^BenchmarkDrain1M/ {for (i=1;i<=NF;i++) {if ($$i=="s/1M-serials") s=$$(i-1); if ($$i=="peak-RSS-MiB") m=$$(i-1)}; printf "  drain of 1,000,000 queued commissions to the emulator: %s s, agent peak RSS %s MiB\n", s, m}' /tmp/edgeagent-bench.txt
 	@echo
 	@echo "Label preview (draw and PNG-encode):"
 	@awk '/^BenchmarkPreviewPack/ {for (i=1;i<=NF;i++) if ($$i=="ms/label") printf "  %-36s %8.2f ms/label at 8 dpmm\n", $$1, $$(i-1)}' /tmp/edgeagent-bench.txt

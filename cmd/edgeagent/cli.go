@@ -59,6 +59,13 @@ func commands() []*command {
 			{name: "test", usage: "URL", summary: "print a test label and wait for the printer's confirmation", run: cmdPrinterTest},
 			{name: "discover", summary: "list Zebra printers attached over USB", run: cmdPrinterDiscover},
 		}},
+		{name: "queue", summary: "the outbox of facts bound for the cloud", sub: []*command{
+			{name: "status", usage: "--config FILE [--json]", summary: "count pending, parked and delivered items", run: cmdQueueStatus},
+			{name: "list", usage: "--config FILE [--state S] [--limit N]", summary: "list items, newest first", run: cmdQueueList},
+			{name: "retry", usage: "ID --config FILE [--reason TEXT]", summary: "send a parked item again", run: cmdQueueRetry},
+			{name: "park", usage: "ID --config FILE --reason TEXT", summary: "take an item out of delivery", run: cmdQueuePark},
+			{name: "export", usage: "--config FILE [--out FILE]", summary: "write every item as JSON lines", run: cmdQueueExport},
+		}},
 		{name: "scanner", summary: "scanner tools", sub: []*command{
 			{name: "listen", usage: "URL [--layout us]", summary: "print each scan as it arrives, parsed", run: cmdScannerListen},
 		}},

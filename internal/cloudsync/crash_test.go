@@ -94,12 +94,13 @@ func TestCrashChild(t *testing.T) {
 	}
 	ack, err := os.OpenFile(ackPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	require.NoError(t, err)
+	ob := queue.New(db)
 	for _, it := range workload(crashStreams, crashCases) {
 		id := it.Kind + " " + it.Key
 		if acked[id] {
 			continue
 		}
-		_, err := queue.EnqueueNow(ctx, db, it)
+		_, err := ob.EnqueueNow(ctx, it)
 		require.NoError(t, err)
 		d.Notify()
 		// Acknowledged only after COMMIT returned.

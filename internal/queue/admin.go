@@ -165,8 +165,8 @@ var ErrNotFound = errors.New("no such outbox item")
 // attempts reset; the action is written to the audit log.
 func Retry(ctx context.Context, db *store.DB, id int64, actor, reason string) error {
 	return db.Write(ctx, func(tx *sql.Tx) error {
-		var state, stream string
-		if err := tx.QueryRow(`SELECT state, stream FROM outbox WHERE id = ?`, id).Scan(&state, &stream); err != nil {
+		var state string
+		if err := tx.QueryRow(`SELECT state FROM outbox WHERE id = ?`, id).Scan(&state); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: %d", ErrNotFound, id)
 			}
@@ -176,9 +176,6 @@ func Retry(ctx context.Context, db *store.DB, id int64, actor, reason string) er
 			return fmt.Errorf("item %d is delivered: nothing to retry", id)
 		}
 		if _, err := tx.Exec(`UPDATE outbox SET state = 'pending', attempts = 0, next_at = 0 WHERE id = ?`, id); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(`INSERT OR IGNORE INTO outbox_streams (stream) VALUES (?)`, stream); err != nil {
 			return err
 		}
 		return audit(tx, actor, "queue.retry", id, state, StatePending, reason)

@@ -218,7 +218,13 @@ func (d *Dispatcher) paused() time.Duration {
 // each, and when the earliest postponed item comes due.
 func (d *Dispatcher) ready(ctx context.Context, n int, skip map[string]bool) ([]batch, time.Time, error) {
 	r := d.db.Reader()
-	rows, err := r.QueryContext(ctx, `SELECT stream FROM outbox_streams ORDER BY stream`)
+	// The streams with pending items, by a loose scan of the index: one
+	// seek per stream, however many items wait.
+	rows, err := r.QueryContext(ctx, `WITH RECURSIVE s(stream) AS (
+			SELECT (SELECT MIN(stream) FROM outbox WHERE state = 'pending')
+			UNION ALL
+			SELECT (SELECT MIN(stream) FROM outbox WHERE state = 'pending' AND stream > s.stream) FROM s WHERE s.stream IS NOT NULL
+		) SELECT stream FROM s WHERE stream IS NOT NULL`)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -374,6 +380,7 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 	err := d.db.Write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
 		deliveredN, parkedN, pauseAuth = 0, 0, false
 		var delivered []any
+		retry := map[retryKey][]any{} // items failing alike are updated together
 		for i, o := range outcomes {
 			p := b.items[i]
 			switch {
@@ -390,24 +397,21 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 				}
 				parkedN++
 			default:
-				at := now + d.backoff(p.Attempts, o.Failure.RetryAfter).Milliseconds()
-				if _, err := tx.Exec(`UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?`, at, o.Failure.Message, p.ID); err != nil {
-					return err
-				}
+				k := retryKey{attempts: p.Attempts, after: o.Failure.RetryAfter, msg: o.Failure.Message}
+				retry[k] = append(retry[k], p.ID)
 			}
 		}
-		for start := 0; start < len(delivered); start += 500 {
-			part := delivered[start:min(start+500, len(delivered))]
-			q := `UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE id IN (` + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + `)`
-			if _, err := tx.Exec(q, append([]any{now}, part...)...); err != nil {
+		for k, ids := range retry {
+			at := now + d.backoff(k.attempts, k.after).Milliseconds()
+			if err := inList(tx, `UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id IN `, []any{at, k.msg}, ids); err != nil {
 				return err
 			}
 		}
+		if err := inList(tx, `UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE id IN `, []any{now}, delivered); err != nil {
+			return err
+		}
 		deliveredN = len(delivered)
-		// A stream with nothing pending leaves the list of streams.
-		_, err := tx.Exec(`DELETE FROM outbox_streams WHERE stream = ? AND NOT EXISTS
-			(SELECT 1 FROM outbox WHERE state = 'pending' AND stream = ?)`, b.stream, b.stream)
-		return err
+		return nil
 	})
 	if err != nil {
 		d.log.Error().Err(err).Str("stream", b.stream).Msg("record delivery outcome")
@@ -429,6 +433,24 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 		d.mu.Unlock()
 		d.log.Warn().Dur("for", d.cfg.AuthPause).Msg("the cloud refused the token: sync paused")
 	}
+}
+
+type retryKey struct {
+	attempts int
+	after    time.Duration
+	msg      string
+}
+
+// inList runs q with "(?, …)" appended for ids, 500 at a time.
+func inList(tx *sql.Tx, q string, args []any, ids []any) error {
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		full := q + `(` + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + `)`
+		if _, err := tx.Exec(full, append(append([]any(nil), args...), part...)...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // backoff is full jitter, rand(0, min(cap, base·2ⁿ)), at least the

@@ -93,7 +93,7 @@ func enqueue(t testing.TB, db *store.DB, items ...Item) {
 			if it.Payload == nil {
 				it.Payload = []byte(`{"k":"` + it.Key + `"}`)
 			}
-			if _, err := Enqueue(tx, it); err != nil {
+			if _, err := New(db).Enqueue(tx, it); err != nil {
 				return err
 			}
 		}
@@ -203,19 +203,19 @@ func TestBackoff(t *testing.T) {
 func TestEnqueueRules(t *testing.T) {
 	db := openDB(t, store.Config{})
 	ctx := context.Background()
-	id, err := EnqueueNow(ctx, db, Item{Kind: "commission", Stream: "s", Key: "A", Payload: []byte(`{"a":1}`)})
+	id, err := New(db).EnqueueNow(ctx, Item{Kind: "commission", Stream: "s", Key: "A", Payload: []byte(`{"a":1}`)})
 	require.NoError(t, err)
-	again, err := EnqueueNow(ctx, db, Item{Kind: "commission", Stream: "s", Key: "A", Payload: []byte(`{"a":1}`)})
+	again, err := New(db).EnqueueNow(ctx, Item{Kind: "commission", Stream: "s", Key: "A", Payload: []byte(`{"a":1}`)})
 	require.NoError(t, err)
 	assert.Equal(t, id, again, "the same fact twice is one item")
-	_, err = EnqueueNow(ctx, db, Item{Kind: "commission", Stream: "s", Key: "A", Payload: []byte(`{"a":2}`)})
+	_, err = New(db).EnqueueNow(ctx, Item{Kind: "commission", Stream: "s", Key: "A", Payload: []byte(`{"a":2}`)})
 	require.ErrorIs(t, err, ErrConflict)
-	_, err = EnqueueNow(ctx, db, Item{Kind: "commission", Key: "B"})
+	_, err = New(db).EnqueueNow(ctx, Item{Kind: "commission", Key: "B"})
 	require.ErrorContains(t, err, "needs a kind, a stream and a key")
 
 	// The item is stored only if the caller's transaction commits.
 	err = db.Write(ctx, func(tx *sql.Tx) error {
-		if _, err := Enqueue(tx, Item{Kind: "commission", Stream: "s", Key: "rolled-back", Payload: []byte(`{}`)}); err != nil {
+		if _, err := New(db).Enqueue(tx, Item{Kind: "commission", Stream: "s", Key: "rolled-back", Payload: []byte(`{}`)}); err != nil {
 			return err
 		}
 		return fmt.Errorf("the state change failed")
@@ -244,7 +244,7 @@ func TestDiskFull(t *testing.T) {
 	var err error
 	for i := 0; i < 1000; i++ {
 		key := fmt.Sprintf("K%d", i)
-		if _, err = EnqueueNow(ctx, db, Item{Kind: "commission", Stream: "s", Key: key, Payload: big}); err != nil {
+		if _, err = New(db).EnqueueNow(ctx, Item{Kind: "commission", Stream: "s", Key: key, Payload: big}); err != nil {
 			break
 		}
 		acked = append(acked, key)
@@ -260,7 +260,7 @@ func TestDiskFull(t *testing.T) {
 	defer stop()
 	waitState(t, db, 0)
 	require.Eventually(t, func() bool {
-		_, err := EnqueueNow(ctx, db, Item{Kind: "commission", Stream: "s", Key: "after", Payload: big})
+		_, err := New(db).EnqueueNow(ctx, Item{Kind: "commission", Stream: "s", Key: "after", Payload: big})
 		return err == nil
 	}, 10*time.Second, 20*time.Millisecond, "normal service once space returns")
 }

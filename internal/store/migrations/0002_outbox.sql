@@ -25,8 +25,3 @@ CREATE TABLE outbox_deps (
     PRIMARY KEY (item, depends_on)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX outbox_deps_on ON outbox_deps(depends_on);
-
--- Streams with pending items, so the dispatcher need not scan the outbox.
-CREATE TABLE outbox_streams (
-    stream TEXT PRIMARY KEY
-) STRICT, WITHOUT ROWID;

@@ -1,0 +1,5 @@
+//go:build !race
+
+package cloudsync
+
+const raceEnabled = false
