@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgeagent/edgeagent/internal/v2"
 	"io"
 	"net/http"
 	"net/url"
@@ -177,10 +178,10 @@ func (c *Client) OpenPackagingOrders(ctx context.Context) ([]PackagingOrder, err
 
 // PackagingOrderDetails reads one order.
 func (c *Client) PackagingOrderDetails(ctx context.Context, orderID string) (PackagingOrder, error) {
-	var ck checker
-	ck.required("order_id", orderID)
-	ck.length("order_id", orderID, 255)
-	if err := ck.result(); err != nil {
+	var ck v2.Checker
+	ck.Required("order_id", orderID)
+	ck.Length("order_id", orderID, 255)
+	if err := ck.Result(); err != nil {
 		return PackagingOrder{}, err
 	}
 	env, err := c.call(ctx, "packaging order details", http.MethodGet, c.cfg.Paths.PackagingOrderDetails, url.Values{"order_id": {orderID}}, nil)

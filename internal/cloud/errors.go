@@ -3,42 +3,38 @@ package cloud
 import (
 	"errors"
 	"fmt"
+	"github.com/edgeagent/edgeagent/internal/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Documented error messages and types of the Manufacturer V2 API.
+// The documented messages and codes, and the error body, are the V2
+// dialect's: see package v2.
 const (
-	MsgNoToken           = "No token provided"
-	MsgBadToken          = "Failed to authenticate token"
-	MsgChannel           = "Channel ID is missing or it needs to be in correct format"
-	MsgUnparsable        = "Request body could not be parsed"
-	MsgBatchNotFound     = "Batch not found"
-	MsgLabelOrderExists  = "Label order already exists!"
-	MsgTemplateMissing   = "Printing template doesn't exist!"
-	MsgDestinationAbsent = "Destination not found"
-	MsgNoSerialsAssigned = "Not enough serials assigned at the moment"
-	MsgSerialsRequested  = "Not enough serials available at the moment. More serials have been requested. Please try after some time."
+	MsgNoToken           = v2.MsgNoToken
+	MsgBadToken          = v2.MsgBadToken
+	MsgChannel           = v2.MsgChannel
+	MsgUnparsable        = v2.MsgUnparsable
+	MsgBatchNotFound     = v2.MsgBatchNotFound
+	MsgLabelOrderExists  = v2.MsgLabelOrderExists
+	MsgTemplateMissing   = v2.MsgTemplateMissing
+	MsgDestinationAbsent = v2.MsgDestinationAbsent
+	MsgNoSerialsAssigned = v2.MsgNoSerialsAssigned
+	MsgSerialsRequested  = v2.MsgSerialsRequested
 
-	CodeNoToken  = "ERR0001"
-	CodeBadToken = "ERR0000"
+	CodeNoToken  = v2.CodeNoToken
+	CodeBadToken = v2.CodeBadToken
 
-	TypeNoToken    = "NoTokenError"
-	TypeBadToken   = "InvalidTokenError"
-	TypeValidation = "ValidationError"
-	TypeProduct    = "ProductError"
+	TypeNoToken    = v2.TypeNoToken
+	TypeBadToken   = v2.TypeBadToken
+	TypeValidation = v2.TypeValidation
+	TypeProduct    = v2.TypeProduct
 )
 
-// ErrorBody is the JSON body of a failed Manufacturer V2 call [inferred
-// shape: success false, a message, and a code or an error type].
-type ErrorBody struct {
-	Success bool   `json:"success"`
-	Message string `json:"message"`
-	Code    string `json:"code,omitempty"`
-	Error   string `json:"error,omitempty"`
-}
+// ErrorBody is the JSON body of a failed Manufacturer V2 call.
+type ErrorBody = v2.ErrorBody
 
 // Error is a failed call. Retryable says whether sending the same request
 // again may succeed; RetryAfter is the server's advice, capped.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgeagent/edgeagent/internal/v2"
 	"io"
 	"net/http"
 	"net/url"
@@ -92,28 +93,28 @@ const MaxOrdersPerCall = 20
 // Validate applies the documented rules (the 1-20 bound applies per call;
 // CreateLabelsAsync splits longer lists).
 func (r CreateLabels) Validate() error {
-	var c checker
+	var c v2.Checker
 	if r.IntegrationID <= 0 {
-		c.fail("integration_id", "is required")
+		c.Fail("integration_id", "is required")
 	}
 	if len(r.Orders) == 0 {
-		c.fail("orders", "give 1-20 orders, got 0")
+		c.Fail("orders", "give 1-20 orders, got 0")
 	}
 	if r.BrandID < 0 {
-		c.fail("brand_id", "must be at least 1")
+		c.Fail("brand_id", "must be at least 1")
 	}
 	for i, o := range r.Orders {
-		f := "orders[" + itoa(i) + "]"
+		f := "orders[" + v2.Itoa(i) + "]"
 		switch {
 		case o.OrderID == "" && o.OrderNumber == "":
-			c.fail(f, "give order_id or order_number")
+			c.Fail(f, "give order_id or order_number")
 		case o.OrderID != "" && len(o.OrderID) > 64:
-			c.fail(f+".order_id", "must be 1-64 characters, got %d", len(o.OrderID))
+			c.Fail(f+".order_id", "must be 1-64 characters, got %d", len(o.OrderID))
 		case len(o.OrderNumber) > 255:
-			c.fail(f+".order_number", "must be 1-255 characters, got %d", len(o.OrderNumber))
+			c.Fail(f+".order_number", "must be 1-255 characters, got %d", len(o.OrderNumber))
 		}
 	}
-	return c.result()
+	return c.Result()
 }
 
 // LabelRef is one order that got a shipment.

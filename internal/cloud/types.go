@@ -1,263 +1,32 @@
 package cloud
 
-// LabelOrder creates (and optionally executes) a label printing order.
-type LabelOrder struct {
-	OrderID           string `json:"order_id"`
-	ProductCode       string `json:"product_code"`
-	ProductCodeSchema string `json:"product_code_schema"`
-	Batch             string `json:"batch"`
-	Quantity          *int   `json:"quantity"`
-	ExtraLabelAmount  *int   `json:"extra_label_amount,omitempty"`
-	ExtraLabelType    string `json:"extra_label_type,omitempty"`
-	DestinationTag    string `json:"destination_tag"`
-	TemplateTag       string `json:"template_tag"`
-	Execute           bool   `json:"execute,omitempty"`
-}
+import "github.com/edgeagent/edgeagent/internal/v2"
 
-// ExtraLabelTypes are the accepted extra_label_type values [inferred: the
-// documented sample uses "amount"].
-var ExtraLabelTypes = []string{"amount", "percentage"}
+// The request and answer types of the Manufacturer V2 API, with their
+// field rules, are the dialect's (package v2), shared with the local API.
+type (
+	LabelOrder     = v2.LabelOrder
+	PackagingOrder = v2.PackagingOrder
+	Commission     = v2.Commission
+	Decommission   = v2.Decommission
+	TradeItem      = v2.TradeItem
+	Aggregation    = v2.Aggregation
+	SerialStatus   = v2.SerialStatus
+	FieldError     = v2.FieldError
+)
 
-// Validate applies the documented field rules.
-func (o LabelOrder) Validate() error {
-	var c checker
-	c.required("order_id", o.OrderID)
-	c.length("order_id", o.OrderID, 255)
-	c.required("product_code", o.ProductCode)
-	c.schema("product_code_schema", o.ProductCodeSchema)
-	if o.ProductCode != "" {
-		c.gtin("product_code", o.ProductCode)
-	}
-	c.required("batch", o.Batch)
-	c.length("batch", o.Batch, 255)
-	switch {
-	case o.Quantity == nil:
-		c.fail("quantity", "is required")
-	case *o.Quantity < 1 || *o.Quantity > 100000:
-		c.fail("quantity", "must be 1-100000, got %d", *o.Quantity)
-	}
-	if o.ExtraLabelAmount != nil {
-		if *o.ExtraLabelAmount < 0 {
-			c.fail("extra_label_amount", "must not be negative, got %d", *o.ExtraLabelAmount)
-		}
-		if o.ExtraLabelType == "" {
-			c.fail("extra_label_type", "is required when extra_label_amount is given")
-		}
-	}
-	if o.ExtraLabelType != "" && !oneOf(o.ExtraLabelType, ExtraLabelTypes) {
-		c.fail("extra_label_type", "must be amount or percentage, got %q", o.ExtraLabelType)
-	}
-	c.required("destination_tag", o.DestinationTag)
-	c.length("destination_tag", o.DestinationTag, 255)
-	c.required("template_tag", o.TemplateTag)
-	c.length("template_tag", o.TemplateTag, 255)
-	return c.result()
-}
+// Field rule values.
+var (
+	ExtraLabelTypes = v2.ExtraLabelTypes
+	Markets         = v2.Markets
+	Reasons         = v2.Reasons
+)
 
-func oneOf(v string, list []string) bool {
-	for _, x := range list {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
+// Limits of one call [inferred].
+const (
+	MaxSerials  = v2.MaxSerials
+	MaxChildren = v2.MaxChildren
+)
 
-// Markets are the market IDs a packaging order may name.
-var Markets = []string{"EU", "US", "CHN", "IDN"}
-
-// PackagingOrder is a packaging order, as created and as listed.
-type PackagingOrder struct {
-	OrderID           string `json:"order_id"`
-	OrderDescription  string `json:"order_description,omitempty"`
-	ProductCode       string `json:"product_code"`
-	ProductCodeSchema string `json:"product_code_schema"`
-	Batch             string `json:"batch,omitempty"`
-	ExpiryDate        string `json:"expiry_date,omitempty"`
-	Quantity          *int   `json:"quantity,omitempty"`
-	ExtraPercentage   *int   `json:"extra_percentage,omitempty"`
-	Serialized        *bool  `json:"serialized,omitempty"`
-	PackagingLineTag  string `json:"packaging_line_tag,omitempty"`
-	Market            string `json:"market,omitempty"`
-	Status            string `json:"status,omitempty"` // set by the service: Open, Pending release, In progress
-}
-
-// Validate applies the documented field rules.
-func (o PackagingOrder) Validate() error {
-	var c checker
-	c.required("order_id", o.OrderID)
-	c.length("order_id", o.OrderID, 255)
-	c.length("order_description", o.OrderDescription, 255)
-	c.required("product_code", o.ProductCode)
-	c.length("product_code", o.ProductCode, 255)
-	c.schema("product_code_schema", o.ProductCodeSchema)
-	c.length("batch", o.Batch, 255)
-	c.yymmdd("expiry_date", o.ExpiryDate)
-	if o.Quantity != nil && (*o.Quantity < 0 || *o.Quantity > 100000) {
-		c.fail("quantity", "must be 0-100000, got %d", *o.Quantity)
-	}
-	if o.ExtraPercentage != nil && (*o.ExtraPercentage < 0 || *o.ExtraPercentage > 100) {
-		c.fail("extra_percentage", "must be 0-100, got %d", *o.ExtraPercentage)
-	}
-	if o.Market != "" && !oneOf(o.Market, Markets) {
-		c.fail("market", "must be EU, US, CHN or IDN, got %q", o.Market)
-	}
-	c.length("packaging_line_tag", o.PackagingLineTag, 255)
-	return c.result()
-}
-
-// Commission reports serials as produced [inferred body].
-type Commission struct {
-	ProductCode       string   `json:"product_code"`
-	ProductCodeSchema string   `json:"product_code_schema"`
-	Batch             string   `json:"batch,omitempty"`
-	ExpiryDate        string   `json:"expiry_date,omitempty"`
-	Serials           []string `json:"serials"`
-}
-
-// MaxSerials bounds the serials of one commission or decommission call
-// [inferred].
-const MaxSerials = 10000
-
-// Validate applies the field rules.
-func (r Commission) Validate() error {
-	var c checker
-	c.required("product_code", r.ProductCode)
-	if r.ProductCode != "" {
-		c.gtin("product_code", r.ProductCode)
-	}
-	c.schema("product_code_schema", r.ProductCodeSchema)
-	if r.Batch != "" {
-		c.cset82("batch", r.Batch, 20)
-	}
-	c.yymmdd("expiry_date", r.ExpiryDate)
-	checkSerials(&c, r.Serials)
-	return c.result()
-}
-
-func checkSerials(c *checker, serials []string) {
-	if len(serials) == 0 || len(serials) > MaxSerials {
-		c.fail("serials", "must hold 1-%d serials, got %d", MaxSerials, len(serials))
-		return
-	}
-	seen := make(map[string]bool, len(serials))
-	for i, s := range serials {
-		c.cset82("serials["+itoa(i)+"]", s, 20)
-		if seen[s] {
-			c.fail("serials["+itoa(i)+"]", "serial %q is given twice", s)
-		}
-		seen[s] = true
-	}
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	n := len(b)
-	for i > 0 {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-	}
-	return string(b[n:])
-}
-
-// Reasons are the documented reasons of decommission.
-var Reasons = []string{"destroy", "sample", "free_sample", "check_out", "lock", "export"}
-
-// Decommission takes serials out of the supply chain.
-type Decommission struct {
-	ProductCode       string   `json:"product_code"`
-	ProductCodeSchema string   `json:"product_code_schema"`
-	Reason            string   `json:"reason"`
-	SendToMarket      *bool    `json:"send_to_market"`
-	MarketID          string   `json:"market_id,omitempty"`
-	Serials           []string `json:"serials"`
-}
-
-// Validate applies the documented field rules.
-func (r Decommission) Validate() error {
-	var c checker
-	c.required("product_code", r.ProductCode)
-	if r.ProductCode != "" {
-		c.gtin("product_code", r.ProductCode)
-	}
-	c.schema("product_code_schema", r.ProductCodeSchema)
-	if !oneOf(r.Reason, Reasons) {
-		c.fail("reason", "must be one of destroy, sample, free_sample, check_out, lock, export, got %q", r.Reason)
-	}
-	if r.SendToMarket == nil {
-		c.fail("send_to_market", "is required (true or false)")
-	}
-	if r.MarketID != "" && !oneOf(r.MarketID, Markets) {
-		c.fail("market_id", "must be EU, US, CHN or IDN, got %q", r.MarketID)
-	}
-	checkSerials(&c, r.Serials)
-	return c.result()
-}
-
-// TradeItem is a pack in an aggregation.
-type TradeItem struct {
-	ProductCode       string `json:"product_code"`
-	ProductCodeSchema string `json:"product_code_schema"`
-	SerialNumber      string `json:"serial_number"`
-	Batch             string `json:"batch,omitempty"`
-	ExpiryDate        string `json:"expiry_date,omitempty"`
-}
-
-// Aggregation puts packs (child_trade_items) or containers
-// (child_containers) in a parent container. Disaggregation removes them.
-type Aggregation struct {
-	Parent          string      `json:"parent"`
-	ChildTradeItems []TradeItem `json:"child_trade_items,omitempty"`
-	ChildContainers []string    `json:"child_containers,omitempty"`
-}
-
-// MaxChildren bounds one aggregation call [inferred].
-const MaxChildren = 10000
-
-// Validate applies the field rules.
-func (a Aggregation) Validate() error {
-	var c checker
-	c.required("parent", a.Parent)
-	if a.Parent != "" {
-		c.sscc("parent", a.Parent)
-	}
-	n := len(a.ChildTradeItems) + len(a.ChildContainers)
-	switch {
-	case n == 0:
-		c.fail("child_trade_items", "give at least one child (child_trade_items or child_containers)")
-	case len(a.ChildTradeItems) > 0 && len(a.ChildContainers) > 0:
-		c.fail("child_containers", "give packs or containers, not both, in one call")
-	case n > MaxChildren:
-		c.fail("child_trade_items", "at most %d children, got %d", MaxChildren, n)
-	}
-	for i, it := range a.ChildTradeItems {
-		f := "child_trade_items[" + itoa(i) + "]."
-		c.required(f+"product_code", it.ProductCode)
-		if it.ProductCode != "" {
-			c.gtin(f+"product_code", it.ProductCode)
-		}
-		c.schema(f+"product_code_schema", it.ProductCodeSchema)
-		c.cset82(f+"serial_number", it.SerialNumber, 20)
-		if it.Batch != "" {
-			c.cset82(f+"batch", it.Batch, 20)
-		}
-		c.yymmdd(f+"expiry_date", it.ExpiryDate)
-	}
-	for i, s := range a.ChildContainers {
-		c.sscc("child_containers["+itoa(i)+"]", s)
-		if s == a.Parent {
-			c.fail("child_containers["+itoa(i)+"]", "a container cannot hold itself")
-		}
-	}
-	return c.result()
-}
-
-// SerialStatus is one serial in a decommission answer.
-type SerialStatus struct {
-	SerialNumber string `json:"serial_number"`
-	Status       string `json:"status"`
-}
+// ValidGS1Key reports whether s is n digits ending in a valid GS1 check digit.
+func ValidGS1Key(s string, n int) bool { return v2.ValidGS1Key(s, n) }

@@ -1,4 +1,4 @@
-package cloud
+package v2
 
 import (
 	"fmt"
@@ -13,61 +13,61 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Rule }
 
-// checker collects the first broken rule of a request.
-type checker struct{ err *FieldError }
+// Checker collects the first broken rule of a request.
+type Checker struct{ err *FieldError }
 
-func (c *checker) fail(field, format string, a ...any) {
+func (c *Checker) Fail(field, format string, a ...any) {
 	if c.err == nil {
 		c.err = &FieldError{Field: field, Rule: fmt.Sprintf(format, a...)}
 	}
 }
 
-func (c *checker) result() error {
+func (c *Checker) Result() error {
 	if c.err == nil {
 		return nil
 	}
 	return c.err
 }
 
-func (c *checker) required(field, v string) {
+func (c *Checker) Required(field, v string) {
 	if v == "" {
-		c.fail(field, "is required")
+		c.Fail(field, "is required")
 	}
 }
 
 // length checks 1 to max characters when the value is present.
-func (c *checker) length(field, v string, maxLen int) {
+func (c *Checker) Length(field, v string, maxLen int) {
 	if v != "" && len([]rune(v)) > maxLen {
-		c.fail(field, "must be 1-%d characters, got %d", maxLen, len([]rune(v)))
+		c.Fail(field, "must be 1-%d characters, got %d", maxLen, len([]rune(v)))
 	}
 }
 
-func (c *checker) schema(field, v string) {
+func (c *Checker) Schema(field, v string) {
 	if v != "GTIN" {
-		c.fail(field, `must be "GTIN", got %q`, v)
+		c.Fail(field, `must be "GTIN", got %q`, v)
 	}
 }
 
 // gtin checks a 14-digit GTIN with its check digit.
-func (c *checker) gtin(field, v string) {
+func (c *Checker) Gtin(field, v string) {
 	if !ValidGS1Key(v, 14) {
-		c.fail(field, "must be a GTIN-14: 14 digits with a valid check digit, got %q", v)
+		c.Fail(field, "must be a GTIN-14: 14 digits with a valid check digit, got %q", v)
 	}
 }
 
-func (c *checker) sscc(field, v string) {
+func (c *Checker) Sscc(field, v string) {
 	if !ValidGS1Key(v, 18) {
-		c.fail(field, "must be an SSCC: 18 digits with a valid check digit, got %q", v)
+		c.Fail(field, "must be an SSCC: 18 digits with a valid check digit, got %q", v)
 	}
 }
 
 // yymmdd checks an expiry date; day 00 means the last day of the month.
-func (c *checker) yymmdd(field, v string) {
+func (c *Checker) Yymmdd(field, v string) {
 	if v == "" {
 		return
 	}
 	if len(v) != 6 || !allDigits(v) {
-		c.fail(field, "must be a date YYMMDD, got %q", v)
+		c.Fail(field, "must be a date YYMMDD, got %q", v)
 		return
 	}
 	mm := int(v[2]-'0')*10 + int(v[3]-'0')
@@ -75,7 +75,7 @@ func (c *checker) yymmdd(field, v string) {
 	yy := int(v[0]-'0')*10 + int(v[1]-'0')
 	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 	if mm < 1 || mm > 12 {
-		c.fail(field, "month %02d is not 01-12 in %q", mm, v)
+		c.Fail(field, "month %02d is not 01-12 in %q", mm, v)
 		return
 	}
 	maxDay := days[mm]
@@ -83,19 +83,19 @@ func (c *checker) yymmdd(field, v string) {
 		maxDay = 29
 	}
 	if dd > maxDay {
-		c.fail(field, "day %02d is not 00-%02d in %q (00 means the last day of the month)", dd, maxDay, v)
+		c.Fail(field, "day %02d is not 00-%02d in %q (00 means the last day of the month)", dd, maxDay, v)
 	}
 }
 
 // serial checks a GS1 serial or batch: 1-20 characters of CSET 82.
-func (c *checker) cset82(field, v string, maxLen int) {
+func (c *Checker) Cset82(field, v string, maxLen int) {
 	if v == "" || len(v) > maxLen {
-		c.fail(field, "must be 1-%d characters, got %d", maxLen, len(v))
+		c.Fail(field, "must be 1-%d characters, got %d", maxLen, len(v))
 		return
 	}
 	for i := 0; i < len(v); i++ {
 		if !isCSET82(v[i]) {
-			c.fail(field, "character %q at position %d is not allowed in GS1 data (CSET 82)", v[i], i+1)
+			c.Fail(field, "character %q at position %d is not allowed in GS1 data (CSET 82)", v[i], i+1)
 			return
 		}
 	}
