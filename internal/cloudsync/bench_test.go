@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/edgeagent/edgeagent/internal/facts"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,7 +68,7 @@ func BenchmarkDrain1M(b *testing.B) {
 			err := db.Write(ctx, func(tx *sql.Tx) error {
 				items := make([]queue.Item, 0, 5000)
 				for i := start; i < min(start+5000, n); i++ {
-					items = append(items, CommissionItem(fmt.Sprintf("PO-%d", i%8), SerialFact{ProductCode: gtin, Batch: "AB12", ExpiryDate: "261231", Serial: fmt.Sprintf("D%09d", i)}))
+					items = append(items, facts.CommissionItem(fmt.Sprintf("PO-%d", i%8), facts.SerialFact{ProductCode: gtin, Batch: "AB12", ExpiryDate: "261231", Serial: fmt.Sprintf("D%09d", i)}))
 				}
 				_, err := ob.EnqueueMany(tx, items)
 				return err

@@ -7,7 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"github.com/edgeagent/edgeagent/internal/facts"
 	"net/http"
 	"regexp"
 	"strings"
@@ -16,59 +16,6 @@ import (
 	"github.com/edgeagent/edgeagent/internal/queue"
 )
 
-// Outbox kinds.
-const (
-	KindCommission     = "commission"
-	KindDecommission   = "decommission"
-	KindAggregate      = "aggregate"
-	KindDisaggregate   = "disaggregate"
-	KindPackagingOrder = "packaging_order"
-	KindLabelOrder     = "label_order"
-)
-
-// SerialFact is the payload of a commission or decommission item: one
-// serial; items with the same batch key go in one call.
-type SerialFact struct {
-	ProductCode  string `json:"product_code"`
-	Batch        string `json:"batch,omitempty"`
-	ExpiryDate   string `json:"expiry_date,omitempty"`
-	Serial       string `json:"serial"`
-	Reason       string `json:"reason,omitempty"`
-	SendToMarket bool   `json:"send_to_market,omitempty"`
-	MarketID     string `json:"market_id,omitempty"`
-}
-
-// CommissionItem builds the outbox item for commissioning one serial.
-func CommissionItem(stream string, f SerialFact) queue.Item {
-	b, _ := json.Marshal(f)
-	return queue.Item{Kind: KindCommission, Stream: stream, Key: f.ProductCode + "/" + f.Serial,
-		BatchKey: f.ProductCode + "|" + f.Batch + "|" + f.ExpiryDate, Payload: b}
-}
-
-// DecommissionItem builds the item for decommissioning one serial; it waits
-// for the serial's commission.
-func DecommissionItem(stream string, f SerialFact) queue.Item {
-	b, _ := json.Marshal(f)
-	return queue.Item{Kind: KindDecommission, Stream: stream, Key: f.ProductCode + "/" + f.Serial,
-		BatchKey:  fmt.Sprintf("%s|%s|%t|%s", f.ProductCode, f.Reason, f.SendToMarket, f.MarketID),
-		Payload:   b,
-		DependsOn: []queue.Ref{{Kind: KindCommission, Key: f.ProductCode + "/" + f.Serial}}}
-}
-
-// AggregateItem builds the item for an aggregation; it waits for the
-// commission of its packs and the aggregation of its child containers.
-func AggregateItem(stream string, a cloud.Aggregation) queue.Item {
-	b, _ := json.Marshal(a)
-	it := queue.Item{Kind: KindAggregate, Stream: stream, Key: a.Parent, Payload: b}
-	for _, c := range a.ChildTradeItems {
-		it.DependsOn = append(it.DependsOn, queue.Ref{Kind: KindCommission, Key: c.ProductCode + "/" + c.SerialNumber})
-	}
-	for _, c := range a.ChildContainers {
-		it.DependsOn = append(it.DependsOn, queue.Ref{Kind: KindAggregate, Key: c})
-	}
-	return it
-}
-
 // Sender implements queue.Sender with the Manufacturer V2 client.
 type Sender struct {
 	Client *cloud.Client
@@ -76,27 +23,28 @@ type Sender struct {
 
 // Send delivers one batch.
 func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []queue.Outcome {
+	type SerialFact = facts.SerialFact
 	out := make([]queue.Outcome, len(items))
 	switch kind {
-	case KindCommission, KindDecommission:
-		facts := make([]SerialFact, len(items))
+	case facts.KindCommission, facts.KindDecommission:
+		sf := make([]SerialFact, len(items))
 		for i, p := range items {
-			if err := json.Unmarshal(p.Payload, &facts[i]); err != nil {
+			if err := json.Unmarshal(p.Payload, &sf[i]); err != nil {
 				return fill(out, permanent("payload: "+err.Error()))
 			}
 		}
-		serials := make([]string, len(facts))
-		for i, f := range facts {
+		serials := make([]string, len(sf))
+		for i, f := range sf {
 			serials[i] = f.Serial
 		}
 		var err error
-		if kind == KindCommission {
-			_, err = s.Client.Commission(ctx, cloud.Commission{ProductCode: facts[0].ProductCode, ProductCodeSchema: "GTIN",
-				Batch: facts[0].Batch, ExpiryDate: facts[0].ExpiryDate, Serials: serials})
+		if kind == facts.KindCommission {
+			_, err = s.Client.Commission(ctx, cloud.Commission{ProductCode: sf[0].ProductCode, ProductCodeSchema: "GTIN",
+				Batch: sf[0].Batch, ExpiryDate: sf[0].ExpiryDate, Serials: serials})
 		} else {
-			stm := facts[0].SendToMarket
-			_, err = s.Client.Decommission(ctx, cloud.Decommission{ProductCode: facts[0].ProductCode, ProductCodeSchema: "GTIN",
-				Reason: facts[0].Reason, SendToMarket: &stm, MarketID: facts[0].MarketID, Serials: serials})
+			stm := sf[0].SendToMarket
+			_, err = s.Client.Decommission(ctx, cloud.Decommission{ProductCode: sf[0].ProductCode, ProductCodeSchema: "GTIN",
+				Reason: sf[0].Reason, SendToMarket: &stm, MarketID: sf[0].MarketID, Serials: serials})
 		}
 		if err == nil {
 			return fill(out, nil)
@@ -104,7 +52,7 @@ func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []
 		// "Serial X is already Commissioned": that one is done; the rest of
 		// the batch was refused with it and goes again at once.
 		if sn, ok := alreadyDone(err, kind); ok {
-			for i, f := range facts {
+			for i, f := range sf {
 				if f.Serial == sn {
 					out[i].Delivered = true
 				} else {
@@ -114,7 +62,7 @@ func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []
 			return out
 		}
 		return fill(out, classify(err))
-	case KindAggregate, KindDisaggregate:
+	case facts.KindAggregate, facts.KindDisaggregate:
 		for i, p := range items {
 			var a cloud.Aggregation
 			if err := json.Unmarshal(p.Payload, &a); err != nil {
@@ -122,7 +70,7 @@ func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []
 				continue
 			}
 			var err error
-			if kind == KindAggregate {
+			if kind == facts.KindAggregate {
 				_, err = s.Client.Aggregate(ctx, a)
 			} else {
 				_, err = s.Client.Disaggregate(ctx, a)
@@ -130,7 +78,7 @@ func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []
 			out[i] = outcome(err, a.Parent, kind)
 		}
 		return out
-	case KindPackagingOrder:
+	case facts.KindPackagingOrder:
 		for i, p := range items {
 			var o cloud.PackagingOrder
 			if err := json.Unmarshal(p.Payload, &o); err != nil {
@@ -141,7 +89,7 @@ func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []
 			out[i] = outcome(err, "", kind)
 		}
 		return out
-	case KindLabelOrder:
+	case facts.KindLabelOrder:
 		for i, p := range items {
 			var o cloud.LabelOrder
 			if err := json.Unmarshal(p.Payload, &o); err != nil {
@@ -188,7 +136,7 @@ func alreadyDone(err error, kind string) (string, bool) {
 		return "", false
 	}
 	want := "Commissioned"
-	if kind == KindDecommission {
+	if kind == facts.KindDecommission {
 		want = "Decommissioned"
 	}
 	return m[1], m[2] == want
@@ -203,16 +151,16 @@ func outcome(err error, parent, kind string) queue.Outcome {
 	var ce *cloud.Error
 	if errors.As(err, &ce) && ce.Status == http.StatusConflict {
 		switch {
-		case kind == KindLabelOrder && ce.Message == cloud.MsgLabelOrderExists,
-			kind == KindPackagingOrder && strings.Contains(ce.Message, "already exists"):
+		case kind == facts.KindLabelOrder && ce.Message == cloud.MsgLabelOrderExists,
+			kind == facts.KindPackagingOrder && strings.Contains(ce.Message, "already exists"):
 			return queue.Outcome{Delivered: true}
-		case kind == KindAggregate:
+		case kind == facts.KindAggregate:
 			if m := aggregatedRE.FindStringSubmatch(ce.Message); m != nil && m[1] == parent {
 				return queue.Outcome{Delivered: true}
 			}
 		}
 	}
-	if kind == KindDisaggregate && errors.As(err, &ce) && ce.Status == http.StatusConflict &&
+	if kind == facts.KindDisaggregate && errors.As(err, &ce) && ce.Status == http.StatusConflict &&
 		strings.Contains(ce.Message, "is not in container "+parent) {
 		return queue.Outcome{Delivered: true} // taken out already
 	}

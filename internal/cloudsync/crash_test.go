@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/edgeagent/edgeagent/internal/facts"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -39,24 +40,24 @@ func workload(streams, cases int) []queue.Item {
 			var children []cloud.TradeItem
 			for p := 0; p < 6; p++ {
 				sn := fmt.Sprintf("S%dC%03dP%d", s, c, p)
-				items = append(items, CommissionItem(stream, SerialFact{ProductCode: gtin, Batch: "AB12", ExpiryDate: "261231", Serial: sn}))
+				items = append(items, facts.CommissionItem(stream, facts.SerialFact{ProductCode: gtin, Batch: "AB12", ExpiryDate: "261231", Serial: sn}))
 				children = append(children, cloud.TradeItem{ProductCode: gtin, ProductCodeSchema: "GTIN", SerialNumber: sn, Batch: "AB12", ExpiryDate: "261231"})
 			}
 			sscc, _ := gs1.SSCC(0, "9506000", ref)
 			ref++
-			items = append(items, AggregateItem(stream, cloud.Aggregation{Parent: sscc, ChildTradeItems: children}))
+			items = append(items, facts.AggregateItem(stream, cloud.Aggregation{Parent: sscc, ChildTradeItems: children}))
 			palletChildren = append(palletChildren, sscc)
 			if c%3 == 0 {
 				sn := fmt.Sprintf("S%dC%03dX", s, c)
-				f := SerialFact{ProductCode: gtin, Batch: "AB12", ExpiryDate: "261231", Serial: sn}
-				items = append(items, CommissionItem(stream, f))
+				f := facts.SerialFact{ProductCode: gtin, Batch: "AB12", ExpiryDate: "261231", Serial: sn}
+				items = append(items, facts.CommissionItem(stream, f))
 				f.Reason, f.MarketID = "sample", "EU"
-				items = append(items, DecommissionItem(stream, f))
+				items = append(items, facts.DecommissionItem(stream, f))
 			}
 		}
 		pallet, _ := gs1.SSCC(1, "9506000", ref)
 		ref++
-		items = append(items, AggregateItem(stream, cloud.Aggregation{Parent: pallet, ChildContainers: palletChildren}))
+		items = append(items, facts.AggregateItem(stream, cloud.Aggregation{Parent: pallet, ChildContainers: palletChildren}))
 	}
 	return items
 }
@@ -175,7 +176,7 @@ func TestCrashRecovery(t *testing.T) {
 	require.Len(t, acked, len(items), "the last run acknowledged the whole workload")
 	decommissioned := map[string]bool{}
 	for _, it := range items {
-		if it.Kind == KindDecommission {
+		if it.Kind == facts.KindDecommission {
 			decommissioned[strings.TrimPrefix(it.Key, gtin+"/")] = true
 		}
 	}
@@ -185,13 +186,13 @@ func TestCrashRecovery(t *testing.T) {
 		if strings.HasPrefix(k, gtin+"/") {
 			k = strings.TrimPrefix(k, gtin+"/")
 		}
-		if _, seen := index[k]; !seen || it.Kind == KindDecommission {
+		if _, seen := index[k]; !seen || it.Kind == facts.KindDecommission {
 			index[it.Kind+" "+k] = i
 		}
 	}
 	for _, it := range items {
 		switch it.Kind {
-		case KindCommission:
+		case facts.KindCommission:
 			sn := strings.TrimPrefix(it.Key, gtin+"/")
 			st, _ := sim.SerialStatus(gtin, sn)
 			want := "Commissioned"

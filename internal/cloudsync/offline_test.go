@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/edgeagent/edgeagent/internal/facts"
 	"net"
 	"path/filepath"
 	"sync"
@@ -63,8 +64,8 @@ func TestThreeDaysOffline(t *testing.T) {
 					var items []queue.Item
 					for i := start; i < min(start+100, packs); i++ {
 						shift := i * shifts / packs
-						f := SerialFact{ProductCode: gtin, Batch: "AB12", ExpiryDate: "261231", Serial: fmt.Sprintf("OFF%09d", i)}
-						items = append(items, CommissionItem(fmt.Sprintf("PO-shift-%d", shift), f))
+						f := facts.SerialFact{ProductCode: gtin, Batch: "AB12", ExpiryDate: "261231", Serial: fmt.Sprintf("OFF%09d", i)}
+						items = append(items, facts.CommissionItem(fmt.Sprintf("PO-shift-%d", shift), f))
 					}
 					_, err := ob.EnqueueMany(tx, items)
 					return err

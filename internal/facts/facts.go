@@ -1,0 +1,66 @@
+// Package facts names the kinds of facts the line reports to the cloud and
+// builds their outbox items: the payload of each, its natural key, the key
+// that lets items share a request, and what it must wait for. The line
+// produces them; package cloudsync delivers them.
+package facts
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/v2"
+)
+
+// Outbox kinds.
+const (
+	KindCommission     = "commission"
+	KindDecommission   = "decommission"
+	KindAggregate      = "aggregate"
+	KindDisaggregate   = "disaggregate"
+	KindPackagingOrder = "packaging_order"
+	KindLabelOrder     = "label_order"
+)
+
+// SerialFact is the payload of a commission or decommission item: one
+// serial; items with the same batch key go in one call.
+type SerialFact struct {
+	ProductCode  string `json:"product_code"`
+	Batch        string `json:"batch,omitempty"`
+	ExpiryDate   string `json:"expiry_date,omitempty"`
+	Serial       string `json:"serial"`
+	Reason       string `json:"reason,omitempty"`
+	SendToMarket bool   `json:"send_to_market,omitempty"`
+	MarketID     string `json:"market_id,omitempty"`
+}
+
+// CommissionItem builds the outbox item for commissioning one serial.
+func CommissionItem(stream string, f SerialFact) queue.Item {
+	b, _ := json.Marshal(f)
+	return queue.Item{Kind: KindCommission, Stream: stream, Key: f.ProductCode + "/" + f.Serial,
+		BatchKey: f.ProductCode + "|" + f.Batch + "|" + f.ExpiryDate, Payload: b}
+}
+
+// DecommissionItem builds the item for decommissioning one serial; it waits
+// for the serial's commission.
+func DecommissionItem(stream string, f SerialFact) queue.Item {
+	b, _ := json.Marshal(f)
+	return queue.Item{Kind: KindDecommission, Stream: stream, Key: f.ProductCode + "/" + f.Serial,
+		BatchKey:  fmt.Sprintf("%s|%s|%t|%s", f.ProductCode, f.Reason, f.SendToMarket, f.MarketID),
+		Payload:   b,
+		DependsOn: []queue.Ref{{Kind: KindCommission, Key: f.ProductCode + "/" + f.Serial}}}
+}
+
+// AggregateItem builds the item for an aggregation; it waits for the
+// commission of its packs and the aggregation of its child containers.
+func AggregateItem(stream string, a v2.Aggregation) queue.Item {
+	b, _ := json.Marshal(a)
+	it := queue.Item{Kind: KindAggregate, Stream: stream, Key: a.Parent, Payload: b}
+	for _, c := range a.ChildTradeItems {
+		it.DependsOn = append(it.DependsOn, queue.Ref{Kind: KindCommission, Key: c.ProductCode + "/" + c.SerialNumber})
+	}
+	for _, c := range a.ChildContainers {
+		it.DependsOn = append(it.DependsOn, queue.Ref{Kind: KindAggregate, Key: c})
+	}
+	return it
+}
