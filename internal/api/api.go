@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/edgeagent/edgeagent/internal/line"
 )
 
 // Config configures the server.
@@ -20,6 +22,12 @@ type Config struct {
 	Listen string
 	// Ready reports whether the agent can take work; nil means always ready.
 	Ready func(ctx context.Context) error
+	// Line serves the local Manufacturer V2 API when set.
+	Line *line.Line
+	// Tokens are the API clients' tokens by name (the name goes to the
+	// audit log); ChannelKeys are the accepted x-channel-key values.
+	Tokens      map[string]string
+	ChannelKeys []string
 }
 
 // Server is the HTTP server. New never touches the network; Start binds.
@@ -65,6 +73,9 @@ func (s *Server) routes() http.Handler {
 		}
 		writeText(w, http.StatusOK, "ready\n")
 	})
+	if s.cfg.Line != nil {
+		s.v2Routes(mux)
+	}
 	return mux
 }
 

@@ -64,3 +64,11 @@ func AggregateItem(stream string, a v2.Aggregation) queue.Item {
 	}
 	return it
 }
+
+// PackagingOrderItem builds the item that creates a packaging order in the
+// cloud.
+func PackagingOrderItem(o v2.PackagingOrder) queue.Item {
+	o.Status = ""
+	b, _ := json.Marshal(o)
+	return queue.Item{Kind: KindPackagingOrder, Stream: "packaging-orders", Key: o.OrderID, Payload: b}
+}

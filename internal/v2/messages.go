@@ -30,3 +30,36 @@ type ErrorBody struct {
 	Code    string `json:"code,omitempty"`
 	Error   string `json:"error,omitempty"`
 }
+
+// Refusal is a request the service refuses with one of its documented
+// answers: the HTTP status and the error body.
+type Refusal struct {
+	Status int
+	Body   ErrorBody
+}
+
+func (r *Refusal) Error() string {
+	if r.Body.Error != "" && r.Body.Message == "" {
+		return r.Body.Error
+	}
+	return r.Body.Message
+}
+
+// Refuse builds a refusal with a message (and optionally a code and type).
+func Refuse(status int, message string) *Refusal {
+	return &Refusal{Status: status, Body: ErrorBody{Message: message}}
+}
+
+// Documented refusals.
+var (
+	RefuseNoToken  = &Refusal{Status: 401, Body: ErrorBody{Code: CodeNoToken, Error: TypeNoToken, Message: MsgNoToken}}
+	RefuseBadToken = &Refusal{Status: 401, Body: ErrorBody{Code: CodeBadToken, Error: TypeBadToken, Message: MsgBadToken}}
+	RefuseChannel  = &Refusal{Status: 400, Body: ErrorBody{Message: MsgChannel}}
+	RefuseUnparsed = &Refusal{Status: 400, Body: ErrorBody{Message: MsgUnparsable}}
+	RefuseProduct  = &Refusal{Status: 404, Body: ErrorBody{Error: TypeProduct, Message: "ProductError: the product does not exist"}}
+)
+
+// Validation turns a broken field rule into the ValidationError answer.
+func Validation(err error) *Refusal {
+	return &Refusal{Status: 400, Body: ErrorBody{Error: TypeValidation, Message: TypeValidation + ": " + err.Error()}}
+}

@@ -40,6 +40,7 @@ type Request struct {
 	Path     string
 	Body     []byte
 	Status   int
+	At       time.Time
 }
 
 type serial struct {
@@ -268,7 +269,7 @@ func (s *Sim) answer(w http.ResponseWriter, r *http.Request, ep string, body []b
 	s.mu.Lock()
 	s.counts[ep]++
 	if len(s.received) < 100000 {
-		s.received = append(s.received, Request{Endpoint: ep, Method: r.Method, Path: r.URL.Path, Body: body, Status: status})
+		s.received = append(s.received, Request{Endpoint: ep, Method: r.Method, Path: r.URL.Path, Body: body, Status: status, At: time.Now()})
 	}
 	reset := rand.Float64() < rateFor(s.cfg.Faults.Reset, ep)
 	s.mu.Unlock()

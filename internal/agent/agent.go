@@ -1,0 +1,185 @@
+// Package agent assembles the edge agent from its parts: the database, the
+// label templates, one runner per printer, the line, the outbox dispatcher
+// with its cloud sender, and the HTTP server. The run command and the
+// end-to-end tests start it the same way.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/edgeagent/edgeagent/internal/api"
+	"github.com/edgeagent/edgeagent/internal/cloud"
+	"github.com/edgeagent/edgeagent/internal/cloudsync"
+	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/printer"
+	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/zpl"
+)
+
+// PrinterConfig names a printer: the destination tag label orders use, and
+// its URL.
+type PrinterConfig struct {
+	Tag string
+	URL string
+}
+
+// Product is master data: a GTIN, its market and its batches with their
+// expiry dates (YYMMDD).
+type Product struct {
+	GTIN    string
+	Market  string
+	Batches map[string]string
+}
+
+// Config is everything the agent needs.
+type Config struct {
+	DB        store.Config
+	LineName  string
+	Templates *zpl.Set
+	Printers  []PrinterConfig
+	Products  []Product
+	Serials   line.SerialConfig
+	Extra     line.Extra
+	// API
+	Listen      string
+	Tokens      map[string]string
+	ChannelKeys []string
+	// Cloud is nil when the line works without a cloud: facts stay queued.
+	Cloud *cloud.Config
+	Queue queue.Config
+}
+
+// Agent is a running agent.
+type Agent struct {
+	DB         *store.DB
+	Line       *line.Line
+	Printers   map[string]*printer.Printer
+	Dispatcher *queue.Dispatcher
+	API        *api.Server
+	log        zerolog.Logger
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+// printerPort adapts a printer runner to the line's Printer interface.
+type printerPort struct{ p *printer.Printer }
+
+func (pp printerPort) Submit(jobID string, labels []line.PrintLabel) error {
+	out := make([]printer.Label, len(labels))
+	for i, l := range labels {
+		out[i] = printer.Label{ID: l.ID, Serial: l.Serial, Data: l.Data}
+	}
+	_, err := pp.p.Submit(jobID, out)
+	return err
+}
+
+// ledger adapts the line to the printer runner's Recorder.
+type ledger struct{ a *Agent }
+
+func (r ledger) Printing(ctx context.Context, p string, l printer.Label) error {
+	return r.a.Line.Printing(ctx, p, l.ID)
+}
+func (r ledger) Printed(ctx context.Context, p string, l printer.Label) error {
+	return r.a.Line.Printed(ctx, p, l.ID)
+}
+func (r ledger) Unknown(ctx context.Context, p string, l printer.Label, why string) error {
+	return r.a.Line.Unknown(ctx, p, l.ID, why)
+}
+
+// Start opens everything and serves until Stop.
+func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) {
+	db, err := store.Open(ctx, cfg.DB, log.With().Str("component", "store").Logger())
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{DB: db, Printers: map[string]*printer.Printer{}, log: log}
+	fail := func(err error) (*Agent, error) {
+		db.Close()
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+
+	var sender queue.Sender = offline{}
+	if cfg.Cloud != nil {
+		c, err := cloud.New(*cfg.Cloud)
+		if err != nil {
+			cancel()
+			return fail(err)
+		}
+		sender = cloudsync.Sender{Client: c}
+	}
+	a.Dispatcher = queue.NewDispatcher(db, sender, cfg.Queue, log.With().Str("component", "sync").Logger())
+
+	ports := map[string]line.Printer{}
+	for _, pc := range cfg.Printers {
+		p, err := printer.New(printer.Config{Name: pc.Tag, URL: pc.URL}, ledger{a}, log.With().Str("component", "printer").Str("printer", pc.Tag).Logger())
+		if err != nil {
+			cancel()
+			return fail(fmt.Errorf("printer %s: %w", pc.Tag, err))
+		}
+		a.Printers[pc.Tag] = p
+		ports[pc.Tag] = printerPort{p}
+	}
+	a.Line, err = line.New(db, line.Config{Name: cfg.LineName, Templates: cfg.Templates, Printers: ports, Serials: cfg.Serials,
+		Extra: cfg.Extra, Log: log.With().Str("component", "line").Logger()}, a.Dispatcher.Notify)
+	if err != nil {
+		cancel()
+		return fail(err)
+	}
+	for _, p := range cfg.Products {
+		if err := a.Line.AddProduct(ctx, p.GTIN, p.Market, p.Batches); err != nil {
+			cancel()
+			return fail(fmt.Errorf("product %s: %w", p.GTIN, err))
+		}
+	}
+	if cfg.Listen != "" {
+		a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: db.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys},
+			log.With().Str("component", "http").Logger())
+		if err != nil {
+			cancel()
+			return fail(err)
+		}
+		if err := a.API.Start(); err != nil {
+			cancel()
+			return fail(err)
+		}
+	}
+	for _, p := range a.Printers {
+		a.wg.Add(1)
+		go func(p *printer.Printer) { defer a.wg.Done(); p.Run(runCtx) }(p)
+	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.Dispatcher.Run(runCtx) }()
+	return a, nil
+}
+
+// offline is the sender of a line without a cloud: items wait.
+type offline struct{}
+
+func (offline) Send(_ context.Context, _ string, items []queue.Pending) []queue.Outcome {
+	out := make([]queue.Outcome, len(items))
+	for i := range out {
+		out[i].Failure = &queue.Failure{Class: queue.Temporary, RetryAfter: time.Minute, Message: "no cloud configured"}
+	}
+	return out
+}
+
+// Stop stops serving, lets queued writes commit and closes the database.
+func (a *Agent) Stop(ctx context.Context) error {
+	var errs []error
+	if a.API != nil {
+		errs = append(errs, a.API.Shutdown(ctx))
+	}
+	a.cancel()
+	a.wg.Wait()
+	errs = append(errs, a.DB.Close())
+	return errors.Join(errs...)
+}

@@ -1,0 +1,247 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgeagent/edgeagent/internal/cloud"
+	"github.com/edgeagent/edgeagent/internal/cloud/cloudsim"
+	"github.com/edgeagent/edgeagent/internal/gs1"
+	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/printer/printersim"
+	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/testutil"
+	"github.com/edgeagent/edgeagent/internal/zpl"
+)
+
+const (
+	gtin  = "09506000134352"
+	token = "erp-token-0123456789"
+)
+
+type rig struct {
+	agent *Agent
+	sim   *printersim.Sim
+	cloud *cloudsim.Sim
+	url   string
+}
+
+// start runs a printer emulator, an agent, and (unless cloudAddr is given
+// with cloudUp false) a cloud emulator.
+func start(t *testing.T, pcfg printersim.Config, cloudAddr string, cloudUp bool) *rig {
+	t.Helper()
+	pcfg.Listen = "127.0.0.1:0"
+	sim, err := printersim.Start(pcfg, zerolog.Nop())
+	require.NoError(t, err)
+	t.Cleanup(func() { sim.Close() })
+	r := &rig{sim: sim}
+	if cloudAddr == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		cloudAddr = ln.Addr().String()
+		ln.Close()
+	}
+	if cloudUp {
+		r.cloud = startCloud(t, cloudAddr)
+	}
+	cfg := Config{
+		DB:          store.Config{Path: filepath.Join(t.TempDir(), "edgeagent.db"), MaxBatch: 64, MaxDelay: time.Millisecond},
+		LineName:    "line-1",
+		Templates:   zpl.Builtin(),
+		Printers:    []PrinterConfig{{Tag: "line-1-printer", URL: sim.URL()}},
+		Products:    []Product{{GTIN: gtin, Market: "EU", Batches: map[string]string{"AB12": "261231"}}},
+		Serials:     line.SerialConfig{Generate: true, Length: 10},
+		Listen:      "127.0.0.1:0",
+		Tokens:      map[string]string{"erp": token},
+		ChannelKeys: []string{"line-channel"},
+		Cloud:       &cloud.Config{BaseURL: "http://" + cloudAddr, ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 3 * time.Second},
+		Queue:       queue.Config{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Poll: 20 * time.Millisecond},
+	}
+	a, err := Start(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Stop(context.Background()) })
+	r.agent, r.url = a, "http://"+a.API.Addr()
+	return r
+}
+
+func startCloud(t *testing.T, addr string) *cloudsim.Sim {
+	c, err := cloudsim.Start(cloudsim.Config{Listen: addr, Seed: cloudsim.DefaultSeed(), Log: zerolog.Nop()})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func post(t *testing.T, url, path, body string) (int, map[string]any) {
+	req, _ := http.NewRequest(http.MethodPost, url+path, strings.NewReader(body))
+	req.Header.Set("x-access-token", token)
+	req.Header.Set("x-channel-key", "line-channel")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return resp.StatusCode, out
+}
+
+const order55 = `{"order_id":"MCS360418","product_code":"09506000134352","product_code_schema":"GTIN","batch":"AB12",
+	"quantity":50,"extra_label_amount":10,"extra_label_type":"percentage","destination_tag":"line-1-printer","template_tag":"pack","execute":true}`
+
+var dmData = regexp.MustCompile(`\^BXN[^\^]*\^FD([^\^]*)\^FS`)
+
+// printedSerials decodes the DataMatrix of every label the emulator printed.
+func printedSerials(t *testing.T, sim *printersim.Sim) []string {
+	var out []string
+	for _, l := range sim.Printed() {
+		img, _, err := zpl.Preview(l.ZPL, zpl.PreviewOptions{DPMM: 8})
+		require.NoError(t, err)
+		d, err := testutil.Decode(img.SubImage(image.Rect(0, 0, 160, 240)), testutil.DataMatrix)
+		require.NoError(t, err)
+		require.Equal(t, "]d2", d.AIM)
+		msg, err := gs1.ParseElementString(d.Text)
+		require.NoError(t, err)
+		v := map[string]string{}
+		for _, e := range msg.Elements {
+			v[e.AI] = e.Value
+		}
+		require.Equal(t, gtin, v["01"])
+		require.Equal(t, "AB12", v["10"])
+		require.Equal(t, "261231", v["17"])
+		out = append(out, v["21"])
+	}
+	return out
+}
+
+func distinct(s []string) bool {
+	seen := map[string]bool{}
+	for _, x := range s {
+		if seen[x] {
+			return false
+		}
+		seen[x] = true
+	}
+	return true
+}
+
+func commissionedAt(c *cloudsim.Sim) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, r := range c.Received() {
+		if r.Endpoint != "commission" || r.Status != 200 {
+			continue
+		}
+		var body struct{ Serials []string }
+		_ = json.Unmarshal(r.Body, &body)
+		for _, s := range body.Serials {
+			out[s] = r.At
+		}
+	}
+	return out
+}
+
+func TestLabelOrderEndToEnd(t *testing.T) {
+	r := start(t, printersim.Config{Speed: 0}, "", true)
+	code, body := post(t, r.url, "/v1/manufacturer/v2/api/label_orders/", order55)
+	require.Equal(t, 200, code, body)
+	assert.Equal(t, map[string]any{"success": true, "message": "Label order created successfully"}, body)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, r.sim.WaitPrinted(ctx, 55))
+	serials := printedSerials(t, r.sim)
+	require.Len(t, serials, 55, "50 labels and 10% extra")
+	require.True(t, distinct(serials), "every serial distinct")
+
+	require.Eventually(t, func() bool { return len(commissionedAt(r.cloud)) == 55 }, 20*time.Second, 20*time.Millisecond)
+	at := commissionedAt(r.cloud)
+	printedAt := map[string]time.Time{}
+	for i, l := range r.sim.Printed() {
+		printedAt[serials[i]] = l.At
+	}
+	for _, s := range serials {
+		require.Contains(t, at, s)
+		assert.True(t, at[s].After(printedAt[s]), "%s commissioned after the printer printed it", s)
+		st, _ := r.cloud.SerialStatus(gtin, s)
+		assert.Equal(t, "Commissioned", st)
+	}
+	status, counts, err := r.agent.Line.LabelOrderStatus(context.Background(), "MCS360418")
+	require.NoError(t, err)
+	assert.Equal(t, line.OrderCompleted, status)
+	assert.Equal(t, map[string]int{"printed": 55}, counts)
+
+	code, body = post(t, r.url, "/v1/manufacturer/v2/api/label_orders/", order55)
+	assert.Equal(t, 409, code)
+	assert.Equal(t, "Label order already exists!", body["message"])
+}
+
+func TestLabelOrderWithPrinterFaults(t *testing.T) {
+	r := start(t, printersim.Config{Speed: 200, Faults: []printersim.Fault{
+		{Kind: printersim.MediaOut, After: 15, For: 200 * time.Millisecond},
+		{Kind: printersim.Drop, After: 30},
+	}}, "", true)
+	code, body := post(t, r.url, "/v1/manufacturer/v2/api/label_orders/", order55)
+	require.Equal(t, 200, code, body)
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		status, _, _ := r.agent.Line.LabelOrderStatus(ctx, "MCS360418")
+		return status == line.OrderCompleted
+	}, 30*time.Second, 20*time.Millisecond)
+	serials := printedSerials(t, r.sim)
+	require.True(t, distinct(serials), "no serial printed twice")
+	_, counts, _ := r.agent.Line.LabelOrderStatus(ctx, "MCS360418")
+	assert.Equal(t, 54, counts["printed"])
+	assert.Equal(t, 1, counts["unknown"], "the label on the wire when the connection dropped")
+	assert.Len(t, serials, 54)
+	unknown, err := r.agent.Line.UnknownLabels(ctx)
+	require.NoError(t, err)
+	require.Len(t, unknown, 1, "listed for a person")
+	assert.NotContains(t, serials, unknown[0].Serial)
+	require.Eventually(t, func() bool { return len(commissionedAt(r.cloud)) == 54 }, 20*time.Second, 20*time.Millisecond)
+	_, notCommissioned := commissionedAt(r.cloud)[unknown[0].Serial]
+	assert.False(t, notCommissioned, "an unknown label's serial is not commissioned until a person says")
+
+	// The person looks: the label did not come out; reprint it with the
+	// same serial.
+	require.ErrorContains(t, r.agent.Line.Reprint(ctx, "supervisor", unknown[0].ID, ""), "needs a reason")
+	require.NoError(t, r.agent.Line.Reprint(ctx, "supervisor", unknown[0].ID, "label not on the line"))
+	require.Eventually(t, func() bool { return len(r.sim.Printed()) == 55 }, 10*time.Second, 10*time.Millisecond)
+	all := printedSerials(t, r.sim)
+	assert.Equal(t, unknown[0].Serial, all[54], "the reprint carries the same serial")
+	require.Eventually(t, func() bool { return len(commissionedAt(r.cloud)) == 55 }, 20*time.Second, 20*time.Millisecond)
+}
+
+func TestLabelOrderWithTheCloudDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	r := start(t, printersim.Config{}, addr, false)
+	code, body := post(t, r.url, "/v1/manufacturer/v2/api/label_orders/", order55)
+	require.Equal(t, 200, code, body)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, r.sim.WaitPrinted(ctx, 55), "labels print without the cloud")
+	require.Eventually(t, func() bool {
+		st, err := queue.ReadStats(ctx, r.agent.DB)
+		return err == nil && st.Pending == 55
+	}, 10*time.Second, 10*time.Millisecond, "the commissions wait for the cloud")
+
+	c := startCloud(t, addr)
+	require.Eventually(t, func() bool { return len(commissionedAt(c)) == 55 }, 20*time.Second, 20*time.Millisecond)
+	for _, s := range printedSerials(t, r.sim) {
+		st, _ := c.SerialStatus(gtin, s)
+		require.Equal(t, "Commissioned", st, s)
+	}
+}
