@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -99,8 +98,6 @@ func post(t *testing.T, url, path, body string) (int, map[string]any) {
 
 const order55 = `{"order_id":"MCS360418","product_code":"09506000134352","product_code_schema":"GTIN","batch":"AB12",
 	"quantity":50,"extra_label_amount":10,"extra_label_type":"percentage","destination_tag":"line-1-printer","template_tag":"pack","execute":true}`
-
-var dmData = regexp.MustCompile(`\^BXN[^\^]*\^FD([^\^]*)\^FS`)
 
 // printedSerials decodes the DataMatrix of every label the emulator printed.
 func printedSerials(t *testing.T, sim *printersim.Sim) []string {
