@@ -435,3 +435,21 @@ func (l *Line) Reprint(ctx context.Context, actor string, labelID int64, reason 
 	}
 	return p.Submit(orderID+"/reprint", []PrintLabel{job})
 }
+
+// PrintedSerials lists the serials of an order's printed labels.
+func (l *Line) PrintedSerials(ctx context.Context, orderID string) ([]string, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT serial FROM labels WHERE order_id = ? AND state = 'printed' ORDER BY id`, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
