@@ -59,6 +59,13 @@ func commands() []*command {
 			{name: "test", usage: "URL", summary: "print a test label and wait for the printer's confirmation", run: cmdPrinterTest},
 			{name: "discover", summary: "list Zebra printers attached over USB", run: cmdPrinterDiscover},
 		}},
+		{name: "serials", summary: "the serial number pool", sub: []*command{
+			{name: "import", usage: "--config FILE --gtin GTIN FILE", summary: "add serials issued elsewhere to a product's pool", run: cmdSerialsImport},
+		}},
+		{name: "labels", summary: "the label ledger", sub: []*command{
+			{name: "unknown", usage: "--config FILE", summary: "list labels whose outcome is unknown", run: cmdLabelsUnknown},
+			{name: "resolve", usage: "LABEL --config FILE (--printed|--void) --reason TEXT", summary: "resolve a label with an unknown outcome", run: cmdLabelsResolve},
+		}},
 		{name: "queue", summary: "the outbox of facts bound for the cloud", sub: []*command{
 			{name: "status", usage: "--config FILE [--json]", summary: "count pending, parked and delivered items", run: cmdQueueStatus},
 			{name: "list", usage: "--config FILE [--state S] [--limit N]", summary: "list items, newest first", run: cmdQueueList},

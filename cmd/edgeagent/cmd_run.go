@@ -8,11 +8,52 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/edgeagent/edgeagent/internal/api"
+	"github.com/edgeagent/edgeagent/internal/agent"
+	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/config"
+	"github.com/edgeagent/edgeagent/internal/line"
 	"github.com/edgeagent/edgeagent/internal/logging"
+	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/zpl"
 )
+
+// agentConfig maps the configuration file to the agent's parts.
+func agentConfig(cfg config.Config, templates *zpl.Set) agent.Config {
+	ac := agent.Config{
+		DB:        store.Config{Path: cfg.Store.Path, MaxBatch: cfg.Store.GroupCommitMaxBatch, MaxDelay: cfg.Store.GroupCommitMaxDelay},
+		LineName:  cfg.Line.Name,
+		Templates: templates,
+		Serials: line.SerialConfig{Generate: cfg.Line.Serials.Generate, Length: cfg.Line.Serials.Length,
+			Alphabet: cfg.Line.Serials.Alphabet, LowPool: cfg.Line.Serials.LowPool},
+		Extra:  line.Extra{Amount: cfg.Line.ExtraLabels.Amount, Type: cfg.Line.ExtraLabels.Type},
+		Listen: cfg.HTTP.Listen,
+		Tokens: map[string]string{"local": cfg.HTTP.Token.Reveal()},
+		Queue:  queue.Config{Workers: cfg.Sync.Workers, DefaultBatch: cfg.Sync.MaxBatch, Retention: cfg.Sync.Retention},
+	}
+	for _, p := range cfg.Line.Printers {
+		ac.Printers = append(ac.Printers, agent.PrinterConfig{Tag: p.Tag, URL: p.URL})
+	}
+	for _, p := range cfg.Line.Products {
+		b := map[string]string{}
+		for _, x := range p.Batches {
+			b[x.Batch] = x.Expiry
+		}
+		ac.Products = append(ac.Products, agent.Product{GTIN: p.GTIN, Market: p.Market, Batches: b})
+	}
+	for _, t := range cfg.V2.Tokens {
+		ac.Tokens[t.Name] = t.Token.Reveal()
+	}
+	for _, k := range cfg.V2.ChannelKeys {
+		ac.ChannelKeys = append(ac.ChannelKeys, k.Reveal())
+	}
+	if cfg.Cloud.BaseURL != "" {
+		ac.Cloud = &cloud.Config{BaseURL: cfg.Cloud.BaseURL, ChannelKey: cfg.Cloud.ChannelKey.Reveal(), Token: cfg.Cloud.Token.Reveal(),
+			APIKey: cfg.Cloud.APIKey.Reveal(), APISecret: cfg.Cloud.APISecret.Reveal(), BearerToken: cfg.Cloud.Bearer,
+			CAFile: cfg.Cloud.CAFile, Timeout: cfg.Cloud.Timeout}
+	}
+	return ac
+}
 
 func cmdRun(e env) error {
 	fs := flags(e, "run", "--config FILE", "Run the agent as a service until SIGINT or SIGTERM.")
@@ -44,22 +85,15 @@ func cmdRun(e env) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return exitError{1, err}
 	}
-	db, err := store.Open(e.ctx, store.Config{
-		Path: cfg.Store.Path, MaxBatch: cfg.Store.GroupCommitMaxBatch, MaxDelay: cfg.Store.GroupCommitMaxDelay,
-	}, logging.Component(log, "store"))
+	a, err := agent.Start(e.ctx, agentConfig(cfg, templates), log)
 	if err != nil {
-		log.Error().Err(err).Msg("cannot open the database")
+		log.Error().Err(err).Msg("cannot start")
+		if errors.Is(err, syscall.EADDRINUSE) {
+			err = fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+		}
 		return exitError{1, err}
 	}
-	srv, err := api.New(api.Config{Listen: cfg.HTTP.Listen, Ready: db.Ping}, logging.Component(log, "http"))
-	if err != nil {
-		db.Close()
-		return exitError{1, err}
-	}
-	if err := srv.Start(); err != nil {
-		db.Close()
-		return exitError{1, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)}
-	}
+	srv := a.API
 	log.Info().Msg("edgeagent ready")
 
 	var runErr error
@@ -85,10 +119,7 @@ func cmdRun(e env) error {
 		case <-ctx.Done():
 		}
 	}()
-	if err := srv.Shutdown(ctx); err != nil {
-		log.Warn().Err(err).Msg("http shutdown did not finish in time")
-	}
-	if err := db.Close(); err != nil {
+	if err := a.Stop(ctx); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
 	log.Info().Msg("edgeagent stopped")

@@ -70,3 +70,26 @@ func TestQueueCommands(t *testing.T) {
 	require.NoError(t, db.Reader().QueryRow(`SELECT COUNT(*) FROM audit_log WHERE action IN ('queue.park', 'queue.retry') AND actor LIKE 'cli%'`).Scan(&n))
 	require.Equal(t, 2, n)
 }
+
+func TestSerialsAndLabelCommands(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "edgeagent.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("line:\n  name: line-9\n  products:\n    - gtin: \"09506000134352\"\n      market: EU\n"+
+		"      batches: [{batch: AB12, expiry: \"261231\"}]\ndata_dir: "+dir+"\nhttp:\n  listen: 127.0.0.1:0\n  token: a-long-enough-token\n"), 0o600))
+	code, out, errs := runCLI(t, "SN-1\nSN-2\n\nSN-2\n", "serials", "import", "--config", cfg, "--gtin", "09506000134352", "-")
+	require.Equal(t, 0, code, errs)
+	require.Equal(t, "2 of 3 serials added (1 were known); 2 available for 09506000134352\n", out)
+	code, _, errs = runCLI(t, "bad serial\n", "serials", "import", "--config", cfg, "--gtin", "09506000134352", "-")
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, `serial 1 ("bad serial"): character ' ' at position 4 is not in GS1 character set 82`)
+
+	code, out, _ = runCLI(t, "", "labels", "unknown", "--config", cfg)
+	require.Equal(t, 0, code)
+	require.Equal(t, "no labels with an unknown outcome\n", out)
+	code, _, errs = runCLI(t, "", "labels", "resolve", "7", "--config", cfg, "--printed", "--void", "--reason", "x")
+	require.Equal(t, 2, code)
+	require.Contains(t, errs, "exactly one of --printed and --void")
+	code, _, errs = runCLI(t, "", "labels", "resolve", "7", "--config", cfg, "--void", "--reason", "not on the line")
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "label 7")
+}

@@ -51,6 +51,13 @@ type Config struct {
 	Log     Log    `yaml:"log"`
 	HTTP    HTTP   `yaml:"http"`
 	Store   Store  `yaml:"store"`
+	// V2 is the local Manufacturer V2 API for ERP and MES systems.
+	V2 V2 `yaml:"v2"`
+	// Cloud is the Manufacturer V2 API in the cloud; without a base URL the
+	// line works alone and its facts wait in the outbox.
+	Cloud Cloud `yaml:"cloud"`
+	// Sync tunes delivery of the outbox to the cloud.
+	Sync Sync `yaml:"sync"`
 	// ShutdownTimeout bounds a clean stop after SIGINT/SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
@@ -62,6 +69,89 @@ type Line struct {
 	// TemplatesDir holds label templates (*.zpl) that add to or replace the
 	// built-in ones. Optional.
 	TemplatesDir string `yaml:"templates_dir"`
+	// Printers are the line's printers by destination tag (the tag label
+	// orders name).
+	Printers []Printer `yaml:"printers"`
+	// Products are the products and batches known on the line.
+	Products []Product `yaml:"products"`
+	// Serials sets up the serial number generator.
+	Serials Serials `yaml:"serials"`
+	// ExtraLabels is the channel default for orders that name none.
+	ExtraLabels ExtraLabels `yaml:"extra_labels"`
+}
+
+// Printer is one printer.
+type Printer struct {
+	Tag string `yaml:"tag"`
+	URL string `yaml:"url"`
+}
+
+// Product is a GTIN with its market and batches.
+type Product struct {
+	GTIN    string  `yaml:"gtin"`
+	Market  string  `yaml:"market"`
+	Batches []Batch `yaml:"batches"`
+}
+
+// Batch is a batch and its expiry date (YYMMDD).
+type Batch struct {
+	Batch  string `yaml:"batch"`
+	Expiry string `yaml:"expiry"`
+}
+
+// Serials configures serial numbers.
+type Serials struct {
+	// Generate makes serials on the line when the pool runs short; false
+	// means serials are imported (edgeagent serials import).
+	Generate bool `yaml:"generate"`
+	// Length of generated serials, 1-20. Default 12.
+	Length int `yaml:"length"`
+	// Alphabet of generated serials (GS1 CSET 82). Default without 0/O/1/I/L.
+	Alphabet string `yaml:"alphabet"`
+	// LowPool warns when fewer serials than this are available.
+	LowPool int `yaml:"low_pool"`
+}
+
+// ExtraLabels is an amount of extra labels or a percentage.
+type ExtraLabels struct {
+	Amount int    `yaml:"amount"`
+	Type   string `yaml:"type"`
+}
+
+// V2 configures the local Manufacturer V2 API.
+type V2 struct {
+	// Tokens of API clients, by name (the name goes to the audit log). The
+	// http.token is accepted too, as "local".
+	Tokens []NamedToken `yaml:"tokens"`
+	// ChannelKeys accepted in x-channel-key.
+	ChannelKeys []Secret `yaml:"channel_keys"`
+}
+
+// NamedToken is a client's token.
+type NamedToken struct {
+	Name  string `yaml:"name"`
+	Token Secret `yaml:"token"`
+}
+
+// Cloud configures the cloud connection.
+type Cloud struct {
+	BaseURL    string `yaml:"base_url"`
+	ChannelKey Secret `yaml:"channel_key"`
+	// A static token, or an API key and secret for dynamic tokens.
+	Token     Secret `yaml:"token"`
+	APIKey    Secret `yaml:"api_key"`
+	APISecret Secret `yaml:"api_secret"`
+	// Bearer sends the token as Authorization: Bearer.
+	Bearer  bool          `yaml:"bearer"`
+	CAFile  string        `yaml:"ca_file"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Sync tunes the outbox dispatcher.
+type Sync struct {
+	Workers   int           `yaml:"workers"`
+	MaxBatch  int           `yaml:"max_batch"`
+	Retention time.Duration `yaml:"retention"`
 }
 
 // Log configures logging.
@@ -98,6 +188,8 @@ func Default() Config {
 		Log:             Log{Level: "info", Format: "auto"},
 		HTTP:            HTTP{Listen: "127.0.0.1:8080"},
 		Store:           Store{GroupCommitMaxBatch: 128},
+		Cloud:           Cloud{Timeout: 30 * time.Second},
+		Sync:            Sync{Workers: 4, MaxBatch: 500, Retention: 30 * 24 * time.Hour},
 		ShutdownTimeout: 15 * time.Second,
 	}
 }
@@ -201,8 +293,135 @@ func (c Config) Validate() error {
 	if c.Store.GroupCommitMaxDelay < 0 || c.Store.GroupCommitMaxDelay > time.Second {
 		bad("store.group_commit_max_delay", "must be 0 to 1s; got %s", c.Store.GroupCommitMaxDelay)
 	}
+	c.validateLine(bad)
+	c.validateCloud(bad)
 	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 10*time.Minute {
 		bad("shutdown_timeout", "must be 1s to 10m; got %s", c.ShutdownTimeout)
 	}
 	return errors.Join(errs...)
+}
+
+func (c Config) validateLine(bad func(string, string, ...any)) {
+	tags := map[string]bool{}
+	for i, p := range c.Line.Printers {
+		f := fmt.Sprintf("line.printers[%d]", i)
+		switch {
+		case p.Tag == "":
+			bad(f+".tag", "is required")
+		case tags[p.Tag]:
+			bad(f+".tag", "%q is given twice", p.Tag)
+		}
+		tags[p.Tag] = true
+		if !strings.Contains(p.URL, "://") {
+			bad(f+".url", "must be tcp://host:9100, usb://0a5f:PID?serial=SN, serial:///dev/ttyUSB0 or file:///dir; got %q", p.URL)
+		}
+	}
+	for i, p := range c.Line.Products {
+		f := fmt.Sprintf("line.products[%d]", i)
+		if !validGTIN(p.GTIN) {
+			bad(f+".gtin", "must be a GTIN-14 with a valid check digit; got %q", p.GTIN)
+		}
+		switch p.Market {
+		case "", "EU", "US", "CHN", "IDN":
+		default:
+			bad(f+".market", "must be EU, US, CHN or IDN; got %q", p.Market)
+		}
+		for j, b := range p.Batches {
+			bf := fmt.Sprintf("%s.batches[%d]", f, j)
+			if b.Batch == "" || len(b.Batch) > 20 {
+				bad(bf+".batch", "must be 1-20 characters; got %q", b.Batch)
+			}
+			if b.Expiry != "" && !validYYMMDD(b.Expiry) {
+				bad(bf+".expiry", "must be a date YYMMDD (day 00: last of the month); got %q", b.Expiry)
+			}
+		}
+	}
+	if l := c.Line.Serials.Length; l < 0 || l > 20 {
+		bad("line.serials.length", "must be 1-20 (GS1 AI 21); got %d", l)
+	}
+	if c.Line.Serials.LowPool < 0 {
+		bad("line.serials.low_pool", "must not be negative")
+	}
+	switch c.Line.ExtraLabels.Type {
+	case "", "amount", "percentage":
+	default:
+		bad("line.extra_labels.type", "must be amount or percentage; got %q", c.Line.ExtraLabels.Type)
+	}
+	if c.Line.ExtraLabels.Amount < 0 {
+		bad("line.extra_labels.amount", "must not be negative")
+	}
+	for i, t := range c.V2.Tokens {
+		if t.Name == "" {
+			bad(fmt.Sprintf("v2.tokens[%d].name", i), "is required")
+		}
+		if len(t.Token.Reveal()) < 16 {
+			bad(fmt.Sprintf("v2.tokens[%d].token", i), "must be at least 16 characters")
+		}
+	}
+	for i, k := range c.V2.ChannelKeys {
+		if k.Reveal() == "" {
+			bad(fmt.Sprintf("v2.channel_keys[%d]", i), "must not be empty")
+		}
+	}
+}
+
+func (c Config) validateCloud(bad func(string, string, ...any)) {
+	if c.Cloud.BaseURL == "" {
+		return
+	}
+	if !strings.HasPrefix(c.Cloud.BaseURL, "https://") && !strings.HasPrefix(c.Cloud.BaseURL, "http://127.0.0.1") && !strings.HasPrefix(c.Cloud.BaseURL, "http://localhost") {
+		bad("cloud.base_url", "must be https:// (plain http only to this machine); got %q", c.Cloud.BaseURL)
+	}
+	if c.Cloud.ChannelKey.Reveal() == "" {
+		bad("cloud.channel_key", "is required with cloud.base_url")
+	}
+	if c.Cloud.Token.Reveal() == "" && (c.Cloud.APIKey.Reveal() == "" || c.Cloud.APISecret.Reveal() == "") {
+		bad("cloud.token", "give a static token, or cloud.api_key and cloud.api_secret")
+	}
+	if c.Cloud.Timeout < time.Second || c.Cloud.Timeout > 5*time.Minute {
+		bad("cloud.timeout", "must be 1s to 5m; got %s", c.Cloud.Timeout)
+	}
+	if c.Sync.Workers < 1 || c.Sync.Workers > 64 {
+		bad("sync.workers", "must be 1 to 64; got %d", c.Sync.Workers)
+	}
+	if c.Sync.MaxBatch < 1 || c.Sync.MaxBatch > 10000 {
+		bad("sync.max_batch", "must be 1 to 10000; got %d", c.Sync.MaxBatch)
+	}
+	if c.Sync.Retention < time.Hour {
+		bad("sync.retention", "must be at least 1h; got %s", c.Sync.Retention)
+	}
+}
+
+func validGTIN(s string) bool {
+	if len(s) != 14 {
+		return false
+	}
+	sum := 0
+	for i := 0; i < 14; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	for i := 12; i >= 0; i-- {
+		d := int(s[i] - '0')
+		if (12-i)%2 == 0 {
+			d *= 3
+		}
+		sum += d
+	}
+	return (10-sum%10)%10 == int(s[13]-'0')
+}
+
+func validYYMMDD(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for i := 0; i < 6; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	mm := int(s[2]-'0')*10 + int(s[3]-'0')
+	dd := int(s[4]-'0')*10 + int(s[5]-'0')
+	return mm >= 1 && mm <= 12 && dd <= 31
 }
