@@ -65,6 +65,10 @@ func commands() []*command {
 		{name: "labels", summary: "the label ledger", sub: []*command{
 			{name: "unknown", usage: "--config FILE", summary: "list labels whose outcome is unknown", run: cmdLabelsUnknown},
 			{name: "resolve", usage: "LABEL --config FILE (--printed|--void) --reason TEXT", summary: "resolve a label with an unknown outcome", run: cmdLabelsResolve},
+			{name: "reprint", usage: "LABEL --config FILE --reason TEXT", summary: "print an unknown label again with the same serial (running agent)", run: cmdLabelsReprint},
+		}},
+		{name: "orders", summary: "label orders", sub: []*command{
+			{name: "resume", usage: "ORDER --config FILE", summary: "release a suspended label order again (running agent)", run: cmdOrdersResume},
 		}},
 		{name: "queue", summary: "the outbox of facts bound for the cloud", sub: []*command{
 			{name: "status", usage: "--config FILE [--json]", summary: "count pending, parked and delivered items", run: cmdQueueStatus},

@@ -2,10 +2,16 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/edgeagent/edgeagent/internal/config"
 	"github.com/edgeagent/edgeagent/internal/line"
@@ -140,5 +146,83 @@ func cmdLabelsResolve(e env) error {
 		return exitError{1, err}
 	}
 	fmt.Fprintf(e.stdout, "label %d resolved\n", id)
+	return nil
+}
+
+// callAgent posts an action to the running agent's /api/v1 with the local
+// token from the configuration.
+func callAgent(e env, cfgPath, path string, body map[string]any) error {
+	if cfgPath == "" {
+		return usageError{"--config FILE is required"}
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return exitError{1, err}
+	}
+	data, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, "http://"+cfg.HTTP.Listen+path, bytes.NewReader(data))
+	if err != nil {
+		return exitError{1, err}
+	}
+	req.Header.Set("Authorization", "Bearer "+cfg.HTTP.Token.Reveal())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return exitError{1, fmt.Errorf("the agent at %s does not answer (is it running?): %w", cfg.HTTP.Listen, err)}
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		var eb struct {
+			Error   string `json:"error"`
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(out, &eb)
+		msg := eb.Error + eb.Message
+		if msg == "" {
+			msg = strings.TrimSpace(string(out))
+		}
+		return exitError{1, fmt.Errorf("HTTP %d: %s", resp.StatusCode, msg)}
+	}
+	return nil
+}
+
+func cmdOrdersResume(e env) error {
+	fs := flags(e, "orders resume", "ORDER --config FILE", "Release a suspended label order again (after serials were imported), through the running agent.")
+	cfgPath := fs.String("config", "", "configuration file")
+	pos, err := parseInterspersed(fs, e.args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"give one label order ID"}
+	}
+	if err := callAgent(e, *cfgPath, "/api/v1/label-orders/"+url.PathEscape(pos[0])+"/resume", nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "label order %s released\n", pos[0])
+	return nil
+}
+
+func cmdLabelsReprint(e env) error {
+	fs := flags(e, "labels reprint", "LABEL --config FILE --reason TEXT",
+		"Print a label whose outcome is unknown again, with the same serial, through the running agent. Audited.")
+	cfgPath := fs.String("config", "", "configuration file")
+	reason := fs.String("reason", "", "why (required)")
+	pos, err := parseInterspersed(fs, e.args)
+	if err != nil {
+		return err
+	}
+	id, err := idArg(pos)
+	if err != nil {
+		return err
+	}
+	if *reason == "" {
+		return usageError{"--reason is required"}
+	}
+	if err := callAgent(e, *cfgPath, fmt.Sprintf("/api/v1/labels/%d/reprint", id), map[string]any{"reason": *reason}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "label %d sent to its printer again\n", id)
 	return nil
 }

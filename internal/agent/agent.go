@@ -54,6 +54,9 @@ type Config struct {
 	// Cloud is nil when the line works without a cloud: facts stay queued.
 	Cloud *cloud.Config
 	Queue queue.Config
+	// PullEvery is how often open packaging orders are read from the cloud
+	// (default 5m).
+	PullEvery time.Duration
 }
 
 // Agent is a running agent.
@@ -108,13 +111,14 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 	a.cancel = cancel
 
 	var sender queue.Sender = offline{}
+	var client *cloud.Client
 	if cfg.Cloud != nil {
-		c, err := cloud.New(*cfg.Cloud)
+		client, err = cloud.New(*cfg.Cloud)
 		if err != nil {
 			cancel()
 			return fail(err)
 		}
-		sender = cloudsync.Sender{Client: c}
+		sender = cloudsync.Sender{Client: client}
 	}
 	a.Dispatcher = queue.NewDispatcher(db, sender, cfg.Queue, log.With().Str("component", "sync").Logger())
 
@@ -158,7 +162,39 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 	}
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.Dispatcher.Run(runCtx) }()
+	if client != nil {
+		every := cfg.PullEvery
+		if every <= 0 {
+			every = 5 * time.Minute
+		}
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); a.pullOrders(runCtx, client, every) }()
+	}
 	return a, nil
+}
+
+// pullOrders reads the cloud's open packaging orders now and then, while
+// the cloud can be reached.
+func (a *Agent) pullOrders(ctx context.Context, c *cloud.Client, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		orders, err := c.OpenPackagingOrders(ctx)
+		if err == nil {
+			if n, err := a.Line.AddCloudPackagingOrders(ctx, orders); err != nil {
+				a.log.Warn().Err(err).Msg("store packaging orders from the cloud")
+			} else if n > 0 {
+				a.log.Info().Int("new", n).Msg("packaging orders from the cloud")
+			}
+		} else if ctx.Err() == nil {
+			a.log.Debug().Err(err).Msg("cannot read open packaging orders from the cloud")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // offline is the sender of a line without a cloud: items wait.

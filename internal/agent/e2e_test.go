@@ -68,6 +68,7 @@ func start(t *testing.T, pcfg printersim.Config, cloudAddr string, cloudUp bool)
 		ChannelKeys: []string{"line-channel"},
 		Cloud:       &cloud.Config{BaseURL: "http://" + cloudAddr, ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 3 * time.Second},
 		Queue:       queue.Config{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Poll: 20 * time.Millisecond},
+		PullEvery:   50 * time.Millisecond,
 	}
 	a, err := Start(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	require.NoError(t, err)
@@ -241,4 +242,24 @@ func TestLabelOrderWithTheCloudDown(t *testing.T) {
 		st, _ := c.SerialStatus(gtin, s)
 		require.Equal(t, "Commissioned", st, s)
 	}
+}
+
+func TestOpenPackagingOrdersArePulledFromTheCloud(t *testing.T) {
+	r := start(t, printersim.Config{}, "", true)
+	c, err := cloud.New(cloud.Config{BaseURL: r.cloud.URL(), ChannelKey: "demo-channel", Token: "demo-static-token"})
+	require.NoError(t, err)
+	q := 5
+	_, err = c.CreatePackagingOrder(context.Background(), cloud.PackagingOrder{OrderID: "PO-CLOUD-1", ProductCode: gtin, ProductCodeSchema: "GTIN",
+		Batch: "B2024-11", ExpiryDate: "270600", Quantity: &q, Market: "EU"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		o, err := r.agent.Line.PackagingOrderDetails(context.Background(), "PO-CLOUD-1")
+		return err == nil && o.Status == "Open"
+	}, 5*time.Second, 20*time.Millisecond)
+	// Its batch is known on the line now.
+	code, body := post(t, r.url, "/v1/manufacturer/v2/api/label_orders/", strings.Replace(strings.Replace(order55, `"AB12"`, `"B2024-11"`, 1), `"quantity":50`, `"quantity":2`, 1))
+	require.Equal(t, 200, code, body)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, r.sim.WaitPrinted(ctx, 3))
 }

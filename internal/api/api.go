@@ -75,6 +75,7 @@ func (s *Server) routes() http.Handler {
 	})
 	if s.cfg.Line != nil {
 		s.v2Routes(mux)
+		s.agentRoutes(mux)
 	}
 	return mux
 }

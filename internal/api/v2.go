@@ -97,7 +97,7 @@ func (s *Server) answer(err error, ok any) (int, any) {
 	case line.IsDiskFull(err):
 		return http.StatusServiceUnavailable, v2.ErrorBody{Message: "The line PC's disk is full: nothing was stored. Free space and send again."}
 	}
-	s.log.Error().Err(err).Msg("local API")
+	s.log.Warn().Err(err).Msg("request not served")
 	return http.StatusInternalServerError, v2.ErrorBody{Message: "Internal error: see the agent's log"}
 }
 

@@ -163,3 +163,44 @@ func (l *Line) Decommission(ctx context.Context, actor string, d v2.Decommission
 	l.notify()
 	return out, nil
 }
+
+// AddCloudPackagingOrders stores packaging orders read from the cloud that
+// the line does not have yet; their products and batches become known.
+// It returns how many were new.
+func (l *Line) AddCloudPackagingOrders(ctx context.Context, orders []v2.PackagingOrder) (int, error) {
+	added := 0
+	err := l.db.Write(ctx, func(tx *sql.Tx) error {
+		added = 0
+		for _, o := range orders {
+			if o.OrderID == "" || o.ProductCode == "" {
+				continue
+			}
+			status := o.Status
+			if status == "" {
+				status = "Open"
+			}
+			data, _ := json.Marshal(o)
+			res, err := tx.Exec(`INSERT INTO packaging_orders (order_id, data, status, origin, line, created_at) VALUES (?, ?, ?, 'cloud', ?, ?)
+				ON CONFLICT (order_id) DO NOTHING`, o.OrderID, data, status, l.cfg.Name, nowMS())
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			added++
+			batches := map[string]string{}
+			if o.Batch != "" {
+				batches[o.Batch] = o.ExpiryDate
+			}
+			if err := addProduct(tx, o.ProductCode, o.Market, batches); err != nil {
+				return err
+			}
+			if err := audit(tx, "cloud", "packaging_order.pull", o.OrderID, "", status, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return added, err
+}

@@ -1,0 +1,98 @@
+package api
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Agent endpoints under /api/v1 for supervisors' actions. They take the
+// local token (Authorization: Bearer) and write every action to the audit
+// log with the client's name.
+func (s *Server) agentRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/label-orders/{id}/resume", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		return s.cfg.Line.Resume(r.Context(), actor, r.PathValue("id"))
+	}))
+	mux.HandleFunc("POST /api/v1/labels/{id}/reprint", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return err
+		}
+		return s.cfg.Line.Reprint(r.Context(), actor, id, req.Reason)
+	}))
+	mux.HandleFunc("POST /api/v1/labels/{id}/resolve", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return err
+		}
+		return s.cfg.Line.ResolveUnknown(r.Context(), actor, id, req.Printed, req.Reason)
+	}))
+	mux.HandleFunc("GET /api/v1/labels/unknown", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.bearer(r); !ok {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid token is required: Authorization: Bearer TOKEN"})
+			return
+		}
+		labels, err := s.cfg.Line.UnknownLabels(r.Context())
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		if labels == nil {
+			writeJSON(w, http.StatusOK, []any{})
+			return
+		}
+		writeJSON(w, http.StatusOK, labels)
+	})
+}
+
+type actionRequest struct {
+	Reason  string `json:"reason"`
+	Printed bool   `json:"printed"`
+}
+
+func (s *Server) bearer(r *http.Request) (string, bool) {
+	a := r.Header.Get("Authorization")
+	if !strings.HasPrefix(a, "Bearer ") {
+		return "", false
+	}
+	tok := strings.TrimSpace(strings.TrimPrefix(a, "Bearer "))
+	found := ""
+	for name, t := range s.cfg.Tokens {
+		if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
+			found = name
+		}
+	}
+	return found, found != ""
+}
+
+func (s *Server) agentAction(fn func(*http.Request, string, actionRequest) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, ok := s.bearer(r)
+		if !ok {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid token is required: Authorization: Bearer TOKEN"})
+			return
+		}
+		var req actionRequest
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		if err == nil && len(body) > 0 {
+			err = json.Unmarshal(body, &req)
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body: " + err.Error()})
+			return
+		}
+		if err := fn(r, "api:"+name, req); err != nil {
+			status, b := s.answer(err, nil)
+			if status == http.StatusInternalServerError {
+				// The line's own refusals (wrong state, missing reason) are the client's to fix.
+				status, b = http.StatusConflict, map[string]string{"error": err.Error()}
+			}
+			writeJSON(w, status, b)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	}
+}
