@@ -263,3 +263,25 @@ func TestOpenPackagingOrdersArePulledFromTheCloud(t *testing.T) {
 	defer cancel()
 	require.NoError(t, r.sim.WaitPrinted(ctx, 3))
 }
+
+func TestPackagingOrderAndDecommissionReachTheCloud(t *testing.T) {
+	r := start(t, printersim.Config{}, "", true)
+	code, body := post(t, r.url, "/v1/manufacturer/v2/api/packaging_order",
+		`{"order_id":"Order130","product_code":"09506000134352","product_code_schema":"GTIN","batch":"AB12","expiry_date":"261231","quantity":10,"market":"EU"}`)
+	require.Equal(t, 200, code, body)
+	code, body = post(t, r.url, "/v1/manufacturer/v2/api/label_orders/", strings.Replace(order55, `"quantity":50`, `"quantity":3`, 1))
+	require.Equal(t, 200, code, body)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, r.sim.WaitPrinted(ctx, 4))
+	serials := printedSerials(t, r.sim)
+	code, body = post(t, r.url, "/v1/manufacturer/v2/api/serials/decommission",
+		`{"product_code":"09506000134352","product_code_schema":"GTIN","reason":"sample","send_to_market":false,"serials":["`+serials[0]+`"]}`)
+	require.Equal(t, 200, code, body)
+	require.Eventually(t, func() bool {
+		st, _ := r.cloud.SerialStatus(gtin, serials[0])
+		return st == "Decommissioned" && r.cloud.Snapshot().PackagingOrders == 1
+	}, 20*time.Second, 20*time.Millisecond, "the decommission follows the commission to the cloud, and so does the packaging order")
+	st, _ := r.cloud.SerialStatus(gtin, serials[1])
+	require.Equal(t, "Commissioned", st)
+}
