@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"line":      {"gs1", "zpl", "store", "queue", "v2", "facts"},
 	"api":       {"line", "v2"},
 	"config":    {},
-	"agent":     {"api", "cloud", "cloudsync", "line", "printer", "queue", "store", "zpl"},
+	"agent":     {"api", "cloud", "cloudsync", "facts", "line", "printer", "queue", "scanner", "store", "zpl"},
 	"v2":        {},
 	"logging":   {},
 	"testutil":  {},

@@ -16,9 +16,11 @@ import (
 	"github.com/edgeagent/edgeagent/internal/api"
 	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/cloudsync"
+	"github.com/edgeagent/edgeagent/internal/facts"
 	"github.com/edgeagent/edgeagent/internal/line"
 	"github.com/edgeagent/edgeagent/internal/printer"
 	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/scanner"
 	"github.com/edgeagent/edgeagent/internal/store"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
@@ -57,6 +59,27 @@ type Config struct {
 	// PullEvery is how often open packaging orders are read from the cloud
 	// (default 5m).
 	PullEvery time.Duration
+	// Stations and what they need: SSCCs for new containers, packing
+	// capacities by GTIN, and the shipping service (nil: shipping label
+	// requests wait).
+	Stations   []StationConfig
+	SSCC       line.SSCCConfig
+	Capacities map[string]line.Capacity
+	Shipping   *cloud.ShippingConfig
+	// ShipPoll is the pause between looks at a shipment (default 2s).
+	ShipPoll time.Duration
+}
+
+// StationConfig is a station with its scanners.
+type StationConfig struct {
+	line.StationConfig
+	// Scanners are scanner URLs (see scanner.Open).
+	Scanners []string
+	// Layout is the keyboard layout of wedge scanners (evdev).
+	Layout string
+	// GS is the character the station page's wedge scanner types for GS
+	// (0: none).
+	GS byte
 }
 
 // Agent is a running agent.
@@ -67,6 +90,7 @@ type Agent struct {
 	Dispatcher *queue.Dispatcher
 	API        *api.Server
 	log        zerolog.Logger
+	stations   map[string]StationConfig
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
@@ -118,7 +142,20 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 			cancel()
 			return fail(err)
 		}
-		sender = cloudsync.Sender{Client: client}
+		cs := cloudsync.Sender{Client: client, Ship: shipRecorder{a}, ShipPoll: cfg.ShipPoll}
+		if cfg.Shipping != nil {
+			if cs.Shipping, err = cloud.NewShipping(*cfg.Shipping); err != nil {
+				cancel()
+				return fail(fmt.Errorf("shipping: %w", err))
+			}
+		}
+		sender = cs
+	}
+	if cfg.Queue.MaxBatch == nil {
+		cfg.Queue.MaxBatch = map[string]int{}
+	}
+	if _, ok := cfg.Queue.MaxBatch[facts.KindShipLabel]; !ok {
+		cfg.Queue.MaxBatch[facts.KindShipLabel] = line.MaxShipOrders
 	}
 	a.Dispatcher = queue.NewDispatcher(db, sender, cfg.Queue, log.With().Str("component", "sync").Logger())
 
@@ -133,10 +170,29 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 		ports[pc.Tag] = printerPort{p}
 	}
 	a.Line, err = line.New(db, line.Config{Name: cfg.LineName, Templates: cfg.Templates, Printers: ports, Serials: cfg.Serials,
-		Extra: cfg.Extra, Log: log.With().Str("component", "line").Logger()}, a.Dispatcher.Notify)
+		Extra: cfg.Extra, Capacities: cfg.Capacities, SSCC: cfg.SSCC, Log: log.With().Str("component", "line").Logger()}, a.Dispatcher.Notify)
 	if err != nil {
 		cancel()
 		return fail(err)
+	}
+	var sources []stationSource
+	a.stations = map[string]StationConfig{}
+	for _, sc := range cfg.Stations {
+		st, err := a.Line.AddStation(ctx, sc.StationConfig)
+		if err != nil {
+			cancel()
+			return fail(err)
+		}
+		a.stations[sc.Name] = sc
+		for _, u := range sc.Scanners {
+			src, err := scanner.Open(u, scanner.Options{Layout: sc.Layout,
+				Log: log.With().Str("component", "scanner").Str("station", sc.Name).Logger()})
+			if err != nil {
+				cancel()
+				return fail(fmt.Errorf("station %s: %w", sc.Name, err))
+			}
+			sources = append(sources, stationSource{st, src})
+		}
 	}
 	for _, p := range cfg.Products {
 		if err := a.Line.AddProduct(ctx, p.GTIN, p.Market, p.Batches); err != nil {
@@ -145,7 +201,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 		}
 	}
 	if cfg.Listen != "" {
-		a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: db.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys},
+		a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: db.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys, Scan: a.PageScan},
 			log.With().Str("component", "http").Logger())
 		if err != nil {
 			cancel()
@@ -159,6 +215,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 	for _, p := range a.Printers {
 		a.wg.Add(1)
 		go func(p *printer.Printer) { defer a.wg.Done(); p.Run(runCtx) }(p)
+	}
+	for _, ss := range sources {
+		a.wg.Add(1)
+		go func(ss stationSource) { defer a.wg.Done(); a.readScanner(runCtx, ss) }(ss)
 	}
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.Dispatcher.Run(runCtx) }()

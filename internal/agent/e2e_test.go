@@ -40,7 +40,7 @@ type rig struct {
 
 // start runs a printer emulator, an agent, and (unless cloudAddr is given
 // with cloudUp false) a cloud emulator.
-func start(t *testing.T, pcfg printersim.Config, cloudAddr string, cloudUp bool) *rig {
+func start(t *testing.T, pcfg printersim.Config, cloudAddr string, cloudUp bool, opts ...func(*Config)) *rig {
 	t.Helper()
 	pcfg.Listen = "127.0.0.1:0"
 	sim, err := printersim.Start(pcfg, zerolog.Nop())
@@ -69,6 +69,9 @@ func start(t *testing.T, pcfg printersim.Config, cloudAddr string, cloudUp bool)
 		Cloud:       &cloud.Config{BaseURL: "http://" + cloudAddr, ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 3 * time.Second},
 		Queue:       queue.Config{BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Poll: 20 * time.Millisecond},
 		PullEvery:   50 * time.Millisecond,
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	a, err := Start(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	require.NoError(t, err)

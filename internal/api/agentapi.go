@@ -51,6 +51,7 @@ func (s *Server) agentRoutes(mux *http.ServeMux) {
 type actionRequest struct {
 	Reason  string `json:"reason"`
 	Printed bool   `json:"printed"`
+	Item    string `json:"item"` // an SSCC or GTIN/serial
 }
 
 func (s *Server) bearer(r *http.Request) (string, bool) {

@@ -28,6 +28,9 @@ type Config struct {
 	// audit log); ChannelKeys are the accepted x-channel-key values.
 	Tokens      map[string]string
 	ChannelKeys []string
+	// Scan hands a read typed into a station page to the station and
+	// returns its verdict.
+	Scan func(ctx context.Context, station, data string) (line.Verdict, error)
 }
 
 // Server is the HTTP server. New never touches the network; Start binds.
@@ -76,6 +79,7 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.Line != nil {
 		s.v2Routes(mux)
 		s.agentRoutes(mux)
+		s.stationRoutes(mux)
 	}
 	return mux
 }

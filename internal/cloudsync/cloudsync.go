@@ -7,18 +7,38 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/edgeagent/edgeagent/internal/facts"
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/edgeagent/edgeagent/internal/cloud"
+	"github.com/edgeagent/edgeagent/internal/facts"
 	"github.com/edgeagent/edgeagent/internal/queue"
 )
 
-// Sender implements queue.Sender with the Manufacturer V2 client.
+// Sender implements queue.Sender with the Manufacturer V2 client and,
+// for shipping labels, the shipping client.
 type Sender struct {
 	Client *cloud.Client
+	// Shipping and Ship handle ship_label items; without them those items
+	// wait.
+	Shipping *cloud.Shipping
+	Ship     ShipRecorder
+	// ShipPoll is the pause between looks at a shipment whose label is not
+	// ready (default 2s).
+	ShipPoll time.Duration
+}
+
+// ShipRecorder keeps what became of each shipping order, durably, before
+// the outbox item is marked delivered.
+type ShipRecorder interface {
+	// ShipmentOf is the shipment made for the order before ("" if none).
+	ShipmentOf(ctx context.Context, id int64) (string, error)
+	ShipRequested(ctx context.Context, id int64, shipment string) error
+	// ShipLabelled stores the label and hands it to the station's printer.
+	ShipLabelled(ctx context.Context, id int64, zpl []byte) error
+	ShipFailed(ctx context.Context, id int64, detail string) error
 }
 
 // Send delivers one batch.
@@ -89,6 +109,8 @@ func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []
 			out[i] = outcome(err, "", kind)
 		}
 		return out
+	case facts.KindShipLabel:
+		return s.ship(ctx, items)
 	case facts.KindLabelOrder:
 		for i, p := range items {
 			var o cloud.LabelOrder

@@ -72,3 +72,59 @@ func PackagingOrderItem(o v2.PackagingOrder) queue.Item {
 	b, _ := json.Marshal(o)
 	return queue.Item{Kind: KindPackagingOrder, Stream: "packaging-orders", Key: o.OrderID, Payload: b}
 }
+
+// AggregationStream is the stream of every aggregation and disaggregation
+// of the line: one FIFO, so the cloud sees containers built, reworked and
+// rebuilt in the order they were on the line.
+const AggregationStream = "aggregation"
+
+// AggregateKey is the natural key of a container's gen-th closing (a
+// container reworked and closed again is aggregated again).
+func AggregateKey(sscc string, gen int) string {
+	if gen <= 1 {
+		return sscc
+	}
+	return fmt.Sprintf("%s#%d", sscc, gen)
+}
+
+// ContainerAggregate builds the aggregation of a closed container: it waits
+// for the commission of its packs and the aggregation (at the generation
+// given in childGens) of its child containers.
+func ContainerAggregate(a v2.Aggregation, gen int, childGens map[string]int) queue.Item {
+	b, _ := json.Marshal(a)
+	it := queue.Item{Kind: KindAggregate, Stream: AggregationStream, Key: AggregateKey(a.Parent, gen), Payload: b}
+	for _, c := range a.ChildTradeItems {
+		it.DependsOn = append(it.DependsOn, queue.Ref{Kind: KindCommission, Key: c.ProductCode + "/" + c.SerialNumber})
+	}
+	for _, c := range a.ChildContainers {
+		it.DependsOn = append(it.DependsOn, queue.Ref{Kind: KindAggregate, Key: AggregateKey(c, childGens[c])})
+	}
+	return it
+}
+
+// ContainerDisaggregate builds the removal of children from a container
+// closed at generation gen; key tells one removal from another.
+func ContainerDisaggregate(a v2.Aggregation, gen int, key string) queue.Item {
+	b, _ := json.Marshal(a)
+	return queue.Item{Kind: KindDisaggregate, Stream: AggregationStream, Key: key, Payload: b,
+		DependsOn: []queue.Ref{{Kind: KindAggregate, Key: AggregateKey(a.Parent, gen)}}}
+}
+
+// KindShipLabel asks the shipping service for an order's label.
+const KindShipLabel = "ship_label"
+
+// ShipFact is the payload of a ship_label item.
+type ShipFact struct {
+	ID            int64  `json:"id"` // the line's ship_orders row
+	Station       string `json:"station"`
+	OrderNumber   string `json:"order_number"`
+	IntegrationID int    `json:"integration_id"`
+}
+
+// ShipItem builds the request for one order's shipping label; orders
+// collected together (one request) share a batch key.
+func ShipItem(f ShipFact, request string) queue.Item {
+	b, _ := json.Marshal(f)
+	return queue.Item{Kind: KindShipLabel, Stream: "shipping/" + f.Station, Key: fmt.Sprintf("%d", f.ID),
+		BatchKey: request, Payload: b}
+}

@@ -229,6 +229,9 @@ func (l *Line) Unknown(ctx context.Context, printer, labelID, reason string) err
 }
 
 func (l *Line) labelState(ctx context.Context, labelID string, from []string, to, serialTo, reason string) error {
+	if done, err := l.otherLabel(ctx, labelID, to, reason); done {
+		return err
+	}
 	id, err := parseLabelID(labelID)
 	if err != nil {
 		return err

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/edgeagent/edgeagent/internal/gs1"
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/store"
 	"github.com/edgeagent/edgeagent/internal/zpl"
@@ -55,7 +57,11 @@ type Config struct {
 	Printers  map[string]Printer // by destination tag
 	Serials   SerialConfig
 	Extra     Extra
-	Log       zerolog.Logger
+	// Capacities are the packing configuration by GTIN.
+	Capacities map[string]Capacity
+	// SSCC is where "new container" takes its SSCCs from.
+	SSCC SSCCConfig
+	Log  zerolog.Logger
 }
 
 // Line is the domain of one packaging line.
@@ -64,6 +70,9 @@ type Line struct {
 	outbox *queue.Outbox
 	cfg    Config
 	notify func() // wakes the outbox dispatcher
+
+	smu      sync.Mutex
+	stations map[string]*Station
 }
 
 // New returns the line.
@@ -88,7 +97,12 @@ func New(db *store.DB, cfg Config, notify func()) (*Line, error) {
 	if cfg.Templates == nil {
 		cfg.Templates = zpl.Builtin()
 	}
-	return &Line{db: db, outbox: queue.New(db), cfg: cfg, notify: notify}, nil
+	if cfg.SSCC.CompanyPrefix != "" {
+		if _, err := gs1.SSCC(cfg.SSCC.Extension, cfg.SSCC.CompanyPrefix, 0); err != nil {
+			return nil, fmt.Errorf("sscc: %w", err)
+		}
+	}
+	return &Line{db: db, outbox: queue.New(db), cfg: cfg, notify: notify, stations: map[string]*Station{}}, nil
 }
 
 func nowMS() int64 { return time.Now().UnixMilli() }

@@ -237,7 +237,7 @@ func TestEnqueueRules(t *testing.T) {
 }
 
 func TestDiskFull(t *testing.T) {
-	db := openDB(t, store.Config{MaxPageCount: 64})
+	db := openDB(t, store.Config{MaxPageCount: 80})
 	ctx := context.Background()
 	big := []byte(`"` + strings.Repeat("x", 2000) + `"`)
 	var acked []string

@@ -55,14 +55,22 @@ type DB struct {
 	writer *sql.DB
 	reader *sql.DB
 
-	reqs      chan *writeReq
-	done      chan struct{}
+	// Writes wait in queue; the writer that holds lead (the leader)
+	// commits them in batches on its own goroutine, so a lone write costs
+	// no hand-off between goroutines. kick asks a waiting writer to take
+	// over when the leader leaves work behind; arrive tells the leader a
+	// write was queued.
+	qmu       sync.Mutex
+	queue     []*writeReq
+	lead      sync.Mutex
+	kick      chan struct{}
+	arrive    chan struct{}
 	closeOnce sync.Once
 	mu        sync.RWMutex // guards closed against Write racing Close
 	closed    bool
 
 	// Statements prepared for the current write transaction; only the
-	// writer goroutine touches them.
+	// leader touches them.
 	txStmtsFor *sql.Tx
 	txStmts    map[string]*sql.Stmt
 }
@@ -75,7 +83,7 @@ type writeReq struct {
 
 // WriterDSN returns the connection string of the single writer connection.
 func WriterDSN(path string) string {
-	return "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=1"
+	return "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=1&_stmt_cache_size=128"
 }
 
 func readerDSN(path string) string {
@@ -108,7 +116,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
-	db := &DB{cfg: cfg, log: log, writer: writer, reqs: make(chan *writeReq, 1024), done: make(chan struct{})}
+	db := &DB{cfg: cfg, log: log, writer: writer, kick: make(chan struct{}, 1), arrive: make(chan struct{}, 1)}
 
 	var version string
 	if err := writer.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
@@ -149,7 +157,6 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	db.reader.SetMaxOpenConns(cfg.ReadConns)
 	log.Info().Str("path", cfg.Path).Str("sqlite_version", version).Int("migrations_applied", applied).
 		Int("group_commit_max_batch", cfg.MaxBatch).Msg("database opened")
-	go db.writeLoop()
 	return db, nil
 }
 
@@ -237,63 +244,95 @@ func (db *DB) Path() string { return db.cfg.Path }
 // failing fn rolls back only its own changes. fn must not keep tx after it
 // returns and must not call Write itself.
 func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	req := &writeReq{ctx: ctx, fn: fn, errc: make(chan error, 1)}
 	db.mu.RLock()
 	if db.closed {
 		db.mu.RUnlock()
 		return ErrClosed
 	}
+	db.qmu.Lock()
+	db.queue = append(db.queue, req)
+	db.qmu.Unlock()
+	db.mu.RUnlock()
 	select {
-	case db.reqs <- req:
-		db.mu.RUnlock()
-	case <-ctx.Done():
-		db.mu.RUnlock()
-		return ctx.Err()
+	case db.arrive <- struct{}{}:
+	default:
 	}
 	// Once queued, the outcome is awaited even if ctx ends: the caller must
 	// learn whether its write committed.
-	return <-req.errc
+	return db.drive(req)
 }
 
-func (db *DB) writeLoop() {
-	defer close(db.done)
-	batch := make([]*writeReq, 0, db.cfg.MaxBatch)
-	for first := range db.reqs {
-		batch = append(batch[:0], first)
-		batch = db.fill(batch)
-		db.commit(batch)
-	}
-}
-
-// fill adds queued requests to the batch, waiting at most MaxDelay for more.
-func (db *DB) fill(batch []*writeReq) []*writeReq {
-	var timeout <-chan time.Time
-	if db.cfg.MaxDelay > 0 {
-		t := time.NewTimer(db.cfg.MaxDelay)
-		defer t.Stop()
-		timeout = t.C
-	}
-	for len(batch) < db.cfg.MaxBatch {
-		select {
-		case r, ok := <-db.reqs:
-			if !ok {
-				return batch
+// drive commits queued writes as the leader, when no one else leads, until
+// req has its outcome.
+func (db *DB) drive(req *writeReq) error {
+	for {
+		if db.lead.TryLock() {
+			err := db.leadUntil(req)
+			db.lead.Unlock()
+			// Writes queued behind ours need a leader: wake one writer.
+			db.qmu.Lock()
+			pending := len(db.queue) > 0
+			db.qmu.Unlock()
+			if pending {
+				select {
+				case db.kick <- struct{}{}:
+				default:
+				}
 			}
-			batch = append(batch, r)
-			continue
+			return err
+		}
+		select {
+		case err := <-req.errc:
+			return err
+		case <-db.kick:
+		}
+	}
+}
+
+// leadUntil commits batches, oldest writes first, until req is done.
+func (db *DB) leadUntil(req *writeReq) error {
+	for {
+		select {
+		case err := <-req.errc:
+			return err
 		default:
 		}
-		if timeout == nil {
-			return batch
+		batch := db.take(nil)
+		if len(batch) == 0 {
+			// An earlier leader committed req already.
+			return <-req.errc
 		}
+		db.commit(db.fill(batch))
+	}
+}
+
+// take moves up to MaxBatch queued writes (less those in batch) to batch.
+func (db *DB) take(batch []*writeReq) []*writeReq {
+	db.qmu.Lock()
+	defer db.qmu.Unlock()
+	n := min(db.cfg.MaxBatch-len(batch), len(db.queue))
+	batch = append(batch, db.queue[:n]...)
+	db.queue = append(db.queue[:0], db.queue[n:]...)
+	return batch
+}
+
+// fill waits at most MaxDelay for more writes to share the batch.
+func (db *DB) fill(batch []*writeReq) []*writeReq {
+	if db.cfg.MaxDelay <= 0 || len(batch) >= db.cfg.MaxBatch {
+		return batch
+	}
+	t := time.NewTimer(db.cfg.MaxDelay)
+	defer t.Stop()
+	for len(batch) < db.cfg.MaxBatch {
 		select {
-		case r, ok := <-db.reqs:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, r)
-		case <-timeout:
-			return batch
+		case <-db.arrive:
+			batch = db.take(batch)
+		case <-t.C:
+			return db.take(batch)
 		}
 	}
 	return batch
@@ -408,9 +447,13 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.mu.Lock()
 		db.closed = true
-		close(db.reqs)
 		db.mu.Unlock()
-		<-db.done
+		// Commit what is queued; later writes get ErrClosed.
+		db.lead.Lock()
+		for batch := db.take(nil); len(batch) > 0; batch = db.take(nil) {
+			db.commit(batch)
+		}
+		db.lead.Unlock()
 		if _, cerr := db.writer.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); cerr != nil {
 			db.log.Warn().Err(cerr).Msg("WAL checkpoint at close failed; it will be redone at next start")
 		}

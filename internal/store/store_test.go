@@ -127,7 +127,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 
 func TestDiskFullIsTypedAndLosesNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "full.db")
-	db := openTest(t, Config{Path: path, MaxPageCount: 40})
+	db := openTest(t, Config{Path: path, MaxPageCount: 56})
 	createItems(t, db)
 	big := strings.Repeat("x", 2000)
 	acked := 0

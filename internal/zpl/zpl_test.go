@@ -176,7 +176,8 @@ func TestBuiltinBarcodesDecode(t *testing.T) {
 		for _, d := range got {
 			texts = append(texts, d.Text)
 		}
-		assert.Equal(t, []string{"CMD:NEW", "CMD:CLOSE", "CMD:CANCEL", "CMD:DESTROY", "CMD:SAMPLE",
+		assert.Equal(t, []string{"CMD:NEW", "CMD:CLOSE", "CMD:UNDO", "CMD:REMOVE", "CMD:CANCEL", "CMD:REPRINT",
+			"CMD:CASE", "CMD:PALLET", "CMD:SHIP", "CMD:DESTROY", "CMD:SAMPLE",
 			"CMD:FREE_SAMPLE", "CMD:CHECK_OUT", "CMD:LOCK", "CMD:EXPORT"}, texts)
 	})
 	t.Run("shipping", func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -413,3 +414,21 @@ func rand2(b []byte) {
 }
 
 func ioReadAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }
+
+// Containers returns each container the emulator knows with its children
+// (GTIN/serial for packs, the SSCC for containers), sorted; containers
+// emptied by disaggregation have none.
+func (s *Sim) Containers() map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]string{}
+	for sscc, c := range s.containers {
+		kids := []string{}
+		for k := range c.children {
+			kids = append(kids, k)
+		}
+		sort.Strings(kids)
+		out[sscc] = kids
+	}
+	return out
+}

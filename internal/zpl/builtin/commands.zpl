@@ -1,34 +1,46 @@
 ^FX tag: commands
-^FX description: Command barcodes for a station: scan one to act on the open container or the next pack
+^FX description: Command barcodes for a station: scan one to act on the open container or the next item
 ^FX width: 100mm
-^FX height: 150mm
+^FX height: 200mm
 ^FX dpmm: 8
 ^FX keys: station
 ^FX sample: station=AGG-1
 ^XA
 ^CI28
 ^PW800
-^LL1200
+^LL1600
 ^LH0,0
 ^FO40,24^A0N,40,34^FDStation commands: {{station}}^FS
-^BY2,3,70
-^FO60,90^A0N,24,20^FDStart a new case or pallet^FS
-^FO60,118^BCN,70,N,N,N^FDCMD:NEW^FS
-^FO60,210^A0N,24,20^FDClose the open case or pallet^FS
-^FO60,238^BCN,70,N,N,N^FDCMD:CLOSE^FS
-^FO60,330^A0N,24,20^FDCancel the open case or pallet^FS
-^FO60,358^BCN,70,N,N,N^FDCMD:CANCEL^FS
-^FO60,450^A0N,24,20^FDDecommission: destroyed^FS
-^FO60,478^BCN,70,N,N,N^FDCMD:DESTROY^FS
-^FO60,570^A0N,24,20^FDDecommission: sample^FS
-^FO60,598^BCN,70,N,N,N^FDCMD:SAMPLE^FS
-^FO60,690^A0N,24,20^FDDecommission: free sample^FS
-^FO60,718^BCN,70,N,N,N^FDCMD:FREE_SAMPLE^FS
-^FO60,810^A0N,24,20^FDDecommission: checked out^FS
-^FO60,838^BCN,70,N,N,N^FDCMD:CHECK_OUT^FS
-^FO60,930^A0N,24,20^FDDecommission: locked^FS
-^FO60,958^BCN,70,N,N,N^FDCMD:LOCK^FS
-^FO60,1050^A0N,24,20^FDDecommission: exported^FS
-^FO60,1078^BCN,70,N,N,N^FDCMD:EXPORT^FS
+^BY2,3,60
+^FO60,80^A0N,24,20^FDStart a new case or pallet (prints its SSCC label)^FS
+^FO60,108^BCN,60,N,N,N^FDCMD:NEW^FS
+^FO60,180^A0N,24,20^FDClose the open case or pallet; request shipping labels^FS
+^FO60,208^BCN,60,N,N,N^FDCMD:CLOSE^FS
+^FO60,280^A0N,24,20^FDUndo: take out the last item scanned^FS
+^FO60,308^BCN,60,N,N,N^FDCMD:UNDO^FS
+^FO60,380^A0N,24,20^FDRemove: the next item scanned leaves its container^FS
+^FO60,408^BCN,60,N,N,N^FDCMD:REMOVE^FS
+^FO60,480^A0N,24,20^FDCancel the open case or pallet (or the scanned orders)^FS
+^FO60,508^BCN,60,N,N,N^FDCMD:CANCEL^FS
+^FO60,580^A0N,24,20^FDReprint the container label^FS
+^FO60,608^BCN,60,N,N,N^FDCMD:REPRINT^FS
+^FO60,680^A0N,24,20^FDMode: pack into cases^FS
+^FO60,708^BCN,60,N,N,N^FDCMD:CASE^FS
+^FO60,780^A0N,24,20^FDMode: build pallets from cases^FS
+^FO60,808^BCN,60,N,N,N^FDCMD:PALLET^FS
+^FO60,880^A0N,24,20^FDMode: shipping labels for scanned orders^FS
+^FO60,908^BCN,60,N,N,N^FDCMD:SHIP^FS
+^FO60,980^A0N,24,20^FDDecommission: destroyed^FS
+^FO60,1008^BCN,60,N,N,N^FDCMD:DESTROY^FS
+^FO60,1080^A0N,24,20^FDDecommission: sample^FS
+^FO60,1108^BCN,60,N,N,N^FDCMD:SAMPLE^FS
+^FO60,1180^A0N,24,20^FDDecommission: free sample^FS
+^FO60,1208^BCN,60,N,N,N^FDCMD:FREE_SAMPLE^FS
+^FO60,1280^A0N,24,20^FDDecommission: checked out^FS
+^FO60,1308^BCN,60,N,N,N^FDCMD:CHECK_OUT^FS
+^FO60,1380^A0N,24,20^FDDecommission: locked^FS
+^FO60,1408^BCN,60,N,N,N^FDCMD:LOCK^FS
+^FO60,1480^A0N,24,20^FDDecommission: exported^FS
+^FO60,1508^BCN,60,N,N,N^FDCMD:EXPORT^FS
 ^PQ1
 ^XZ

@@ -1,0 +1,171 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/edgeagent/edgeagent/internal/line"
+)
+
+// stationRoutes serve the stations: the page's scan input, the state and
+// the live verdict stream, and the supervisor's container actions. All
+// take the local token.
+func (s *Server) stationRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/stations", s.authed(func(w http.ResponseWriter, r *http.Request, _ string) {
+		names := s.cfg.Line.Stations()
+		sort.Strings(names)
+		out := []line.StationState{}
+		for _, n := range names {
+			st, _ := s.cfg.Line.Station(n)
+			state, err := st.State(r.Context(), 0)
+			if err != nil {
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+				return
+			}
+			out = append(out, state)
+		}
+		writeJSON(w, http.StatusOK, out)
+	}))
+	mux.HandleFunc("GET /api/v1/stations/{name}", s.station(func(w http.ResponseWriter, r *http.Request, st *line.Station, _ string) {
+		state, err := st.State(r.Context(), 20)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, state)
+	}))
+	mux.HandleFunc("POST /api/v1/stations/{name}/scan", s.station(func(w http.ResponseWriter, r *http.Request, st *line.Station, _ string) {
+		var req struct {
+			Data string `json:"data"`
+		}
+		if err := readJSON(w, r, &req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		if s.cfg.Scan == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "scans are not taken here"})
+			return
+		}
+		v, err := s.cfg.Scan(r.Context(), st.Name(), req.Data)
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "scan not recorded: " + err.Error() + "; scan again"})
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}))
+	mux.HandleFunc("POST /api/v1/stations/{name}/order", s.station(func(w http.ResponseWriter, r *http.Request, st *line.Station, actor string) {
+		var req struct {
+			OrderID string `json:"order_id"`
+		}
+		if err := readJSON(w, r, &req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		if err := st.SetOrder(r.Context(), actor, req.OrderID); err != nil {
+			writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	}))
+	mux.HandleFunc("GET /api/v1/stations/{name}/ship-orders", s.station(func(w http.ResponseWriter, r *http.Request, st *line.Station, _ string) {
+		orders, err := s.cfg.Line.ShipOrders(r.Context(), st.Name())
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		if orders == nil {
+			orders = []line.ShipOrder{}
+		}
+		writeJSON(w, http.StatusOK, orders)
+	}))
+	mux.HandleFunc("GET /api/v1/stations/{name}/events", s.station(s.events))
+	mux.HandleFunc("GET /api/v1/containers", s.authed(func(w http.ResponseWriter, r *http.Request, _ string) {
+		cs, err := s.cfg.Line.Containers(r.Context(), r.URL.Query().Get("state"))
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		if cs == nil {
+			cs = []line.ContainerTree{}
+		}
+		writeJSON(w, http.StatusOK, cs)
+	}))
+	mux.HandleFunc("POST /api/v1/containers/{sscc}/disaggregate", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		return s.cfg.Line.Disaggregate(r.Context(), actor, r.PathValue("sscc"), req.Reason)
+	}))
+	mux.HandleFunc("POST /api/v1/containers/remove", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		_, err := s.cfg.Line.RemoveItem(r.Context(), actor, req.Item, req.Reason)
+		return err
+	}))
+}
+
+// events streams a station's verdicts as Server-Sent Events.
+func (s *Server) events(w http.ResponseWriter, r *http.Request, st *line.Station, _ string) {
+	ch, stop := st.Subscribe()
+	defer stop()
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	for {
+		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		select {
+		case <-r.Context().Done():
+			return
+		case <-ping.C:
+			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
+				return
+			}
+		case v := <-ch:
+			b, _ := json.Marshal(v)
+			if _, err := fmt.Fprintf(w, "event: verdict\ndata: %s\n\n", b); err != nil {
+				return
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+// authed requires the local token.
+func (s *Server) authed(fn func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, ok := s.bearer(r)
+		if !ok {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid token is required: Authorization: Bearer TOKEN"})
+			return
+		}
+		fn(w, r, "api:"+name)
+	}
+}
+
+// station requires the local token and a known station.
+func (s *Server) station(fn func(http.ResponseWriter, *http.Request, *line.Station, string)) http.HandlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request, actor string) {
+		st, ok := s.cfg.Line.Station(r.PathValue("name"))
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no station %q", r.PathValue("name"))})
+			return
+		}
+		fn(w, r, st, actor)
+	})
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		return fmt.Errorf("body: %w", err)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("body: %w", err)
+	}
+	return nil
+}

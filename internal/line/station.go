@@ -1,0 +1,621 @@
+package line
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgeagent/edgeagent/internal/gs1"
+)
+
+// Station modes.
+const (
+	ModeCase         = "case"         // packs into cases
+	ModePallet       = "pallet"       // cases onto pallets
+	ModeDecommission = "decommission" // packs out of circulation, with a reason
+	ModeShip         = "ship"         // order numbers to shipping labels
+)
+
+// Command barcodes: what the printed command sheet carries.
+const (
+	CmdNew      = "CMD:NEW"      // allocate an SSCC, print its label, open the container
+	CmdClose    = "CMD:CLOSE"    // close the open container; request shipping labels
+	CmdUndo     = "CMD:UNDO"     // take out the last item scanned into the open container
+	CmdRemove   = "CMD:REMOVE"   // the next item scanned is taken out of its container
+	CmdCancel   = "CMD:CANCEL"   // cancel the open container (or the collected orders)
+	CmdReprint  = "CMD:REPRINT"  // print the container label again
+	CmdCase     = "CMD:CASE"     // mode: packs into cases
+	CmdPallet   = "CMD:PALLET"   // mode: cases onto pallets
+	CmdShip     = "CMD:SHIP"     // mode: shipping labels
+	cmdDecomPfx = "CMD:"         // CMD:DESTROY, CMD:SAMPLE, …: mode decommission with that reason
+	cmdPrefix   = "CMD:"
+)
+
+// Commands lists every command barcode, in the order of the sheet.
+var Commands = []string{CmdNew, CmdClose, CmdUndo, CmdRemove, CmdCancel, CmdReprint, CmdCase, CmdPallet, CmdShip,
+	"CMD:DESTROY", "CMD:SAMPLE", "CMD:FREE_SAMPLE", "CMD:CHECK_OUT", "CMD:LOCK", "CMD:EXPORT"}
+
+// StationConfig is one station.
+type StationConfig struct {
+	Name string
+	// Mode is the mode the station starts in the first time (case by
+	// default); afterwards it keeps the mode it was switched to.
+	Mode string
+	// Printer is the destination tag of the station's printer, for
+	// container and shipping labels ("" = none).
+	Printer string
+	// Reason is the decommission reason until a command switches it.
+	Reason string
+	// SendToMarket goes with every decommission of the station.
+	SendToMarket bool
+	// Order is the packaging order the station works for; "" means the
+	// line's only open order.
+	Order string
+	// CaseCapacity and PalletCapacity bound containers (packs per case,
+	// cases per pallet); 0 takes the product's configuration.
+	CaseCapacity, PalletCapacity int
+	// IntegrationID is the shipping integration of a ship station.
+	IntegrationID int
+}
+
+// Capacity is a product's packing configuration.
+type Capacity struct {
+	Case   int // packs per case
+	Pallet int // cases per pallet
+}
+
+// SSCCConfig is where allocated SSCCs come from.
+type SSCCConfig struct {
+	CompanyPrefix string // 4-12 digits
+	Extension     int    // 0-9
+}
+
+// Scan is a read handed to a station, already decoded.
+type Scan struct {
+	Source string
+	Raw    []byte
+	At     time.Time    // when it arrived
+	GS1    *gs1.Message // GS1 data
+	Plain  string       // plain data: a command or an order number
+	Err    error        // the read cannot be used (why)
+}
+
+// Verdict is a station's answer to a scan, or news of work the station
+// started (a shipping label printed or refused).
+type Verdict struct {
+	Scan      int64     `json:"scan,omitempty"` // the scans row; 0 for news not caused by a scan
+	Station   string    `json:"station"`
+	At        time.Time `json:"at"`
+	OK        bool      `json:"ok"`
+	Code      string    `json:"code"`
+	Message   string    `json:"message"`
+	Raw       string    `json:"raw,omitempty"`
+	Mode      string    `json:"mode"`
+	Reason    string    `json:"reason,omitempty"`
+	Container string    `json:"container,omitempty"`
+	Level     string    `json:"level,omitempty"`
+	Count     int       `json:"count"`
+	Capacity  int       `json:"capacity,omitempty"`
+	Collected int       `json:"collected,omitempty"` // ship mode: orders waiting for CLOSE
+}
+
+// Station is a state machine driven by scans. Its state lives in the
+// database; Handle takes one scan at a time.
+type Station struct {
+	l   *Line
+	cfg StationConfig
+
+	mu   sync.Mutex // one scan at a time
+	smu  sync.Mutex
+	subs map[chan Verdict]struct{}
+}
+
+// AddStation registers a station; a station seen before keeps its state.
+func (l *Line) AddStation(ctx context.Context, cfg StationConfig) (*Station, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("station: name is required")
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = ModeCase
+	}
+	switch cfg.Mode {
+	case ModeCase, ModePallet, ModeShip:
+	case ModeDecommission:
+		if !validReason(cfg.Reason) {
+			return nil, fmt.Errorf("station %s: reason must be one of %s, got %q", cfg.Name, strings.Join(reasons, ", "), cfg.Reason)
+		}
+	default:
+		return nil, fmt.Errorf("station %s: mode must be case, pallet, decommission or ship, got %q", cfg.Name, cfg.Mode)
+	}
+	if cfg.Reason != "" && !validReason(cfg.Reason) {
+		return nil, fmt.Errorf("station %s: reason must be one of %s, got %q", cfg.Name, strings.Join(reasons, ", "), cfg.Reason)
+	}
+	if cfg.Printer != "" && l.cfg.Printers[cfg.Printer] == nil {
+		return nil, fmt.Errorf("station %s: printer %q is not a configured printer", cfg.Name, cfg.Printer)
+	}
+	if cfg.CaseCapacity < 0 || cfg.PalletCapacity < 0 {
+		return nil, fmt.Errorf("station %s: capacities must not be negative", cfg.Name)
+	}
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	if _, ok := l.stations[cfg.Name]; ok {
+		return nil, fmt.Errorf("station %s: configured twice", cfg.Name)
+	}
+	err := l.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO stations (name, mode, reason, order_id, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+			cfg.Name, cfg.Mode, cfg.Reason, cfg.Order, nowMS())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Station{l: l, cfg: cfg, subs: map[chan Verdict]struct{}{}}
+	l.stations[cfg.Name] = s
+	return s, nil
+}
+
+// Station returns a station by name.
+func (l *Line) Station(name string) (*Station, bool) {
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	s, ok := l.stations[name]
+	return s, ok
+}
+
+// Stations lists the stations' names.
+func (l *Line) Stations() []string {
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	var out []string
+	for n := range l.stations {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Name is the station's name.
+func (s *Station) Name() string { return s.cfg.Name }
+
+var reasons = []string{"destroy", "sample", "free_sample", "check_out", "lock", "export"}
+
+func validReason(r string) bool {
+	for _, x := range reasons {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Subscribe returns a channel of the station's verdicts and a function to
+// stop. A subscriber too slow to keep up misses verdicts, never blocks the
+// station.
+func (s *Station) Subscribe() (<-chan Verdict, func()) {
+	ch := make(chan Verdict, 64)
+	s.smu.Lock()
+	s.subs[ch] = struct{}{}
+	s.smu.Unlock()
+	return ch, func() {
+		s.smu.Lock()
+		delete(s.subs, ch)
+		s.smu.Unlock()
+	}
+}
+
+func (s *Station) publish(v Verdict) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	for ch := range s.subs {
+		select {
+		case ch <- v:
+		default:
+		}
+	}
+}
+
+// stationRow is the station's stored state.
+type stationRow struct {
+	mode, reason, order, container string
+	removeNext                     bool
+}
+
+// work is a scan being judged inside its transaction.
+type work struct {
+	s     *Station
+	tx    *sql.Tx
+	row   stationRow
+	v     *Verdict
+	after []func() // side effects once committed (printing)
+	dirty bool     // the station row changed
+	now   int64
+}
+
+// refusal is an operator-readable "no".
+type refusal struct{ code, msg string }
+
+func (r *refusal) Error() string { return r.msg }
+
+func refuse(code, format string, a ...any) error {
+	return &refusal{code: code, msg: fmt.Sprintf(format, a...)}
+}
+
+// Handle judges one scan: the station's state changes and the verdict is
+// stored in one transaction, and only then returned and published. An
+// error means nothing was stored (the database refused): the operator
+// scans again.
+func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc.At.IsZero() {
+		sc.At = time.Now()
+	}
+	var v Verdict
+	var after []func()
+	err := s.l.db.Write(ctx, func(tx *sql.Tx) error {
+		v = Verdict{Station: s.cfg.Name, At: sc.At, Raw: printable(sc.Raw)}
+		w := &work{s: s, tx: tx, v: &v, now: nowMS()}
+		if err := tx.QueryRow(`SELECT mode, reason, order_id, container, remove_next FROM stations WHERE name = ?`, s.cfg.Name).
+			Scan(&w.row.mode, &w.row.reason, &w.row.order, &w.row.container, &w.row.removeNext); err != nil {
+			return fmt.Errorf("station %s: %w", s.cfg.Name, err)
+		}
+		if _, err := tx.Exec(`SAVEPOINT judge`); err != nil {
+			return err
+		}
+		err := w.judge(sc)
+		var r *refusal
+		switch {
+		case errors.As(err, &r):
+			// A refusal changes nothing but the record of the scan.
+			if _, err := tx.Exec(`ROLLBACK TO judge`); err != nil {
+				return err
+			}
+			w.after, w.dirty = nil, false
+			v.OK, v.Code, v.Message = false, r.code, r.msg
+		case err != nil:
+			return err
+		default:
+			v.OK = true
+		}
+		if _, err := tx.Exec(`RELEASE judge`); err != nil {
+			return err
+		}
+		if err := w.describe(); err != nil {
+			return err
+		}
+		res, err := s.l.db.Stmt(tx, `INSERT INTO scans (station, source, at, raw, ok, code, message, container) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		r2, err := res.Exec(s.cfg.Name, sc.Source, sc.At.UnixMilli(), v.Raw, v.OK, v.Code, v.Message, v.Container)
+		if err != nil {
+			return err
+		}
+		v.Scan, _ = r2.LastInsertId()
+		after = w.after
+		return nil
+	})
+	if err != nil {
+		return Verdict{}, err
+	}
+	for _, f := range after {
+		f()
+	}
+	s.publish(v)
+	return v, nil
+}
+
+// printable escapes control characters of a read for the record.
+func printable(raw []byte) string {
+	var b strings.Builder
+	for _, c := range raw {
+		switch {
+		case c == gs1.GS:
+			b.WriteString("<GS>")
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, "<%02X>", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// describe fills the verdict's view of the station after the scan.
+func (w *work) describe() error {
+	tx := w.tx
+	if w.dirty {
+		if _, err := tx.Exec(`UPDATE stations SET mode = ?, reason = ?, container = ?, remove_next = ?, updated_at = ? WHERE name = ?`,
+			w.row.mode, w.row.reason, w.row.container, w.row.removeNext, w.now, w.s.cfg.Name); err != nil {
+			return err
+		}
+	}
+	// A refused scan rolled back the station's changes: read it again.
+	if err := tx.QueryRow(`SELECT mode, reason, container FROM stations WHERE name = ?`, w.s.cfg.Name).Scan(&w.v.Mode, &w.v.Reason, &w.v.Container); err != nil {
+		return err
+	}
+	if w.v.Mode != ModeDecommission {
+		w.v.Reason = ""
+	}
+	if w.v.Container != "" {
+		var level, order string
+		if err := tx.QueryRow(`SELECT level, order_id FROM containers WHERE sscc = ?`, w.v.Container).Scan(&level, &order); err != nil {
+			return err
+		}
+		w.v.Level = level
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM container_items WHERE sscc = ?`, w.v.Container).Scan(&w.v.Count); err != nil {
+			return err
+		}
+		c, err := w.capacity(level, order)
+		if err != nil {
+			return err
+		}
+		w.v.Capacity = c
+	}
+	if w.v.Mode == ModeShip {
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM ship_orders WHERE station = ? AND state = 'collected'`, w.s.cfg.Name).Scan(&w.v.Collected); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// judge decides what a scan means and does it.
+func (w *work) judge(sc Scan) error {
+	switch {
+	case sc.Err != nil:
+		return refuse("unreadable", "Barcode not usable: %v", sc.Err)
+	case sc.GS1 == nil && strings.HasPrefix(strings.ToUpper(sc.Plain), cmdPrefix):
+		return w.command(strings.ToUpper(strings.TrimSpace(sc.Plain)))
+	}
+	switch w.row.mode {
+	case ModeShip:
+		if sc.GS1 != nil {
+			return refuse("not_order", "This is a product or case label, not an order number: scan the order's barcode")
+		}
+		return w.collectOrder(strings.TrimSpace(sc.Plain))
+	case ModeDecommission:
+		if sc.GS1 == nil {
+			return refuse("not_gs1", "Not a pack label (%q): scan the pack's Data Matrix", clip(sc.Plain, 40))
+		}
+		return w.decommission(sc.GS1)
+	default:
+		if sc.GS1 == nil {
+			return refuse("not_gs1", "Not a pack or case label (%q): scan a GS1 barcode or a command", clip(sc.Plain, 40))
+		}
+		return w.aggregate(sc.GS1)
+	}
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// command carries out a command barcode.
+func (w *work) command(cmd string) error {
+	setMode := func(mode, reason string) error {
+		if w.row.container != "" {
+			return refuse("container_open", "%s %s is still open: close or cancel it before switching", levelName(w), w.row.container)
+		}
+		if w.row.mode == ModeShip && mode != ModeShip {
+			if n, err := w.collected(); err != nil {
+				return err
+			} else if n > 0 {
+				return refuse("orders_collected", "%d scanned orders wait for labels: CLOSE to request them or CANCEL to drop them", n)
+			}
+		}
+		w.row.mode, w.row.reason, w.row.removeNext, w.dirty = mode, reason, false, true
+		w.v.Code = "mode"
+		switch mode {
+		case ModeDecommission:
+			w.v.Message = "Decommission: " + strings.ReplaceAll(reason, "_", " ") + ". Scan the packs"
+		case ModeCase:
+			w.v.Message = "Packing cases: scan a case label or NEW"
+		case ModePallet:
+			w.v.Message = "Building pallets: scan a pallet label or NEW"
+		case ModeShip:
+			w.v.Message = "Shipping: scan order numbers, then CLOSE"
+		}
+		return nil
+	}
+	switch cmd {
+	case CmdCase:
+		return setMode(ModeCase, "")
+	case CmdPallet:
+		return setMode(ModePallet, "")
+	case CmdShip:
+		return setMode(ModeShip, "")
+	case CmdNew:
+		return w.newContainer()
+	case CmdClose:
+		if w.row.mode == ModeShip {
+			return w.requestLabels()
+		}
+		return w.closeContainer()
+	case CmdCancel:
+		if w.row.mode == ModeShip {
+			return w.dropOrders()
+		}
+		return w.cancelContainer()
+	case CmdUndo:
+		if w.row.mode == ModeShip {
+			return w.undoOrder()
+		}
+		return w.undo()
+	case CmdRemove:
+		if w.row.mode != ModeCase && w.row.mode != ModePallet {
+			return refuse("wrong_mode", "REMOVE works when packing cases or pallets")
+		}
+		w.row.removeNext, w.dirty = true, true
+		w.v.Code, w.v.Message = "remove_next", "Scan the item to take out of its container"
+		return nil
+	case CmdReprint:
+		return w.reprint()
+	}
+	if r := strings.ToLower(strings.TrimPrefix(cmd, cmdDecomPfx)); validReason(r) {
+		return setMode(ModeDecommission, r)
+	}
+	return refuse("unknown_command", "Unknown command %s", clip(cmd, 40))
+}
+
+func levelName(w *work) string {
+	if w.row.mode == ModePallet {
+		return "Pallet"
+	}
+	return "Case"
+}
+
+// capacity is the limit of a container of the level for an order's
+// product (0: none).
+func (w *work) capacity(level, orderID string) (int, error) {
+	if level == ModeCase && w.s.cfg.CaseCapacity > 0 {
+		return w.s.cfg.CaseCapacity, nil
+	}
+	if level == ModePallet && w.s.cfg.PalletCapacity > 0 {
+		return w.s.cfg.PalletCapacity, nil
+	}
+	if orderID == "" {
+		return 0, nil
+	}
+	o, err := w.order(orderID)
+	if err != nil || o == nil {
+		return 0, err
+	}
+	c := w.s.l.cfg.Capacities[o.ProductCode]
+	if level == ModePallet {
+		return c.Pallet, nil
+	}
+	return c.Case, nil
+}
+
+// activeOrder is the packaging order the station works for.
+func (w *work) activeOrder() (*orderRef, error) {
+	id := w.row.order
+	if id == "" {
+		rows, err := w.tx.Query(`SELECT order_id FROM packaging_orders WHERE status IN ('Open', 'In progress') ORDER BY created_at LIMIT 2`)
+		if err != nil {
+			return nil, err
+		}
+		var ids []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ids = append(ids, s)
+		}
+		rows.Close()
+		switch len(ids) {
+		case 0:
+			return nil, refuse("no_order", "No packaging order is open on this line: a supervisor must create or choose one")
+		case 2:
+			return nil, refuse("no_order", "Several packaging orders are open: a supervisor must choose this station's order")
+		}
+		id = ids[0]
+	}
+	o, err := w.order(id)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, refuse("no_order", "The station's packaging order %s is not known on this line", id)
+	}
+	return o, nil
+}
+
+type orderRef struct {
+	ID, ProductCode, Batch, Expiry string
+}
+
+func (w *work) order(id string) (*orderRef, error) {
+	var o orderRef
+	err := w.tx.QueryRow(`SELECT order_id, json_extract(data, '$.product_code'), COALESCE(json_extract(data, '$.batch'), ''), COALESCE(json_extract(data, '$.expiry_date'), '')
+		FROM packaging_orders WHERE order_id = ?`, id).Scan(&o.ID, &o.ProductCode, &o.Batch, &o.Expiry)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &o, err
+}
+
+// SetOrder binds a station to a packaging order ("" = the line's only
+// open order): a supervisor's action, audited.
+func (s *Station) SetOrder(ctx context.Context, actor, orderID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.l.db.Write(ctx, func(tx *sql.Tx) error {
+		var old, container string
+		if err := tx.QueryRow(`SELECT order_id, container FROM stations WHERE name = ?`, s.cfg.Name).Scan(&old, &container); err != nil {
+			return err
+		}
+		if container != "" {
+			return fmt.Errorf("station %s has container %s open: close or cancel it first", s.cfg.Name, container)
+		}
+		if orderID != "" {
+			var n int
+			if err := tx.QueryRow(`SELECT COUNT(*) FROM packaging_orders WHERE order_id = ?`, orderID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("packaging order %q is not known on this line", orderID)
+			}
+		}
+		if _, err := tx.Exec(`UPDATE stations SET order_id = ?, updated_at = ? WHERE name = ?`, orderID, nowMS(), s.cfg.Name); err != nil {
+			return err
+		}
+		return audit(tx, actor, "station.order", s.cfg.Name, old, orderID, "")
+	})
+}
+
+// StationState is what a station screen shows.
+type StationState struct {
+	Name      string    `json:"name"`
+	Mode      string    `json:"mode"`
+	Reason    string    `json:"reason,omitempty"`
+	Order     string    `json:"order,omitempty"`
+	Container string    `json:"container,omitempty"`
+	Level     string    `json:"level,omitempty"`
+	Count     int       `json:"count"`
+	Capacity  int       `json:"capacity,omitempty"`
+	Recent    []Verdict `json:"recent"`
+}
+
+// State reads the station's state and its last n verdicts, newest first.
+func (s *Station) State(ctx context.Context, n int) (StationState, error) {
+	st := StationState{Name: s.cfg.Name, Recent: []Verdict{}}
+	db := s.l.db.Reader()
+	if err := db.QueryRowContext(ctx, `SELECT mode, reason, order_id, container FROM stations WHERE name = ?`, s.cfg.Name).
+		Scan(&st.Mode, &st.Reason, &st.Order, &st.Container); err != nil {
+		return st, err
+	}
+	if st.Container != "" {
+		if err := db.QueryRowContext(ctx, `SELECT level, (SELECT COUNT(*) FROM container_items WHERE sscc = c.sscc) FROM containers c WHERE sscc = ?`, st.Container).
+			Scan(&st.Level, &st.Count); err != nil {
+			return st, err
+		}
+	}
+	rows, err := db.QueryContext(ctx, `SELECT id, at, ok, code, message, raw, container FROM scans WHERE station = ? ORDER BY id DESC LIMIT ?`, s.cfg.Name, n)
+	if err != nil {
+		return st, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v Verdict
+		var at int64
+		if err := rows.Scan(&v.Scan, &at, &v.OK, &v.Code, &v.Message, &v.Raw, &v.Container); err != nil {
+			return st, err
+		}
+		v.Station, v.At = s.cfg.Name, time.UnixMilli(at)
+		st.Recent = append(st.Recent, v)
+	}
+	return st, rows.Err()
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

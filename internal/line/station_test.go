@@ -1,0 +1,130 @@
+package line
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgeagent/edgeagent/internal/gs1"
+	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/v2"
+	"github.com/edgeagent/edgeagent/internal/zpl"
+)
+
+const testGTIN = "09506000134352"
+
+// openLine opens a line on the database at path with one packaging order
+// and the stations given.
+func openLine(t testing.TB, path string, stations ...StationConfig) (*Line, *store.DB) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Path: path, MaxBatch: 64}, zerolog.Nop())
+	require.NoError(t, err)
+	l, err := New(db, Config{Name: "line-1", SSCC: SSCCConfig{CompanyPrefix: "9506000", Extension: 3}}, nil)
+	require.NoError(t, err)
+	require.NoError(t, l.AddProduct(ctx, testGTIN, "EU", map[string]string{"AB12": "261231"}))
+	if o, _ := l.PackagingOrderDetails(ctx, "PO-1"); o.OrderID == "" {
+		_, err = l.CreatePackagingOrder(ctx, "erp", v2.PackagingOrder{OrderID: "PO-1", ProductCode: testGTIN, ProductCodeSchema: "GTIN", Batch: "AB12", ExpiryDate: "261231"})
+		require.NoError(t, err)
+	}
+	for _, s := range stations {
+		_, err := l.AddStation(ctx, s)
+		require.NoError(t, err)
+	}
+	return l, db
+}
+
+func command(c string) Scan { return Scan{Source: "test", Raw: []byte(c), Plain: c} }
+
+func TestSSCCsAreNeverReused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.db")
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for restart := 0; restart < 3; restart++ {
+		l, db := openLine(t, path, StationConfig{Name: "a"}, StationConfig{Name: "b", Mode: ModePallet})
+		for i := 0; i < 5; i++ {
+			for _, name := range []string{"a", "b"} {
+				st, _ := l.Station(name)
+				v, err := st.Handle(ctx, command(CmdNew))
+				require.NoError(t, err)
+				require.Equal(t, "opened", v.Code, v.Message)
+				require.False(t, seen[v.Container], "SSCC %s issued twice", v.Container)
+				seen[v.Container] = true
+				require.True(t, gs1.ValidCheckDigit(v.Container), v.Container)
+				require.Regexp(t, `^39506000\d{10}$`, v.Container)
+				v, err = st.Handle(ctx, command(CmdCancel))
+				require.NoError(t, err)
+				require.Equal(t, "cancelled", v.Code)
+			}
+		}
+		require.NoError(t, db.Close())
+	}
+	assert.Len(t, seen, 30)
+}
+
+func TestStationStateSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.db")
+	ctx := context.Background()
+	l, db := openLine(t, path, StationConfig{Name: "a"})
+	st, _ := l.Station("a")
+	v, err := st.Handle(ctx, command(CmdNew))
+	require.NoError(t, err)
+	open := v.Container
+	require.NoError(t, db.Close())
+
+	l, db = openLine(t, path, StationConfig{Name: "a"})
+	defer db.Close()
+	st, _ = l.Station("a")
+	state, err := st.State(ctx, 10)
+	require.NoError(t, err)
+	assert.Equal(t, open, state.Container, "the open case is still open")
+	assert.Len(t, state.Recent, 1)
+	v, err = st.Handle(ctx, command(CmdNew))
+	require.NoError(t, err)
+	assert.Equal(t, "container_open", v.Code)
+}
+
+func TestStationConfigIsChecked(t *testing.T) {
+	l, db := openLine(t, filepath.Join(t.TempDir(), "l.db"))
+	defer db.Close()
+	ctx := context.Background()
+	for cfg, want := range map[*StationConfig]string{
+		{}:                                  "name is required",
+		{Name: "x", Mode: "sorting"}:        `mode must be case, pallet, decommission or ship, got "sorting"`,
+		{Name: "x", Mode: ModeDecommission}: "reason must be one of destroy, sample",
+		{Name: "x", Printer: "nowhere"}:     `printer "nowhere" is not a configured printer`,
+		{Name: "x", CaseCapacity: -1}:       "capacities must not be negative",
+		{Name: "x", Reason: "shred"}:        `reason must be one of`,
+	} {
+		_, err := l.AddStation(ctx, *cfg)
+		assert.ErrorContains(t, err, want)
+	}
+	_, err := New(db, Config{SSCC: SSCCConfig{CompanyPrefix: "95x"}}, nil)
+	assert.ErrorContains(t, err, "sscc: ")
+}
+
+// The printed command sheet carries exactly the commands stations know.
+func TestCommandSheetMatchesCommands(t *testing.T) {
+	tmpl, ok := zpl.Builtin().Get("commands")
+	require.True(t, ok)
+	out, err := tmpl.Render(nil, zpl.Data{"station": "S"})
+	require.NoError(t, err)
+	var sheet []string
+	for _, m := range regexp.MustCompile(`\^BC[^\^]*\^FD(CMD:[A-Z_]+)\^FS`).FindAllStringSubmatch(string(out), -1) {
+		sheet = append(sheet, m[1])
+	}
+	assert.Equal(t, Commands, sheet)
+	l, db := openLine(t, filepath.Join(t.TempDir(), "l.db"), StationConfig{Name: "a"})
+	defer db.Close()
+	st, _ := l.Station("a")
+	for _, c := range Commands {
+		v, err := st.Handle(context.Background(), command(c))
+		require.NoError(t, err)
+		assert.NotEqual(t, "unknown_command", v.Code, fmt.Sprintf("%s: %s", c, v.Message))
+	}
+}
