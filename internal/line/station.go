@@ -23,16 +23,16 @@ const (
 
 // Command barcodes: what the printed command sheet carries.
 const (
-	CmdNew      = "CMD:NEW"      // allocate an SSCC, print its label, open the container
-	CmdClose    = "CMD:CLOSE"    // close the open container; request shipping labels
-	CmdUndo     = "CMD:UNDO"     // take out the last item scanned into the open container
-	CmdRemove   = "CMD:REMOVE"   // the next item scanned is taken out of its container
-	CmdCancel   = "CMD:CANCEL"   // cancel the open container (or the collected orders)
-	CmdReprint  = "CMD:REPRINT"  // print the container label again
-	CmdCase     = "CMD:CASE"     // mode: packs into cases
-	CmdPallet   = "CMD:PALLET"   // mode: cases onto pallets
-	CmdShip     = "CMD:SHIP"     // mode: shipping labels
-	cmdDecomPfx = "CMD:"         // CMD:DESTROY, CMD:SAMPLE, …: mode decommission with that reason
+	CmdNew      = "CMD:NEW"     // allocate an SSCC, print its label, open the container
+	CmdClose    = "CMD:CLOSE"   // close the open container; request shipping labels
+	CmdUndo     = "CMD:UNDO"    // take out the last item scanned into the open container
+	CmdRemove   = "CMD:REMOVE"  // the next item scanned is taken out of its container
+	CmdCancel   = "CMD:CANCEL"  // cancel the open container (or the collected orders)
+	CmdReprint  = "CMD:REPRINT" // print the container label again
+	CmdCase     = "CMD:CASE"    // mode: packs into cases
+	CmdPallet   = "CMD:PALLET"  // mode: cases onto pallets
+	CmdShip     = "CMD:SHIP"    // mode: shipping labels
+	cmdDecomPfx = "CMD:"        // CMD:DESTROY, CMD:SAMPLE, …: mode decommission with that reason
 	cmdPrefix   = "CMD:"
 )
 
