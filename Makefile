@@ -67,6 +67,11 @@ bench: ## run the benchmarks and print the figures
 		END {if (r[1] > 0) printf "  group commit enqueues %.1fx as fast as one row per commit\n", r[0] / r[1]}' /tmp/edgeagent-bench.txt
 	@awk '/^BenchmarkDrain1M/ {for (i=1;i<=NF;i++) {if ($$i=="s/1M-serials") s=$$(i-1); if ($$i=="peak-RSS-MiB") m=$$(i-1)}; printf "  drain of 1,000,000 queued commissions to the emulator: %s s, agent peak RSS %s MiB\n", s, m}' /tmp/edgeagent-bench.txt
 	@echo
+	@echo "Stations, scan delivered to verdict committed (4 stations, durable; a case closed every 24 packs):"
+	@awk '/^BenchmarkStationVerdicts\/paced/ {for (i=1;i<=NF;i++) {if ($$i=="p50-µs") p50=$$(i-1); if ($$i=="p99-µs") p99=$$(i-1); if ($$i=="commit-p50-µs") c50=$$(i-1); if ($$i=="commit-p99-µs") c99=$$(i-1); if ($$i=="p99-ratio") r=$$(i-1)}; \
+		printf "  100 scans/s: verdict p50 %s µs  p99 %s µs;  one-row commit p50 %s µs  p99 %s µs;  p99 %.1fx the commit'"'"'s (goal: p99 <= 2000 µs and <= 3x)\n", p50, p99, c50, c99, r} \
+		/^BenchmarkStationVerdicts\/max/ {for (i=1;i<=NF;i++) if ($$i=="scans/s") printf "  most sustained: %.0f scans/s with durable verdicts (goal >= 2,000)\n", $$(i-1)}' /tmp/edgeagent-bench.txt
+	@echo
 	@echo "Label preview (draw and PNG-encode):"
 	@awk '/^BenchmarkPreviewPack/ {for (i=1;i<=NF;i++) if ($$i=="ms/label") printf "  %-36s %8.2f ms/label at 8 dpmm\n", $$1, $$(i-1)}' /tmp/edgeagent-bench.txt
 

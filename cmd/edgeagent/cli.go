@@ -67,6 +67,11 @@ func commands() []*command {
 			{name: "resolve", usage: "LABEL --config FILE (--printed|--void) --reason TEXT", summary: "resolve a label with an unknown outcome", run: cmdLabelsResolve},
 			{name: "reprint", usage: "LABEL --config FILE --reason TEXT", summary: "print an unknown label again with the same serial (running agent)", run: cmdLabelsReprint},
 		}},
+		{name: "containers", summary: "cases and pallets built at stations", sub: []*command{
+			{name: "list", usage: "--config FILE [--state S]", summary: "list containers and what they hold", run: cmdContainersList},
+			{name: "disaggregate", usage: "SSCC --config FILE --reason TEXT", summary: "empty a closed container (rework)", run: cmdContainersDisaggregate},
+			{name: "remove", usage: "ITEM --config FILE --reason TEXT", summary: "take one pack (GTIN/serial) or case (SSCC) out of its container", run: cmdContainersRemove},
+		}},
 		{name: "orders", summary: "label orders", sub: []*command{
 			{name: "resume", usage: "ORDER --config FILE", summary: "release a suspended label order again (running agent)", run: cmdOrdersResume},
 		}},

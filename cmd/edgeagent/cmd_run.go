@@ -40,6 +40,22 @@ func agentConfig(cfg config.Config, templates *zpl.Set) agent.Config {
 			b[x.Batch] = x.Expiry
 		}
 		ac.Products = append(ac.Products, agent.Product{GTIN: p.GTIN, Market: p.Market, Batches: b})
+		if p.CaseCapacity > 0 || p.PalletCapacity > 0 {
+			if ac.Capacities == nil {
+				ac.Capacities = map[string]line.Capacity{}
+			}
+			ac.Capacities[p.GTIN] = line.Capacity{Case: p.CaseCapacity, Pallet: p.PalletCapacity}
+		}
+	}
+	ac.SSCC = line.SSCCConfig{CompanyPrefix: cfg.Line.SSCC.CompanyPrefix, Extension: cfg.Line.SSCC.Extension}
+	for _, st := range cfg.Line.Stations {
+		sc := agent.StationConfig{StationConfig: line.StationConfig{Name: st.Name, Mode: st.Mode, Printer: st.Printer, Reason: st.Reason,
+			SendToMarket: st.SendToMarket, Order: st.Order, CaseCapacity: st.CaseCapacity, PalletCapacity: st.PalletCapacity,
+			IntegrationID: st.IntegrationID}, Scanners: st.Scanners, Layout: st.Layout}
+		if st.GS != "" {
+			sc.GS = st.GS[0]
+		}
+		ac.Stations = append(ac.Stations, sc)
 	}
 	for _, t := range cfg.V2.Tokens {
 		ac.Tokens[t.Name] = t.Token.Reveal()
@@ -51,6 +67,10 @@ func agentConfig(cfg config.Config, templates *zpl.Set) agent.Config {
 		ac.Cloud = &cloud.Config{BaseURL: cfg.Cloud.BaseURL, ChannelKey: cfg.Cloud.ChannelKey.Reveal(), Token: cfg.Cloud.Token.Reveal(),
 			APIKey: cfg.Cloud.APIKey.Reveal(), APISecret: cfg.Cloud.APISecret.Reveal(), BearerToken: cfg.Cloud.Bearer,
 			CAFile: cfg.Cloud.CAFile, Timeout: cfg.Cloud.Timeout}
+		if sh := cfg.Cloud.Shipping; sh.BaseURL != "" {
+			ac.Shipping = &cloud.ShippingConfig{BaseURL: sh.BaseURL, PublicKey: sh.PublicKey.Reveal(), SecretKey: sh.SecretKey.Reveal(),
+				PartnerID: sh.PartnerID, Timeout: cfg.Cloud.Timeout, CAFile: cfg.Cloud.CAFile}
+		}
 	}
 	return ac
 }

@@ -78,6 +78,49 @@ type Line struct {
 	Serials Serials `yaml:"serials"`
 	// ExtraLabels is the channel default for orders that name none.
 	ExtraLabels ExtraLabels `yaml:"extra_labels"`
+	// SSCC is where stations take the SSCCs of new cases and pallets from.
+	SSCC SSCC `yaml:"sscc"`
+	// Stations are the scanner-driven stations of the line.
+	Stations []Station `yaml:"stations"`
+}
+
+// SSCC is a GS1 company prefix and extension digit.
+type SSCC struct {
+	// CompanyPrefix is the GS1 company prefix, 4-12 digits. Without it,
+	// stations take preprinted SSCC labels only.
+	CompanyPrefix string `yaml:"company_prefix"`
+	// Extension is the extension digit, 0-9.
+	Extension int `yaml:"extension"`
+}
+
+// Station is a station: its scanners, printer and mode.
+type Station struct {
+	Name string `yaml:"name"`
+	// Mode it starts in: case, pallet, decommission or ship. Default case.
+	Mode string `yaml:"mode"`
+	// Scanners are scanner URLs (serial://, tcp://, tcp-listen://,
+	// hidpos://, evdev://, stdin). The station page takes scans too.
+	Scanners []string `yaml:"scanners"`
+	// Layout is the keyboard layout of evdev wedge scanners: us, de, fr, uk.
+	Layout string `yaml:"layout"`
+	// GS is the character the station page's wedge scanner types for GS.
+	GS string `yaml:"gs"`
+	// Printer is the destination tag of the station's printer (container
+	// and shipping labels).
+	Printer string `yaml:"printer"`
+	// Reason of a decommission station: destroy, sample, free_sample,
+	// check_out, lock or export.
+	Reason string `yaml:"reason"`
+	// SendToMarket goes with the station's decommissions.
+	SendToMarket bool `yaml:"send_to_market"`
+	// Order binds the station to a packaging order; empty: the line's only
+	// open order.
+	Order string `yaml:"order"`
+	// CaseCapacity and PalletCapacity override the product's.
+	CaseCapacity   int `yaml:"case_capacity"`
+	PalletCapacity int `yaml:"pallet_capacity"`
+	// IntegrationID is the shipping integration of a ship station.
+	IntegrationID int `yaml:"integration_id"`
 }
 
 // Printer is one printer.
@@ -91,6 +134,10 @@ type Product struct {
 	GTIN    string  `yaml:"gtin"`
 	Market  string  `yaml:"market"`
 	Batches []Batch `yaml:"batches"`
+	// CaseCapacity is packs per case, PalletCapacity cases per pallet
+	// (0: no limit).
+	CaseCapacity   int `yaml:"case_capacity"`
+	PalletCapacity int `yaml:"pallet_capacity"`
 }
 
 // Batch is a batch and its expiry date (YYMMDD).
@@ -145,6 +192,18 @@ type Cloud struct {
 	Bearer  bool          `yaml:"bearer"`
 	CAFile  string        `yaml:"ca_file"`
 	Timeout time.Duration `yaml:"timeout"`
+	// Shipping is the shipping-label service of ship stations.
+	Shipping Shipping `yaml:"shipping"`
+}
+
+// Shipping configures the shipping-label service (Sendcloud-style API).
+type Shipping struct {
+	// BaseURL, e.g. https://panel.sendcloud.sc/api/v3; empty: no shipping.
+	BaseURL   string `yaml:"base_url"`
+	PublicKey Secret `yaml:"public_key"`
+	SecretKey Secret `yaml:"secret_key"`
+	// PartnerID is an optional partner UUID.
+	PartnerID string `yaml:"partner_id"`
 }
 
 // Sync tunes the outbox dispatcher.
@@ -350,6 +409,73 @@ func (c Config) validateLine(bad func(string, string, ...any)) {
 	if c.Line.ExtraLabels.Amount < 0 {
 		bad("line.extra_labels.amount", "must not be negative")
 	}
+	if p := c.Line.SSCC.CompanyPrefix; p != "" && (len(p) < 4 || len(p) > 12 || strings.Trim(p, "0123456789") != "") {
+		bad("line.sscc.company_prefix", "must be 4-12 digits; got %q", p)
+	}
+	if e := c.Line.SSCC.Extension; e < 0 || e > 9 {
+		bad("line.sscc.extension", "must be a digit 0-9; got %d", e)
+	}
+	for i, p := range c.Line.Products {
+		if p.CaseCapacity < 0 || p.PalletCapacity < 0 {
+			bad(fmt.Sprintf("line.products[%d]", i), "case_capacity and pallet_capacity must not be negative")
+		}
+	}
+	names := map[string]bool{}
+	for i, st := range c.Line.Stations {
+		f := fmt.Sprintf("line.stations[%d]", i)
+		switch {
+		case st.Name == "":
+			bad(f+".name", "is required")
+		case names[st.Name]:
+			bad(f+".name", "%q is given twice", st.Name)
+		case strings.ContainsAny(st.Name, "/?#% "):
+			bad(f+".name", "must not contain / ? # %% or spaces; got %q", st.Name)
+		}
+		names[st.Name] = true
+		reason := func() {
+			switch st.Reason {
+			case "destroy", "sample", "free_sample", "check_out", "lock", "export":
+			default:
+				bad(f+".reason", "must be destroy, sample, free_sample, check_out, lock or export; got %q", st.Reason)
+			}
+		}
+		switch st.Mode {
+		case "", "case", "pallet":
+		case "decommission":
+			reason()
+		case "ship":
+			if st.IntegrationID <= 0 {
+				bad(f+".integration_id", "is required for a ship station")
+			}
+			if c.Cloud.Shipping.BaseURL == "" {
+				bad(f+".mode", "ship needs cloud.shipping.base_url")
+			}
+		default:
+			bad(f+".mode", "must be case, pallet, decommission or ship; got %q", st.Mode)
+		}
+		if st.Reason != "" && st.Mode != "decommission" {
+			reason()
+		}
+		if st.Printer != "" && !tags[st.Printer] {
+			bad(f+".printer", "%q is not the tag of a line.printers entry", st.Printer)
+		}
+		for j, u := range st.Scanners {
+			if u != "stdin" && !strings.Contains(u, "://") {
+				bad(fmt.Sprintf("%s.scanners[%d]", f, j), "must be serial://, tcp://, tcp-listen://, hidpos://, evdev:// or stdin; got %q", u)
+			}
+		}
+		switch st.Layout {
+		case "", "us", "de", "fr", "uk":
+		default:
+			bad(f+".layout", "must be us, de, fr or uk; got %q", st.Layout)
+		}
+		if len(st.GS) > 1 || (st.GS != "" && (st.GS[0] < 0x21 || st.GS[0] > 0x7e)) {
+			bad(f+".gs", "must be one printable ASCII character; got %q", st.GS)
+		}
+		if st.CaseCapacity < 0 || st.PalletCapacity < 0 {
+			bad(f, "case_capacity and pallet_capacity must not be negative")
+		}
+	}
 	for i, t := range c.V2.Tokens {
 		if t.Name == "" {
 			bad(fmt.Sprintf("v2.tokens[%d].name", i), "is required")
@@ -380,6 +506,14 @@ func (c Config) validateCloud(bad func(string, string, ...any)) {
 	}
 	if c.Cloud.Timeout < time.Second || c.Cloud.Timeout > 5*time.Minute {
 		bad("cloud.timeout", "must be 1s to 5m; got %s", c.Cloud.Timeout)
+	}
+	if u := c.Cloud.Shipping.BaseURL; u != "" {
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://127.0.0.1") && !strings.HasPrefix(u, "http://localhost") {
+			bad("cloud.shipping.base_url", "must be https:// (plain http only to this machine); got %q", u)
+		}
+		if c.Cloud.Shipping.PublicKey.Reveal() == "" || c.Cloud.Shipping.SecretKey.Reveal() == "" {
+			bad("cloud.shipping.public_key", "public_key and secret_key are required with cloud.shipping.base_url")
+		}
 	}
 	if c.Sync.Workers < 1 || c.Sync.Workers > 64 {
 		bad("sync.workers", "must be 1 to 64; got %d", c.Sync.Workers)

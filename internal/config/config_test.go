@@ -90,3 +90,38 @@ func TestEmptyFileGivesDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Default().HTTP.Listen, cfg.HTTP.Listen)
 }
+
+func TestStationsAreChecked(t *testing.T) {
+	cfg, err := Parse([]byte(`
+line:
+  name: l
+  printers: [{tag: p, url: "tcp://127.0.0.1:9100"}]
+  sscc: {company_prefix: "95x", extension: 12}
+  products: [{gtin: "09506000134352", case_capacity: -1}]
+  stations:
+    - {name: a, mode: sorting}
+    - {name: a, mode: decommission, reason: shred}
+    - {name: "b c", printer: q, scanners: ["/dev/ttyACM0"], layout: jp, gs: "ab"}
+    - {name: s, mode: ship}
+http: {listen: "127.0.0.1:8080", token: 0123456789abcdef}
+`), env(nil))
+	require.NoError(t, err)
+	err = cfg.Validate()
+	for _, want := range []string{
+		`line.sscc.company_prefix: must be 4-12 digits; got "95x"`,
+		"line.sscc.extension: must be a digit 0-9; got 12",
+		"line.products[0]: case_capacity and pallet_capacity must not be negative",
+		`line.stations[0].mode: must be case, pallet, decommission or ship; got "sorting"`,
+		`line.stations[1].name: "a" is given twice`,
+		`line.stations[1].reason: must be destroy, sample, free_sample, check_out, lock or export; got "shred"`,
+		`line.stations[2].name: must not contain / ? # % or spaces; got "b c"`,
+		`line.stations[2].printer: "q" is not the tag of a line.printers entry`,
+		`line.stations[2].scanners[0]: must be serial://, tcp://, tcp-listen://, hidpos://, evdev:// or stdin; got "/dev/ttyACM0"`,
+		`line.stations[2].layout: must be us, de, fr or uk; got "jp"`,
+		`line.stations[2].gs: must be one printable ASCII character; got "ab"`,
+		"line.stations[3].integration_id: is required for a ship station",
+		"line.stations[3].mode: ship needs cloud.shipping.base_url",
+	} {
+		require.ErrorContains(t, err, want)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -617,5 +616,3 @@ func (s *Station) State(ctx context.Context, n int) (StationState, error) {
 	}
 	return st, rows.Err()
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+func cmdContainersList(e env) error {
+	fs := flags(e, "containers list", "--config FILE [--state open|closed|cancelled|disaggregated]", "List the cases and pallets built at stations, with their contents.")
+	cfgPath := fs.String("config", "", "configuration file")
+	state := fs.String("state", "", "only containers in this state")
+	if pos, err := parseInterspersed(fs, e.args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usageError{"no arguments expected"}
+	}
+	switch *state {
+	case "", "open", "closed", "cancelled", "disaggregated":
+	default:
+		return usageError{fmt.Sprintf("--state must be open, closed, cancelled or disaggregated; got %q", *state)}
+	}
+	l, db, err := openLine(e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cs, err := l.Containers(e.ctx, *state)
+	if err != nil {
+		return exitError{1, err}
+	}
+	if len(cs) == 0 {
+		fmt.Fprintln(e.stdout, "no containers")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SSCC\tLEVEL\tSTATE\tSTATION\tITEMS\tCONTENTS")
+	for _, c := range cs {
+		items := append(append([]string{}, c.Packs...), c.Children...)
+		contents := strings.Join(items, " ")
+		if len(items) > 4 {
+			contents = strings.Join(items[:4], " ") + fmt.Sprintf(" … (%d more)", len(items)-4)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", c.SSCC, c.Level, c.State, c.Station, len(items), contents)
+	}
+	return tw.Flush()
+}
+
+func cmdContainersDisaggregate(e env) error {
+	fs := flags(e, "containers disaggregate", "SSCC --config FILE --reason TEXT",
+		"Empty a closed case or pallet for rework: every item comes out, the cloud is told, and the container\n"+
+			"can be filled and closed again at a station. Written to the audit log.")
+	cfgPath := fs.String("config", "", "configuration file")
+	reason := fs.String("reason", "", "why (required)")
+	pos, err := parseInterspersed(fs, e.args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"give one SSCC"}
+	}
+	if *reason == "" {
+		return usageError{"--reason is required"}
+	}
+	l, db, err := openLine(e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := l.Disaggregate(e.ctx, actor(), pos[0], *reason); err != nil {
+		return exitError{1, err}
+	}
+	fmt.Fprintf(e.stdout, "container %s disaggregated\n", pos[0])
+	return nil
+}
+
+func cmdContainersRemove(e env) error {
+	fs := flags(e, "containers remove", "ITEM --config FILE --reason TEXT",
+		"Take one item out of its container: a pack as GTIN/serial or a case as its SSCC.\n"+
+			"If the container was closed, the cloud is told. Written to the audit log.")
+	cfgPath := fs.String("config", "", "configuration file")
+	reason := fs.String("reason", "", "why (required)")
+	pos, err := parseInterspersed(fs, e.args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"give one item: GTIN/serial or SSCC"}
+	}
+	if *reason == "" {
+		return usageError{"--reason is required"}
+	}
+	l, db, err := openLine(e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	in, err := l.RemoveItem(e.ctx, actor(), pos[0], *reason)
+	if err != nil {
+		return exitError{1, err}
+	}
+	fmt.Fprintf(e.stdout, "%s taken out of %s\n", pos[0], in)
+	return nil
+}
