@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/edgeagent/edgeagent/internal/line"
 )
 
 func cmdContainersList(e env) error {
@@ -46,10 +48,10 @@ func cmdContainersList(e env) error {
 	return tw.Flush()
 }
 
-func cmdContainersDisaggregate(e env) error {
-	fs := flags(e, "containers disaggregate", "SSCC --config FILE --reason TEXT",
-		"Empty a closed case or pallet for rework: every item comes out, the cloud is told, and the container\n"+
-			"can be filled and closed again at a station. Written to the audit log.")
+// containerAction runs a supervisor's container action on one argument
+// with a required reason.
+func containerAction(e env, name, usage, help, argName string, act func(l *line.Line, arg, reason string) (string, error)) error {
+	fs := flags(e, name, usage, help)
 	cfgPath := fs.String("config", "", "configuration file")
 	reason := fs.String("reason", "", "why (required)")
 	pos, err := parseInterspersed(fs, e.args)
@@ -57,7 +59,7 @@ func cmdContainersDisaggregate(e env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{"give one SSCC"}
+		return usageError{"give one " + argName}
 	}
 	if *reason == "" {
 		return usageError{"--reason is required"}
@@ -67,38 +69,29 @@ func cmdContainersDisaggregate(e env) error {
 		return err
 	}
 	defer db.Close()
-	if err := l.Disaggregate(e.ctx, actor(), pos[0], *reason); err != nil {
+	msg, err := act(l, pos[0], *reason)
+	if err != nil {
 		return exitError{1, err}
 	}
-	fmt.Fprintf(e.stdout, "container %s disaggregated\n", pos[0])
+	fmt.Fprintln(e.stdout, msg)
 	return nil
 }
 
+func cmdContainersDisaggregate(e env) error {
+	return containerAction(e, "containers disaggregate", "SSCC --config FILE --reason TEXT",
+		"Empty a closed case or pallet for rework: every item comes out, the cloud is told, and the container\n"+
+			"can be filled and closed again at a station. Written to the audit log.", "SSCC",
+		func(l *line.Line, sscc, reason string) (string, error) {
+			return "container " + sscc + " disaggregated", l.Disaggregate(e.ctx, actor(), sscc, reason)
+		})
+}
+
 func cmdContainersRemove(e env) error {
-	fs := flags(e, "containers remove", "ITEM --config FILE --reason TEXT",
+	return containerAction(e, "containers remove", "ITEM --config FILE --reason TEXT",
 		"Take one item out of its container: a pack as GTIN/serial or a case as its SSCC.\n"+
-			"If the container was closed, the cloud is told. Written to the audit log.")
-	cfgPath := fs.String("config", "", "configuration file")
-	reason := fs.String("reason", "", "why (required)")
-	pos, err := parseInterspersed(fs, e.args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usageError{"give one item: GTIN/serial or SSCC"}
-	}
-	if *reason == "" {
-		return usageError{"--reason is required"}
-	}
-	l, db, err := openLine(e, *cfgPath)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	in, err := l.RemoveItem(e.ctx, actor(), pos[0], *reason)
-	if err != nil {
-		return exitError{1, err}
-	}
-	fmt.Fprintf(e.stdout, "%s taken out of %s\n", pos[0], in)
-	return nil
+			"If the container was closed, the cloud is told. Written to the audit log.", "item: GTIN/serial or SSCC",
+		func(l *line.Line, item, reason string) (string, error) {
+			in, err := l.RemoveItem(e.ctx, actor(), item, reason)
+			return item + " taken out of " + in, err
+		})
 }

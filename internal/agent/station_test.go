@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -436,4 +437,68 @@ func TestShipStation(t *testing.T) {
 			assert.NotEmpty(t, o.Detail)
 		}
 	}
+}
+
+// A fixed-mount reader on TCP drives a station: framing, GS1 decoding and
+// the verdict stream, through the same path as a handheld.
+func TestScannerDrivesStation(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	scanAddr := ln.Addr().String()
+	ln.Close()
+	r, sn := stationRig(t, StationConfig{StationConfig: line.StationConfig{Name: "agg-1"}, Scanners: []string{"tcp-listen://" + scanAddr + "?suffix=cr"}})
+	st, _ := r.agent.Line.Station("agg-1")
+	events, stop := st.Subscribe()
+	defer stop()
+	var conn net.Conn
+	require.Eventually(t, func() bool { conn, err = net.Dial("tcp", scanAddr); return err == nil }, 5*time.Second, 10*time.Millisecond)
+	defer conn.Close()
+	// A Data Matrix read with its AIM identifier and GS separators.
+	pack := "]d2010950600013435221" + sn[0] + "\x1d10AB12\x1d17261231"
+	_, err = conn.Write([]byte("CMD:NEW\r" + pack + "\r" + pack + "\r" + "]d20109506000134352211\x1d10AB12\x1d17261231\r"))
+	require.NoError(t, err)
+	var codes []string
+	for len(codes) < 4 {
+		select {
+		case v := <-events:
+			codes = append(codes, v.Code)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("verdicts so far: %v", codes)
+		}
+	}
+	assert.Equal(t, []string{"opened", "added", "duplicate", "unknown_serial"}, codes)
+	var raw string
+	require.NoError(t, r.agent.DB.Reader().QueryRow(`SELECT raw FROM scans WHERE code = 'added'`).Scan(&raw))
+	assert.Equal(t, "]d2010950600013435221"+sn[0]+"<GS>10AB12<GS>17261231", raw, "the read is stored as it came, GS shown")
+}
+
+// A ship station keeps working while the network is down: the request
+// waits in the outbox and the labels print once the service answers.
+func TestShipStationOffline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cloudAddr := ln.Addr().String()
+	ln.Close()
+	r := start(t, printersim.Config{}, cloudAddr, false, func(c *Config) {
+		c.Stations = []StationConfig{{StationConfig: line.StationConfig{Name: "ship-1", Mode: line.ModeShip, Printer: "line-1-printer", IntegrationID: 70}}}
+		c.ShipPoll = 10 * time.Millisecond
+		c.Shipping = &cloud.ShippingConfig{BaseURL: c.Cloud.BaseURL + "/api/v3", PublicKey: "ship-public", SecretKey: "ship-secret",
+			NotFoundRetries: 2, NotFoundWait: 10 * time.Millisecond}
+	})
+	st, _ := r.agent.Line.Station("ship-1")
+	run(t, st, []step{{cmd("ORD-2024-00174"), "collected", ""}, {cmd("ORD-2024-00166"), "collected", ""}, {cmd(line.CmdClose), "requested", "2 orders"}})
+	time.Sleep(300 * time.Millisecond)
+	assert.Empty(t, r.sim.Printed(), "nothing printed while the service is unreachable")
+	list, err := r.agent.Line.ShipOrders(context.Background(), "ship-1")
+	require.NoError(t, err)
+	for _, o := range list {
+		assert.Equal(t, "requested", o.State)
+	}
+	r.cloud = startCloud(t, cloudAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, r.sim.WaitPrinted(ctx, 2))
+	time.Sleep(100 * time.Millisecond)
+	assert.Len(t, r.sim.Printed(), 2, "each label printed once")
+	assert.Equal(t, 2, r.cloud.Snapshot().Shipments, "one shipment per order")
 }

@@ -495,7 +495,7 @@ func (c Config) validateCloud(bad func(string, string, ...any)) {
 	if c.Cloud.BaseURL == "" {
 		return
 	}
-	if !strings.HasPrefix(c.Cloud.BaseURL, "https://") && !strings.HasPrefix(c.Cloud.BaseURL, "http://127.0.0.1") && !strings.HasPrefix(c.Cloud.BaseURL, "http://localhost") {
+	if !secureURL(c.Cloud.BaseURL) {
 		bad("cloud.base_url", "must be https:// (plain http only to this machine); got %q", c.Cloud.BaseURL)
 	}
 	if c.Cloud.ChannelKey.Reveal() == "" {
@@ -508,7 +508,7 @@ func (c Config) validateCloud(bad func(string, string, ...any)) {
 		bad("cloud.timeout", "must be 1s to 5m; got %s", c.Cloud.Timeout)
 	}
 	if u := c.Cloud.Shipping.BaseURL; u != "" {
-		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://127.0.0.1") && !strings.HasPrefix(u, "http://localhost") {
+		if !secureURL(u) {
 			bad("cloud.shipping.base_url", "must be https:// (plain http only to this machine); got %q", u)
 		}
 		if c.Cloud.Shipping.PublicKey.Reveal() == "" || c.Cloud.Shipping.SecretKey.Reveal() == "" {
@@ -524,6 +524,11 @@ func (c Config) validateCloud(bad func(string, string, ...any)) {
 	if c.Sync.Retention < time.Hour {
 		bad("sync.retention", "must be at least 1h; got %s", c.Sync.Retention)
 	}
+}
+
+// secureURL reports whether u is https, or plain http to this machine.
+func secureURL(u string) bool {
+	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://127.0.0.1") || strings.HasPrefix(u, "http://localhost")
 }
 
 func validGTIN(s string) bool {
