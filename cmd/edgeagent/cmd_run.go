@@ -26,10 +26,11 @@ func agentConfig(cfg config.Config, templates *zpl.Set) agent.Config {
 		Templates: templates,
 		Serials: line.SerialConfig{Generate: cfg.Line.Serials.Generate, Length: cfg.Line.Serials.Length,
 			Alphabet: cfg.Line.Serials.Alphabet, LowPool: cfg.Line.Serials.LowPool},
-		Extra:  line.Extra{Amount: cfg.Line.ExtraLabels.Amount, Type: cfg.Line.ExtraLabels.Type},
-		Listen: cfg.HTTP.Listen,
-		Tokens: map[string]string{"local": cfg.HTTP.Token.Reveal()},
-		Queue:  queue.Config{Workers: cfg.Sync.Workers, DefaultBatch: cfg.Sync.MaxBatch, Retention: cfg.Sync.Retention},
+		Extra:   line.Extra{Amount: cfg.Line.ExtraLabels.Amount, Type: cfg.Line.ExtraLabels.Type},
+		Listen:  cfg.HTTP.Listen,
+		Tokens:  map[string]string{"local": cfg.HTTP.Token.Reveal()},
+		Queue:   queue.Config{Workers: cfg.Sync.Workers, DefaultBatch: cfg.Sync.MaxBatch, Retention: cfg.Sync.Retention},
+		Version: version,
 	}
 	for _, p := range cfg.Line.Printers {
 		ac.Printers = append(ac.Printers, agent.PrinterConfig{Tag: p.Tag, URL: p.URL})

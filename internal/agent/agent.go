@@ -68,6 +68,8 @@ type Config struct {
 	Shipping   *cloud.ShippingConfig
 	// ShipPoll is the pause between looks at a shipment (default 2s).
 	ShipPoll time.Duration
+	// Version is shown on the dashboard and in the metrics.
+	Version string
 }
 
 // StationConfig is a station with its scanners.
@@ -201,7 +203,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 		}
 	}
 	if cfg.Listen != "" {
-		a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: db.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys, Scan: a.PageScan},
+		a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: db.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
+			Scan: a.PageScan, DB: db, Dispatcher: a.Dispatcher, Printers: a.printerStatus, TestPrint: a.testPrint, Templates: cfg.Templates,
+			Version: cfg.Version},
 			log.With().Str("component", "http").Logger())
 		if err != nil {
 			cancel()

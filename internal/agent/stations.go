@@ -3,9 +3,12 @@ package agent
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
+	"github.com/edgeagent/edgeagent/internal/api"
 	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/printer"
 	"github.com/edgeagent/edgeagent/internal/scanner"
 )
 
@@ -75,4 +78,31 @@ func (r shipRecorder) ShipLabelled(ctx context.Context, id int64, zpl []byte) er
 }
 func (r shipRecorder) ShipFailed(ctx context.Context, id int64, detail string) error {
 	return r.a.Line.ShipFailed(ctx, id, detail)
+}
+
+// printerStatus reports the printers for the dashboard and the metrics.
+func (a *Agent) printerStatus() []api.PrinterStatus {
+	var out []api.PrinterStatus
+	for tag, p := range a.Printers {
+		s := p.Snapshot()
+		out = append(out, api.PrinterStatus{Tag: tag, URL: s.URL, State: string(s.State), Faults: s.Faults, Printed: s.Printed,
+			Unknown: s.Unknown, Queued: s.Queued, LastErr: s.LastErr})
+	}
+	return out
+}
+
+var testLabels atomic.Int64
+
+// testPrint prints a test label with the time on it.
+func (a *Agent) testPrint(_ context.Context, tag string) error {
+	p, ok := a.Printers[tag]
+	if !ok {
+		return fmt.Errorf("no printer %q", tag)
+	}
+	n := testLabels.Add(1)
+	id := fmt.Sprintf("test:%d", n)
+	label := fmt.Sprintf("^XA^CI28^PW400^LL240^FO20,20^A0N,36,30^FDedgeagent test label^FS^FO20,80^A0N,28,24^FD%s %s^FS^PQ1^XZ",
+		tag, time.Now().Format("2006-01-02 15:04:05"))
+	_, err := p.Submit(id, []printer.Label{{ID: id, Serial: "TEST", Data: []byte(label)}})
+	return err
 }

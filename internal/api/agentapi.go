@@ -1,18 +1,19 @@
 package api
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 )
+
+// errNeedToken answers a request without valid credentials.
+const errNeedToken = "a valid token is required: Authorization: Bearer TOKEN, or log in to the dashboard"
 
 // Agent endpoints under /api/v1 for supervisors' actions. They take the
 // local token (Authorization: Bearer) and write every action to the audit
 // log with the client's name.
-func (s *Server) agentRoutes(mux *http.ServeMux) {
+func (s *Server) agentRoutes(mux mux) {
 	mux.HandleFunc("POST /api/v1/label-orders/{id}/resume", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
 		return s.cfg.Line.Resume(r.Context(), actor, r.PathValue("id"))
 	}))
@@ -31,8 +32,8 @@ func (s *Server) agentRoutes(mux *http.ServeMux) {
 		return s.cfg.Line.ResolveUnknown(r.Context(), actor, id, req.Printed, req.Reason)
 	}))
 	mux.HandleFunc("GET /api/v1/labels/unknown", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.bearer(r); !ok {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid token is required: Authorization: Bearer TOKEN"})
+		if _, ok := s.who(r); !ok {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": errNeedToken})
 			return
 		}
 		labels, err := s.cfg.Line.UnknownLabels(r.Context())
@@ -51,29 +52,15 @@ func (s *Server) agentRoutes(mux *http.ServeMux) {
 type actionRequest struct {
 	Reason  string `json:"reason"`
 	Printed bool   `json:"printed"`
-	Item    string `json:"item"` // an SSCC or GTIN/serial
-}
-
-func (s *Server) bearer(r *http.Request) (string, bool) {
-	a := r.Header.Get("Authorization")
-	if !strings.HasPrefix(a, "Bearer ") {
-		return "", false
-	}
-	tok := strings.TrimSpace(strings.TrimPrefix(a, "Bearer "))
-	found := ""
-	for name, t := range s.cfg.Tokens {
-		if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
-			found = name
-		}
-	}
-	return found, found != ""
+	Item    string `json:"item"`    // an SSCC or GTIN/serial
+	Command string `json:"command"` // a station command barcode
 }
 
 func (s *Server) agentAction(fn func(*http.Request, string, actionRequest) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		name, ok := s.bearer(r)
+		actor, ok := s.who(r)
 		if !ok {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid token is required: Authorization: Bearer TOKEN"})
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": errNeedToken})
 			return
 		}
 		var req actionRequest
@@ -85,7 +72,7 @@ func (s *Server) agentAction(fn func(*http.Request, string, actionRequest) error
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body: " + err.Error()})
 			return
 		}
-		if err := fn(r, "api:"+name, req); err != nil {
+		if err := fn(r, actor, req); err != nil {
 			status, b := s.answer(err, nil)
 			if status == http.StatusInternalServerError {
 				// The line's own refusals (wrong state, missing reason) are the client's to fix.

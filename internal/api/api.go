@@ -14,6 +14,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
 // Config configures the server.
@@ -31,15 +34,39 @@ type Config struct {
 	// Scan hands a read typed into a station page to the station and
 	// returns its verdict.
 	Scan func(ctx context.Context, station, data string) (line.Verdict, error)
+
+	// The dashboard's other sources: the database and dispatcher (the
+	// outbox), the printers, the label templates, and the version.
+	DB         *store.DB
+	Dispatcher *queue.Dispatcher
+	Printers   func() []PrinterStatus
+	TestPrint  func(ctx context.Context, printer string) error
+	Templates  *zpl.Set
+	Version    string
+}
+
+// PrinterStatus is a printer as the dashboard shows it.
+type PrinterStatus struct {
+	Tag     string   `json:"tag"`
+	URL     string   `json:"url"`
+	State   string   `json:"state"`
+	Faults  []string `json:"faults,omitempty"`
+	Printed int64    `json:"printed"`
+	Unknown int64    `json:"unknown"`
+	Queued  int      `json:"queued"`
+	LastErr string   `json:"last_error,omitempty"`
 }
 
 // Server is the HTTP server. New never touches the network; Start binds.
 type Server struct {
-	cfg  Config
-	log  zerolog.Logger
-	srv  *http.Server
-	ln   net.Listener
-	errc chan error
+	cfg      Config
+	log      zerolog.Logger
+	srv      *http.Server
+	ln       net.Listener
+	errc     chan error
+	sessions sessions
+	routes   []string // every pattern served, for the route tests
+	started  time.Time
 }
 
 // New validates the configuration and builds the handlers.
@@ -47,9 +74,9 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if cfg.Listen == "" {
 		return nil, errors.New("api: listen address is required")
 	}
-	s := &Server{cfg: cfg, log: log, errc: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: log, errc: make(chan error, 1), started: time.Now()}
 	s.srv = &http.Server{
-		Handler:           s.routes(),
+		Handler:           s.handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -59,8 +86,27 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
+// Routes lists every pattern the server answers (method and path).
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+// mux records the patterns it serves.
+type mux struct {
+	*http.ServeMux
+	s *Server
+}
+
+func (m mux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.s.routes = append(m.s.routes, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+func (m mux) Handle(pattern string, h http.Handler) {
+	m.s.routes = append(m.s.routes, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (s *Server) handler() http.Handler {
+	mux := mux{http.NewServeMux(), s}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusOK, "ok\n")
 	})
@@ -80,8 +126,26 @@ func (s *Server) routes() http.Handler {
 		s.v2Routes(mux)
 		s.agentRoutes(mux)
 		s.stationRoutes(mux)
+		s.dashboardRoutes(mux)
 	}
-	return mux
+	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("GET /api/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(openapiYAML)
+	})
+	return securityHeaders(mux)
+}
+
+// securityHeaders keeps the pages from being framed or sniffed, and their
+// scripts to the ones served here.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
 }
 
 func writeText(w http.ResponseWriter, code int, body string) {

@@ -14,7 +14,7 @@ import (
 // stationRoutes serve the stations: the page's scan input, the state and
 // the live verdict stream, and the supervisor's container actions. All
 // take the local token.
-func (s *Server) stationRoutes(mux *http.ServeMux) {
+func (s *Server) stationRoutes(mux mux) {
 	mux.HandleFunc("GET /api/v1/stations", s.authed(func(w http.ResponseWriter, r *http.Request, _ string) {
 		names := s.cfg.Line.Stations()
 		sort.Strings(names)
@@ -138,12 +138,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, st *line.Station
 // authed requires the local token.
 func (s *Server) authed(fn func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		name, ok := s.bearer(r)
+		actor, ok := s.who(r)
 		if !ok {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid token is required: Authorization: Bearer TOKEN"})
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": errNeedToken})
 			return
 		}
-		fn(w, r, "api:"+name)
+		fn(w, r, actor)
 	}
 }
 

@@ -18,7 +18,7 @@ const v2Prefix = "/v1/manufacturer/v2/api"
 // maxV2Body bounds request bodies.
 const maxV2Body = 8 << 20
 
-func (s *Server) v2Routes(mux *http.ServeMux) {
+func (s *Server) v2Routes(mux mux) {
 	h := func(fn func(r *http.Request, actor string, body []byte) (int, any)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) { s.v2(w, r, fn) }
 	}

@@ -56,7 +56,12 @@ func word(level string) string {
 
 func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
-func (w *work) actor() string { return "station:" + w.s.cfg.Name }
+func (w *work) actor() string {
+	if w.who != "" {
+		return w.who
+	}
+	return "station:" + w.s.cfg.Name
+}
 
 // aggregate handles a GS1 scan at a case or pallet station.
 func (w *work) aggregate(m *gs1.Message) error {
@@ -664,13 +669,16 @@ type ContainerTree struct {
 	Level    string   `json:"level"`
 	State    string   `json:"state"`
 	Station  string   `json:"station"`
+	Order    string   `json:"order,omitempty"`  // the packaging order
+	Parent   string   `json:"parent,omitempty"` // the pallet a case is on
 	Packs    []string `json:"packs,omitempty"`    // GTIN/serial
 	Children []string `json:"children,omitempty"` // SSCCs
 }
 
 // Containers lists the containers in a state ("" = all), with their items.
 func (l *Line) Containers(ctx context.Context, state string) ([]ContainerTree, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT c.sscc, c.level, c.state, c.station, i.gtin, i.serial, i.child FROM containers c
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT c.sscc, c.level, c.state, c.station, c.order_id,
+		COALESCE((SELECT p.sscc FROM container_items p WHERE p.child = c.sscc), ''), i.gtin, i.serial, i.child FROM containers c
 		LEFT JOIN container_items i ON i.sscc = c.sscc WHERE ? = '' OR c.state = ? ORDER BY c.sscc, i.id`, state, state)
 	if err != nil {
 		return nil, err
@@ -680,7 +688,7 @@ func (l *Line) Containers(ctx context.Context, state string) ([]ContainerTree, e
 	for rows.Next() {
 		var t ContainerTree
 		var gtin, serial, child sql.NullString
-		if err := rows.Scan(&t.SSCC, &t.Level, &t.State, &t.Station, &gtin, &serial, &child); err != nil {
+		if err := rows.Scan(&t.SSCC, &t.Level, &t.State, &t.Station, &t.Order, &t.Parent, &gtin, &serial, &child); err != nil {
 			return nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].SSCC != t.SSCC {

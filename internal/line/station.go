@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/gs1"
@@ -82,6 +83,9 @@ type Scan struct {
 	GS1    *gs1.Message // GS1 data
 	Plain  string       // plain data: a command or an order number
 	Err    error        // the read cannot be used (why)
+	// Actor is who gave a command from the dashboard (the audit log names
+	// them); empty for the station's own scanners.
+	Actor string
 }
 
 // Verdict is a station's answer to a scan, or news of work the station
@@ -112,7 +116,12 @@ type Station struct {
 	mu   sync.Mutex // one scan at a time
 	smu  sync.Mutex
 	subs map[chan Verdict]struct{}
+
+	ok, refused atomic.Uint64 // verdicts since start
 }
+
+// Verdicts counts the scans accepted and refused since start.
+func (s *Station) Verdicts() (ok, refused uint64) { return s.ok.Load(), s.refused.Load() }
 
 // AddStation registers a station; a station seen before keeps its state.
 func (l *Line) AddStation(ctx context.Context, cfg StationConfig) (*Station, error) {
@@ -230,6 +239,7 @@ type work struct {
 	row   stationRow
 	v     *Verdict
 	after []func() // side effects once committed (printing)
+	who   string   // the audit log's actor
 	dirty bool     // the station row changed
 	now   int64
 }
@@ -257,7 +267,7 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 	var after []func()
 	err := s.l.db.Write(ctx, func(tx *sql.Tx) error {
 		v = Verdict{Station: s.cfg.Name, At: sc.At, Raw: printable(sc.Raw)}
-		w := &work{s: s, tx: tx, v: &v, now: nowMS()}
+		w := &work{s: s, tx: tx, v: &v, now: nowMS(), who: sc.Actor}
 		if err := tx.QueryRow(`SELECT mode, reason, order_id, container, remove_next FROM stations WHERE name = ?`, s.cfg.Name).
 			Scan(&w.row.mode, &w.row.reason, &w.row.order, &w.row.container, &w.row.removeNext); err != nil {
 			return fmt.Errorf("station %s: %w", s.cfg.Name, err)
@@ -283,6 +293,11 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 		if _, err := tx.Exec(`RELEASE judge`); err != nil {
 			return err
 		}
+		if sc.Actor != "" && v.OK {
+			if err := audit(tx, sc.Actor, "station.command", s.cfg.Name, "", sc.Plain, v.Message); err != nil {
+				return err
+			}
+		}
 		if err := w.describe(); err != nil {
 			return err
 		}
@@ -303,6 +318,11 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 	}
 	for _, f := range after {
 		f()
+	}
+	if v.OK {
+		s.ok.Add(1)
+	} else {
+		s.refused.Add(1)
 	}
 	s.publish(v)
 	return v, nil
@@ -474,11 +494,8 @@ func levelName(w *work) string {
 // capacity is the limit of a container of the level for an order's
 // product (0: none).
 func (w *work) capacity(level, orderID string) (int, error) {
-	if level == ModeCase && w.s.cfg.CaseCapacity > 0 {
-		return w.s.cfg.CaseCapacity, nil
-	}
-	if level == ModePallet && w.s.cfg.PalletCapacity > 0 {
-		return w.s.cfg.PalletCapacity, nil
+	if (level == ModeCase && w.s.cfg.CaseCapacity > 0) || (level == ModePallet && w.s.cfg.PalletCapacity > 0) {
+		return w.s.capacityOf(level, ""), nil
 	}
 	if orderID == "" {
 		return 0, nil
@@ -487,11 +504,21 @@ func (w *work) capacity(level, orderID string) (int, error) {
 	if err != nil || o == nil {
 		return 0, err
 	}
-	c := w.s.l.cfg.Capacities[o.ProductCode]
-	if level == ModePallet {
-		return c.Pallet, nil
+	return w.s.capacityOf(level, o.ProductCode), nil
+}
+
+// capacityOf is the limit of a container of the level holding the
+// product: the station's, else the product's (0: none).
+func (s *Station) capacityOf(level, product string) int {
+	switch {
+	case level == ModeCase && s.cfg.CaseCapacity > 0:
+		return s.cfg.CaseCapacity
+	case level == ModePallet && s.cfg.PalletCapacity > 0:
+		return s.cfg.PalletCapacity
+	case level == ModePallet:
+		return s.l.cfg.Capacities[product].Pallet
 	}
-	return c.Case, nil
+	return s.l.cfg.Capacities[product].Case
 }
 
 // activeOrder is the packaging order the station works for.
@@ -595,10 +622,13 @@ func (s *Station) State(ctx context.Context, n int) (StationState, error) {
 		return st, err
 	}
 	if st.Container != "" {
-		if err := db.QueryRowContext(ctx, `SELECT level, (SELECT COUNT(*) FROM container_items WHERE sscc = c.sscc) FROM containers c WHERE sscc = ?`, st.Container).
-			Scan(&st.Level, &st.Count); err != nil {
+		var product sql.NullString
+		if err := db.QueryRowContext(ctx, `SELECT level, (SELECT COUNT(*) FROM container_items WHERE sscc = c.sscc),
+			(SELECT json_extract(data, '$.product_code') FROM packaging_orders p WHERE p.order_id = c.order_id) FROM containers c WHERE sscc = ?`, st.Container).
+			Scan(&st.Level, &st.Count, &product); err != nil {
 			return st, err
 		}
+		st.Capacity = s.capacityOf(st.Level, product.String)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT id, at, ok, code, message, raw, container FROM scans WHERE station = ? ORDER BY id DESC LIMIT ?`, s.cfg.Name, n)
 	if err != nil {

@@ -84,6 +84,15 @@ type Record struct {
 // List returns items, newest first; state "" means all. With payloads, the
 // JSON payload is included.
 func List(ctx context.Context, db *store.DB, state string, limit int, payloads bool) ([]Record, error) {
+	return list(ctx, db, state, limit, payloads, "DESC")
+}
+
+// ListOldest returns the oldest items in a state, first first.
+func ListOldest(ctx context.Context, db *store.DB, state string, limit int) ([]Record, error) {
+	return list(ctx, db, state, limit, false, "ASC")
+}
+
+func list(ctx context.Context, db *store.DB, state string, limit int, payloads bool, order string) ([]Record, error) {
 	if state != "" && state != StatePending && state != StateParked && state != StateDelivered {
 		return nil, fmt.Errorf("state %q: must be pending, parked or delivered", state)
 	}
@@ -93,7 +102,7 @@ func List(ctx context.Context, db *store.DB, state string, limit int, payloads b
 		q += ` WHERE state = ?`
 		args = append(args, state)
 	}
-	q += ` ORDER BY id DESC`
+	q += ` ORDER BY id ` + order
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,6 +33,9 @@ type Config struct {
 	Seed   Seed
 	Faults Faults
 	Log    zerolog.Logger
+	// MaxRecorded bounds the requests kept for Received (0: all), for long
+	// runs.
+	MaxRecorded int
 }
 
 // Request is one request the emulator received, for tests.
@@ -85,6 +89,7 @@ type Sim struct {
 	nextShipment int
 	received     []Request
 	counts       map[string]int
+	down         atomic.Bool
 }
 
 // New builds an emulator without listening (see Handler and Start).
@@ -123,10 +128,28 @@ func Start(cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	h := s.Handler()
+	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.down.Load() {
+			// An outage: the connection drops without an answer.
+			if hj, ok := w.(http.Hijacker); ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					c.Close()
+					return
+				}
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
 }
+
+// SetDown starts (true) or ends an outage: while it lasts every request's
+// connection is dropped without an answer.
+func (s *Sim) SetDown(down bool) { s.down.Store(down) }
 
 // URL is the emulator's base URL.
 func (s *Sim) URL() string { return "http://" + s.ln.Addr().String() }
@@ -271,6 +294,9 @@ func (s *Sim) answer(w http.ResponseWriter, r *http.Request, ep string, body []b
 	s.counts[ep]++
 	if len(s.received) < 100000 {
 		s.received = append(s.received, Request{Endpoint: ep, Method: r.Method, Path: r.URL.Path, Body: body, Status: status, At: time.Now()})
+		if m := s.cfg.MaxRecorded; m > 0 && len(s.received) > 2*m {
+			s.received = append(s.received[:0], s.received[len(s.received)-m:]...)
+		}
 	}
 	reset := rand.Float64() < rateFor(s.cfg.Faults.Reset, ep)
 	s.mu.Unlock()

@@ -1,0 +1,413 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"image/png"
+	"io/fs"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/zpl"
+)
+
+//go:embed web/*.html web/static/*
+var webFS embed.FS
+
+// pages are the dashboard's pages: each is the layout plus its content.
+var pages = func() map[string]*template.Template {
+	funcs := template.FuncMap{"ago": ago}
+	base := template.Must(template.New("layout").Funcs(funcs).ParseFS(webFS, "web/layout.html"))
+	out := map[string]*template.Template{}
+	for _, name := range []string{"login", "overview", "orders", "printers", "stations", "queue", "templates", "audit", "station"} {
+		out[name] = template.Must(template.Must(base.Clone()).ParseFS(webFS, "web/"+name+".html"))
+	}
+	return out
+}()
+
+// ago says how long ago t was, briefly.
+func ago(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+type navItem struct{ Page, Name, Href string }
+
+var nav = []navItem{{"overview", "Overview", "/"}, {"orders", "Orders", "/orders"}, {"printers", "Printers", "/printers"},
+	{"stations", "Stations", "/stations"}, {"queue", "Queue", "/queue"}, {"templates", "Templates", "/templates"}, {"audit", "Audit", "/audit"}}
+
+// view is what the layout renders.
+type view struct {
+	Page, Title, Line, Path, User, CSRF string
+	Nav                                 []navItem
+	Data                                any
+}
+
+// page renders a whole page.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+	v := view{Page: name, Title: title, Line: s.lineName(), Path: r.URL.Path, Nav: nav, Data: data}
+	if sess := s.sessionOf(r); sess != nil {
+		v.User, v.CSRF = sess.user, sess.csrf
+	}
+	var buf bytes.Buffer
+	if err := pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.log.Error().Err(err).Str("page", name).Msg("page not rendered")
+		http.Error(w, "page not rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) lineName() string {
+	if s.cfg.Line != nil {
+		return s.cfg.Line.Name()
+	}
+	return ""
+}
+
+// livePages are the pages whose main part is refreshed live, with the data
+// each needs.
+var livePages = map[string]func(s *Server, ctx context.Context) (any, error){
+	"overview": (*Server).overview,
+	"orders":   (*Server).orders,
+	"printers": (*Server).printersPage,
+	"stations": (*Server).stationsPage,
+	"queue":    (*Server).queuePage,
+	"audit":    (*Server).auditPage,
+}
+
+var titles = map[string]string{"overview": "Overview", "orders": "Orders", "printers": "Printers", "stations": "Stations",
+	"queue": "Queue", "audit": "Audit log"}
+
+func (s *Server) dashboardRoutes(mux mux) {
+	static, _ := fs.Sub(webFS, "web/static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /login", s.login)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	for name, data := range livePages {
+		path := "/" + name
+		if name == "overview" {
+			path = "/{$}"
+		}
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			d, err := data(s, r.Context())
+			if err != nil {
+				s.log.Error().Err(err).Str("page", name).Msg("dashboard data")
+				http.Error(w, "cannot read the line's state: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+			s.page(w, r, name, titles[name], d)
+		})
+	}
+	mux.HandleFunc("GET /ui/live", s.live)
+	mux.HandleFunc("GET /templates", func(w http.ResponseWriter, r *http.Request) {
+		s.page(w, r, "templates", "Templates", map[string]any{"Templates": s.templates()})
+	})
+	mux.HandleFunc("GET /templates/{file}", s.templatePNG)
+	mux.HandleFunc("GET /station/{name}", func(w http.ResponseWriter, r *http.Request) {
+		st, ok := s.cfg.Line.Station(r.PathValue("name"))
+		if !ok {
+			http.Error(w, "no such station", http.StatusNotFound)
+			return
+		}
+		state, err := st.State(r.Context(), 12)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		s.page(w, r, "station", st.Name(), state)
+	})
+
+	// Actions of the dashboard that have no other home in /api/v1.
+	mux.HandleFunc("POST /api/v1/queue/{id}/retry", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || s.cfg.DB == nil {
+			return fmt.Errorf("item %q: not an outbox item", r.PathValue("id"))
+		}
+		if err := queue.Retry(r.Context(), s.cfg.DB, id, actor, req.Reason); err != nil {
+			return err
+		}
+		if s.cfg.Dispatcher != nil {
+			s.cfg.Dispatcher.Notify()
+		}
+		return nil
+	}))
+	mux.HandleFunc("POST /api/v1/queue/{id}/park", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || s.cfg.DB == nil {
+			return fmt.Errorf("item %q: not an outbox item", r.PathValue("id"))
+		}
+		return queue.Park(r.Context(), s.cfg.DB, id, actor, req.Reason)
+	}))
+	mux.HandleFunc("POST /api/v1/printers/{tag}/test", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		if s.cfg.TestPrint == nil {
+			return errors.New("no printers here")
+		}
+		s.log.Info().Str("printer", r.PathValue("tag")).Str("actor", actor).Msg("test print")
+		return s.cfg.TestPrint(r.Context(), r.PathValue("tag"))
+	}))
+	mux.HandleFunc("POST /api/v1/stations/{name}/command", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		st, ok := s.cfg.Line.Station(r.PathValue("name"))
+		if !ok {
+			return fmt.Errorf("no station %q", r.PathValue("name"))
+		}
+		switch req.Command {
+		case line.CmdClose, line.CmdCancel:
+		default:
+			return fmt.Errorf("command %q: the dashboard closes (CMD:CLOSE) or cancels (CMD:CANCEL) containers", req.Command)
+		}
+		v, err := st.Handle(r.Context(), line.Scan{Source: "dashboard", Raw: []byte(req.Command), Plain: req.Command, Actor: actor})
+		if err == nil && !v.OK {
+			err = errors.New(v.Message)
+		}
+		return err
+	}))
+}
+
+// live streams a page's fragment whenever it changes.
+func (s *Server) live(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("page")
+	data, ok := livePages[name]
+	if !ok {
+		http.Error(w, "no such page", http.StatusNotFound)
+		return
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	var last []byte
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		d, err := data(s, r.Context())
+		if err == nil {
+			var buf bytes.Buffer
+			if err := pages[name].ExecuteTemplate(&buf, "live", d); err == nil && !bytes.Equal(buf.Bytes(), last) {
+				last = buf.Bytes()
+				_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+				fmt.Fprint(w, "event: fragment\n")
+				for _, l := range strings.Split(buf.String(), "\n") {
+					fmt.Fprintf(w, "data: %s\n", l)
+				}
+				fmt.Fprint(w, "\n")
+				if err := rc.Flush(); err != nil {
+					return
+				}
+			}
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Alert is something the overview asks a person to look at.
+type Alert struct{ Level, Text string }
+
+// stationView is a station on the overview.
+type stationView struct {
+	line.StationState
+	Last        *line.Verdict
+	OK, Refused uint64
+}
+
+// Overview is the data of the overview page.
+type Overview struct {
+	Alerts   []Alert
+	Printers []PrinterStatus
+	Orders   []line.LabelOrderView
+	Stations []stationView
+	Sync     queue.Stats
+	Counts   line.Counts
+}
+
+func (s *Server) overview(ctx context.Context) (any, error) {
+	o := Overview{Printers: s.printers()}
+	var err error
+	if o.Orders, err = s.cfg.Line.LabelOrders(ctx, 8); err != nil {
+		return nil, err
+	}
+	if o.Counts, err = s.cfg.Line.Counts(ctx); err != nil {
+		return nil, err
+	}
+	if o.Stations, err = s.stationViews(ctx, 1); err != nil {
+		return nil, err
+	}
+	if s.cfg.Dispatcher != nil {
+		if o.Sync, err = s.cfg.Dispatcher.Stats(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range o.Printers {
+		switch p.State {
+		case "paused":
+			o.Alerts = append(o.Alerts, Alert{"bad", fmt.Sprintf("Printer %s is paused: %s", p.Tag, strings.Join(p.Faults, ", "))})
+		case "offline", "error":
+			msg := fmt.Sprintf("Printer %s is %s", p.Tag, p.State)
+			if p.LastErr != "" {
+				msg += ": " + p.LastErr
+			}
+			o.Alerts = append(o.Alerts, Alert{"bad", msg})
+		}
+	}
+	if n := o.Counts.Labels["unknown"]; n > 0 {
+		o.Alerts = append(o.Alerts, Alert{"bad", fmt.Sprintf("%d labels have an unknown outcome: resolve them on the Orders page", n)})
+	}
+	if n := o.Counts.LabelOrder["suspended"]; n > 0 {
+		o.Alerts = append(o.Alerts, Alert{"warn", fmt.Sprintf("%d label orders are suspended (not enough serials): import serials, then resume", n)})
+	}
+	if o.Sync.Parked > 0 {
+		o.Alerts = append(o.Alerts, Alert{"warn", fmt.Sprintf("%d facts were refused by the cloud: see the Queue page", o.Sync.Parked)})
+	}
+	if !o.Sync.OldestPending.IsZero() && time.Since(o.Sync.OldestPending) > 5*time.Minute {
+		o.Alerts = append(o.Alerts, Alert{"warn", fmt.Sprintf("The cloud has not taken %d facts for %s: the line keeps working, they wait", o.Sync.Pending, ago(o.Sync.OldestPending))})
+	}
+	return o, nil
+}
+
+func (s *Server) stationViews(ctx context.Context, recent int) ([]stationView, error) {
+	names := s.cfg.Line.Stations()
+	sort.Strings(names)
+	var out []stationView
+	for _, n := range names {
+		st, _ := s.cfg.Line.Station(n)
+		state, err := st.State(ctx, recent)
+		if err != nil {
+			return nil, err
+		}
+		v := stationView{StationState: state}
+		if len(state.Recent) > 0 {
+			v.Last = &state.Recent[0]
+		}
+		v.OK, v.Refused = st.Verdicts()
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (s *Server) printers() []PrinterStatus {
+	if s.cfg.Printers == nil {
+		return nil
+	}
+	ps := s.cfg.Printers()
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Tag < ps[j].Tag })
+	return ps
+}
+
+func (s *Server) orders(ctx context.Context) (any, error) {
+	lo, err := s.cfg.Line.LabelOrders(ctx, 50)
+	if err != nil {
+		return nil, err
+	}
+	po, err := s.cfg.Line.PackagingOrders(ctx, 50)
+	if err != nil {
+		return nil, err
+	}
+	unknown, err := s.cfg.Line.UnknownLabels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Orders": lo, "Packaging": po, "Unknown": unknown}, nil
+}
+
+func (s *Server) printersPage(ctx context.Context) (any, error) {
+	labels, err := s.cfg.Line.RecentLabels(ctx, 20)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Printers": s.printers(), "Labels": labels}, nil
+}
+
+func (s *Server) stationsPage(ctx context.Context) (any, error) {
+	v, err := s.stationViews(ctx, 10)
+	return map[string]any{"Stations": v}, err
+}
+
+func (s *Server) queuePage(ctx context.Context) (any, error) {
+	out := map[string]any{"Stats": queue.Stats{}}
+	if s.cfg.DB == nil {
+		return out, nil
+	}
+	st, err := queue.ReadStats(ctx, s.cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	parked, err := queue.List(ctx, s.cfg.DB, queue.StateParked, 100, false)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := queue.ListOldest(ctx, s.cfg.DB, queue.StatePending, 50)
+	if err != nil {
+		return nil, err
+	}
+	out["Stats"], out["Parked"], out["Pending"] = st, parked, pending
+	return out, nil
+}
+
+func (s *Server) auditPage(ctx context.Context) (any, error) {
+	e, err := s.cfg.Line.Audit(ctx, 200)
+	return map[string]any{"Entries": e}, err
+}
+
+type templateView struct{ Tag, Description string }
+
+func (s *Server) templates() []templateView {
+	if s.cfg.Templates == nil {
+		return nil
+	}
+	var out []templateView
+	for _, tag := range s.cfg.Templates.Tags() {
+		t, _ := s.cfg.Templates.Get(tag)
+		out = append(out, templateView{tag, t.Description})
+	}
+	return out
+}
+
+// templatePNG draws a template with its sample data.
+func (s *Server) templatePNG(w http.ResponseWriter, r *http.Request) {
+	tag, ok := strings.CutSuffix(r.PathValue("file"), ".png")
+	var t *zpl.Template
+	if ok && s.cfg.Templates != nil {
+		t, ok = s.cfg.Templates.Get(tag)
+	}
+	if !ok {
+		http.Error(w, "no such template", http.StatusNotFound)
+		return
+	}
+	data, err := t.Render(nil, t.Sample)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	img, _, err := zpl.Preview(data, zpl.PreviewOptions{DPMM: t.DPMM})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "max-age=60")
+	_ = png.Encode(w, img)
+}

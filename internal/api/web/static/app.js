@@ -1,0 +1,104 @@
+// edgeagent dashboard: live fragments over Server-Sent Events, actions with
+// the session's CSRF token, and the station screen.
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf"]') || {}).content || "";
+
+  function toast(text, bad) {
+    var box = document.getElementById("toast");
+    var p = document.createElement("p");
+    p.textContent = text;
+    if (bad) p.className = "bad";
+    box.appendChild(p);
+    setTimeout(function () { p.remove(); }, 6000);
+  }
+
+  // Live pages: the server sends the page's fragment whenever it changes.
+  var live = document.getElementById("live");
+  if (live) {
+    var es = new EventSource("/ui/live?page=" + encodeURIComponent(live.dataset.page));
+    es.addEventListener("fragment", function (e) {
+      // Keep what someone is typing into a form.
+      var a = document.activeElement;
+      if (a && live.contains(a) && a.tagName === "INPUT" && a.value) return;
+      live.innerHTML = e.data;
+    });
+  }
+
+  // Actions: forms with data-api post JSON with the CSRF token.
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (!f.dataset || !f.dataset.api) return;
+    e.preventDefault();
+    if (f.dataset.confirm && !window.confirm(f.dataset.confirm)) return;
+    if (!csrf) { window.location = "/login?next=" + encodeURIComponent(location.pathname); return; }
+    var body = {};
+    new FormData(f).forEach(function (v, k) { body[k] = v === "true" ? true : v === "false" ? false : v; });
+    fetch(f.dataset.api, { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body) })
+      .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
+      .then(function (res) {
+        if (res[0]) toast("Done.", false); else toast(res[1].error || res[1].message || "Refused.", true);
+      })
+      .catch(function (err) { toast("The agent did not answer: " + err, true); });
+  });
+
+  // The station screen.
+  var station = document.querySelector(".station");
+  if (!station) return;
+  var name = station.dataset.station;
+  var verdict = document.getElementById("verdict");
+  var text = document.getElementById("verdict-text");
+  var recent = document.getElementById("recent");
+  var seen = {};
+  var audio = null;
+
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var o = audio.createOscillator(), g = audio.createGain();
+      o.type = "square"; o.frequency.value = 330; g.gain.value = 0.2;
+      o.connect(g); g.connect(audio.destination); o.start(); o.stop(audio.currentTime + 0.45);
+    } catch (err) { /* no sound device */ }
+  }
+
+  function show(v) {
+    if (v.scan && seen[v.scan]) return;
+    if (v.scan) seen[v.scan] = true;
+    verdict.className = "verdict " + (v.ok ? "ok" : "bad");
+    verdict.dataset.code = v.code;
+    text.textContent = v.message;
+    document.getElementById("mode").textContent = v.mode + (v.reason ? " · " + v.reason : "");
+    document.getElementById("container").textContent = v.container || "—";
+    document.getElementById("count").textContent = v.container ? v.count + (v.capacity ? " / " + v.capacity : "") : "";
+    var li = document.createElement("li");
+    li.className = v.ok ? "good" : "bad";
+    li.textContent = v.message;
+    recent.insertBefore(li, recent.firstChild);
+    while (recent.children.length > 12) recent.removeChild(recent.lastChild);
+    if (!v.ok) beep();
+  }
+
+  var es2 = new EventSource("/api/v1/stations/" + encodeURIComponent(name) + "/events");
+  es2.addEventListener("verdict", function (e) { show(JSON.parse(e.data)); });
+
+  var form = document.getElementById("scan-form");
+  if (!form) return;
+  var input = document.getElementById("scan");
+  // A wedge scanner types into whatever has focus: keep it here.
+  setInterval(function () { if (document.activeElement !== input) input.focus(); }, 1000);
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var data = input.value;
+    input.value = "";
+    if (!data) return;
+    fetch("/api/v1/stations/" + encodeURIComponent(name) + "/scan", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify({ data: data }) })
+      .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
+      .then(function (res) {
+        if (res[0]) show(res[1]);
+        else show({ ok: false, code: "not_recorded", message: res[1].error || "Scan not recorded: scan again", mode: "", count: 0 });
+      })
+      .catch(function () { show({ ok: false, code: "not_recorded", message: "The agent did not answer: scan again", mode: "", count: 0 }); });
+  });
+})();

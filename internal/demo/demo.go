@@ -1,0 +1,361 @@
+// Package demo runs the whole line on one machine: the agent, an emulated
+// cloud (cloudsim), two emulated printers (printersim) and a simulated line
+// whose operators scan printed packs into cases and cases onto pallets,
+// take a sample out, and ship a few orders. It takes the cloud offline for
+// a minute and faults a printer once, so the dashboard shows the agent
+// riding through both. State is kept in a directory: a second run
+// continues where the first stopped.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/edgeagent/edgeagent/internal/agent"
+	"github.com/edgeagent/edgeagent/internal/cloud"
+	"github.com/edgeagent/edgeagent/internal/cloud/cloudsim"
+	"github.com/edgeagent/edgeagent/internal/gs1"
+	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/printer/printersim"
+	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/v2"
+	"github.com/edgeagent/edgeagent/internal/zpl"
+)
+
+// Config sets up a demo run.
+type Config struct {
+	Dir     string // state: database, token, emulator state
+	Listen  string // the dashboard and API (default 127.0.0.1:8080)
+	Version string
+	Log     zerolog.Logger
+	Out     io.Writer // where the URL and token are printed
+	// Pace scales the simulated operators' and printers' speed (1 = a
+	// person's pace; tests use more).
+	Pace float64
+	// Outage is how long the cloud goes offline in the first cycle
+	// (default 1m; negative: never).
+	Outage time.Duration
+}
+
+const (
+	gtin    = "09506000134352"
+	batch   = "AB12"
+	expiry  = "261231"
+	perCase = 12
+	cases   = 4
+)
+
+// Run runs the demo until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:8080"
+	}
+	if cfg.Pace <= 0 {
+		cfg.Pace = 1
+	}
+	if cfg.Outage == 0 {
+		cfg.Outage = time.Minute
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return err
+	}
+	token, err := readToken(filepath.Join(cfg.Dir, "token"))
+	if err != nil {
+		return err
+	}
+	cloudState := filepath.Join(cfg.Dir, "cloud.json")
+	sim, err := cloudsim.Start(cloudsim.Config{Listen: "127.0.0.1:0", Seed: cloudsim.DefaultSeed(), Log: zerolog.Nop(), MaxRecorded: 1000})
+	if err != nil {
+		return fmt.Errorf("cloud emulator: %w", err)
+	}
+	defer sim.Close()
+	if err := sim.Load(cloudState); err != nil {
+		return err
+	}
+	defer func() {
+		if err := sim.Save(cloudState); err != nil {
+			cfg.Log.Warn().Err(err).Msg("emulator state not saved")
+		}
+	}()
+	packPrinter, err := printersim.Start(printersim.Config{Listen: "127.0.0.1:0", Speed: 4 * cfg.Pace,
+		Faults: []printersim.Fault{{Kind: printersim.MediaOut, After: 30, For: time.Duration(float64(10*time.Second) / cfg.Pace)}}}, zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	defer packPrinter.Close()
+	casePrinter, err := printersim.Start(printersim.Config{Listen: "127.0.0.1:0", Speed: 2 * cfg.Pace}, zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	defer casePrinter.Close()
+
+	base := sim.URL()
+	a, err := agent.Start(ctx, agent.Config{
+		DB:        store.Config{Path: filepath.Join(cfg.Dir, "edgeagent.db"), MaxBatch: 128},
+		LineName:  "demo-line",
+		Templates: zpl.Builtin(),
+		Printers:  []agent.PrinterConfig{{Tag: "line-1-printer", URL: packPrinter.URL()}, {Tag: "case-printer", URL: casePrinter.URL()}},
+		Products:  []agent.Product{{GTIN: gtin, Market: "EU", Batches: map[string]string{batch: expiry, "B2024-11": "270531"}}},
+		Serials:   line.SerialConfig{Generate: true, Length: 12, LowPool: 100},
+		Extra:     line.Extra{Amount: 4, Type: "amount"},
+		Listen:    cfg.Listen,
+		Tokens:    map[string]string{"demo": token},
+		Cloud:     &cloud.Config{BaseURL: base, ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 5 * time.Second},
+		Shipping: &cloud.ShippingConfig{BaseURL: sim.ShippingURL(), PublicKey: "ship-public", SecretKey: "ship-secret",
+			NotFoundWait: 500 * time.Millisecond},
+		Queue:      queue.Config{BaseBackoff: time.Second, MaxBackoff: 10 * time.Second, Poll: 500 * time.Millisecond},
+		PullEvery:  time.Minute,
+		SSCC:       line.SSCCConfig{CompanyPrefix: "9506000", Extension: 0},
+		Capacities: map[string]line.Capacity{gtin: {Case: perCase, Pallet: cases}},
+		Stations: []agent.StationConfig{
+			{StationConfig: line.StationConfig{Name: "case-1", Mode: line.ModeCase, Printer: "case-printer"}},
+			{StationConfig: line.StationConfig{Name: "pallet-1", Mode: line.ModePallet, Printer: "case-printer"}},
+			{StationConfig: line.StationConfig{Name: "samples", Mode: line.ModeDecommission, Reason: "sample"}},
+			{StationConfig: line.StationConfig{Name: "ship-1", Mode: line.ModeShip, Printer: "case-printer", IntegrationID: 70}},
+		},
+		ShipPoll: time.Second,
+		Version:  cfg.Version,
+	}, cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer a.Stop(context.Background())
+	fmt.Fprintf(cfg.Out, "\n  edgeagent demo: dashboard http://%s  (log in with any name and the token %s, also in %s)\n"+
+		"  station screens: http://%s/station/case-1  …/pallet-1  …/samples  …/ship-1\n  Ctrl-C stops; running it again continues.\n\n",
+		a.API.Addr(), token, filepath.Join(cfg.Dir, "token"), a.API.Addr())
+
+	l := &sim2{a: a, cfg: cfg, cloud: sim}
+	err = l.run(ctx)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// readToken reads the demo's token, making one the first time.
+func readToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	raw := make([]byte, 18)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	tok := base64.RawURLEncoding.EncodeToString(raw)
+	return tok, os.WriteFile(path, []byte(tok+"\n"), 0o600)
+}
+
+// sim2 is the simulated line: its operators scan as people would.
+type sim2 struct {
+	a     *agent.Agent
+	cfg   Config
+	cloud *cloudsim.Sim
+	outed bool
+}
+
+func (s *sim2) pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(time.Duration(float64(d) / s.cfg.Pace))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (s *sim2) scan(ctx context.Context, station string, sc line.Scan) (line.Verdict, error) {
+	st, _ := s.a.Line.Station(station)
+	sc.Source = "demo"
+	v, err := st.Handle(ctx, sc)
+	if err == nil {
+		err = s.pause(ctx, 400*time.Millisecond)
+	}
+	return v, err
+}
+
+func plain(text string) line.Scan { return line.Scan{Raw: []byte(text), Plain: text} }
+
+func gs1Scan(bracketed string) line.Scan {
+	m, err := gs1.Parse([]byte(bracketed))
+	if err != nil {
+		return line.Scan{Raw: []byte(bracketed), Err: err}
+	}
+	return line.Scan{Raw: []byte("]d2" + m.ElementString()), GS1: m}
+}
+
+func pack(serial, b string) line.Scan {
+	return gs1Scan(fmt.Sprintf("(01)%s(17)%s(10)%s(21)%s", gtin, expiry, b, serial))
+}
+
+func (s *sim2) run(ctx context.Context) error {
+	orders, err := s.a.Line.LabelOrders(ctx, 1000)
+	if err != nil {
+		return err
+	}
+	for cycle := len(orders) + 1; ; cycle++ {
+		if err := s.cycle(ctx, cycle); err != nil {
+			return err
+		}
+		if err := s.pause(ctx, 5*time.Second); err != nil {
+			return err
+		}
+	}
+}
+
+// cycle is one packaging order from label order to pallet.
+func (s *sim2) cycle(ctx context.Context, n int) error {
+	l := s.a.Line
+	po := fmt.Sprintf("PO-DEMO-%03d", n)
+	lo := fmt.Sprintf("LO-DEMO-%03d", n)
+	s.cfg.Log.Info().Str("packaging_order", po).Msg("demo: next order")
+	if _, err := l.PackagingOrderDetails(ctx, po); err != nil {
+		q := perCase * cases
+		if _, err := l.CreatePackagingOrder(ctx, "demo-erp", v2.PackagingOrder{OrderID: po, ProductCode: gtin, ProductCodeSchema: "GTIN",
+			Batch: batch, ExpiryDate: expiry, Quantity: &q, Market: "EU"}); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{"case-1", "pallet-1"} {
+		st, _ := l.Station(name)
+		if state, err := st.State(ctx, 0); err == nil && state.Container != "" {
+			_, _ = st.Handle(ctx, line.Scan{Source: "demo", Raw: []byte(line.CmdCancel), Plain: line.CmdCancel})
+		}
+		if err := st.SetOrder(ctx, "demo-supervisor", po); err != nil {
+			return err
+		}
+	}
+	q := perCase * cases
+	err := l.CreateLabelOrder(ctx, "demo-erp", v2.LabelOrder{OrderID: lo, ProductCode: gtin, ProductCodeSchema: "GTIN", Batch: batch,
+		Quantity: &q, DestinationTag: "line-1-printer", TemplateTag: "pack", Execute: true})
+	var rf *v2.Refusal
+	if err != nil && !(errors.As(err, &rf) && rf.Body.Message == v2.MsgLabelOrderExists) {
+		return err
+	}
+	if !s.outed && s.cfg.Outage > 0 {
+		s.outed = true
+		s.cloud.SetDown(true)
+		s.cfg.Log.Warn().Dur("for", s.cfg.Outage).Msg("demo: the cloud goes offline")
+		time.AfterFunc(s.cfg.Outage, func() {
+			s.cloud.SetDown(false)
+			s.cfg.Log.Warn().Msg("demo: the cloud is back")
+		})
+	}
+	// The operators pack what has come out of the printer, case by case;
+	// after a restart they go on with the cases already closed.
+	var packed, closedCases []string
+	all, err := l.Containers(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, c := range all {
+		for _, p := range c.Packs {
+			packed = append(packed, strings.TrimPrefix(p, gtin+"/"))
+		}
+		if c.Order == po && c.Level == line.ModeCase && c.State == "closed" && c.Parent == "" {
+			closedCases = append(closedCases, c.SSCC)
+		}
+	}
+	palletDone := false
+	for _, c := range all {
+		palletDone = palletDone || (c.Order == po && c.Level == line.ModePallet && c.State == "closed")
+	}
+	if palletDone {
+		return nil
+	}
+	for len(closedCases) < cases {
+		serials, err := l.PrintedSerials(ctx, lo)
+		if err != nil {
+			return err
+		}
+		free := freeSerials(serials, packed)
+		if len(free) < perCase {
+			status, _, _ := l.LabelOrderStatus(ctx, lo)
+			if status == line.OrderCompleted && len(free) < perCase {
+				break // labels lost to the fault: the rest was resolved by a person
+			}
+			if err := s.pause(ctx, 2*time.Second); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := s.scan(ctx, "case-1", plain(line.CmdNew))
+		if err != nil {
+			return err
+		}
+		sscc := v.Container
+		for i, sn := range free[:perCase] {
+			if _, err := s.scan(ctx, "case-1", pack(sn, batch)); err != nil {
+				return err
+			}
+			if i == 3 && len(closedCases) == 1 {
+				// A pack scanned twice, and one of another batch: red.
+				if _, err := s.scan(ctx, "case-1", pack(sn, batch)); err != nil {
+					return err
+				}
+				if _, err := s.scan(ctx, "case-1", pack(sn, "B2024-11")); err != nil {
+					return err
+				}
+			}
+		}
+		packed = append(packed, free[:perCase]...)
+		if _, err := s.scan(ctx, "case-1", gs1Scan("(00)"+sscc)); err != nil {
+			return err
+		}
+		closedCases = append(closedCases, sscc)
+	}
+	if len(closedCases) > 0 {
+		if _, err := s.scan(ctx, "pallet-1", plain(line.CmdNew)); err != nil {
+			return err
+		}
+		for _, c := range closedCases {
+			if _, err := s.scan(ctx, "pallet-1", gs1Scan("(00)"+c)); err != nil {
+				return err
+			}
+		}
+		if _, err := s.scan(ctx, "pallet-1", plain(line.CmdClose)); err != nil {
+			return err
+		}
+	}
+	// Quality takes one of the extra labels' packs as a sample.
+	serials, _ := l.PrintedSerials(ctx, lo)
+	if free := freeSerials(serials, packed); len(free) > 0 {
+		if _, err := s.scan(ctx, "samples", pack(free[0], batch)); err != nil {
+			return err
+		}
+	}
+	if n == 1 {
+		for _, o := range []string{"ORD-2024-00174", "ORD-2024-00166", "ORD-2024-00190", line.CmdClose} {
+			if _, err := s.scan(ctx, "ship-1", plain(o)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func freeSerials(all, used []string) []string {
+	u := map[string]bool{}
+	for _, s := range used {
+		u[s] = true
+	}
+	var out []string
+	for _, s := range all {
+		if !u[s] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
