@@ -669,8 +669,8 @@ type ContainerTree struct {
 	Level    string   `json:"level"`
 	State    string   `json:"state"`
 	Station  string   `json:"station"`
-	Order    string   `json:"order,omitempty"`  // the packaging order
-	Parent   string   `json:"parent,omitempty"` // the pallet a case is on
+	Order    string   `json:"order,omitempty"`    // the packaging order
+	Parent   string   `json:"parent,omitempty"`   // the pallet a case is on
 	Packs    []string `json:"packs,omitempty"`    // GTIN/serial
 	Children []string `json:"children,omitempty"` // SSCCs
 }
