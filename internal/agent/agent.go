@@ -202,6 +202,12 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 			return fail(fmt.Errorf("product %s: %w", p.GTIN, err))
 		}
 	}
+	if unknown, resent, err := a.Line.Recover(ctx); err != nil {
+		cancel()
+		return fail(fmt.Errorf("recover labels: %w", err))
+	} else if unknown+resent > 0 {
+		log.Warn().Int("unknown", unknown).Int("resent", resent).Msg("labels in flight at the last stop: unknown ones wait for a person, queued ones go to their printers again")
+	}
 	if cfg.Listen != "" {
 		a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: db.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
 			Scan: a.PageScan, DB: db, Dispatcher: a.Dispatcher, Printers: a.printerStatus, TestPrint: a.testPrint, Templates: cfg.Templates,

@@ -23,6 +23,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/store"
 	"github.com/edgeagent/edgeagent/internal/testutil"
+	"github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -287,4 +288,45 @@ func TestPackagingOrderAndDecommissionReachTheCloud(t *testing.T) {
 	}, 20*time.Second, 20*time.Millisecond, "the decommission follows the commission to the cloud, and so does the packaging order")
 	st, _ := r.cloud.SerialStatus(gtin, serials[1])
 	require.Equal(t, "Commissioned", st)
+}
+
+// Labels queued when the agent stops are printed after the restart, with
+// their serials; the one on its way is unknown; none is printed twice.
+func TestRestartMidOrder(t *testing.T) {
+	sim, err := printersim.Start(printersim.Config{Listen: "127.0.0.1:0", Speed: 40}, zerolog.Nop())
+	require.NoError(t, err)
+	defer sim.Close()
+	cfg := Config{
+		DB:        store.Config{Path: filepath.Join(t.TempDir(), "edgeagent.db"), MaxBatch: 64},
+		LineName:  "line-1",
+		Templates: zpl.Builtin(),
+		Printers:  []PrinterConfig{{Tag: "line-1-printer", URL: sim.URL()}},
+		Products:  []Product{{GTIN: gtin, Market: "EU", Batches: map[string]string{"AB12": "261231"}}},
+		Serials:   line.SerialConfig{Generate: true, Length: 10},
+	}
+	ctx := context.Background()
+	a, err := Start(ctx, cfg, zerolog.Nop())
+	require.NoError(t, err)
+	q := 60
+	require.NoError(t, a.Line.CreateLabelOrder(ctx, "erp", v2.LabelOrder{OrderID: "LO-R", ProductCode: gtin, ProductCodeSchema: "GTIN",
+		Batch: "AB12", Quantity: &q, DestinationTag: "line-1-printer", TemplateTag: "pack", Execute: true}))
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, sim.WaitPrinted(wctx, 15))
+	require.NoError(t, a.Stop(ctx))
+
+	a, err = Start(ctx, cfg, zerolog.Nop())
+	require.NoError(t, err)
+	defer a.Stop(ctx)
+	require.Eventually(t, func() bool {
+		s, _, _ := a.Line.LabelOrderStatus(ctx, "LO-R")
+		return s == line.OrderCompleted
+	}, 20*time.Second, 20*time.Millisecond)
+	_, counts, err := a.Line.LabelOrderStatus(ctx, "LO-R")
+	require.NoError(t, err)
+	assert.Equal(t, 60, counts["printed"]+counts["unknown"], "every label printed or waiting for a person: %v", counts)
+	assert.LessOrEqual(t, counts["unknown"], 1, "at most the label on its way")
+	serials := printedSerials(t, sim)
+	assert.True(t, distinct(serials), "no serial printed twice")
+	assert.GreaterOrEqual(t, len(serials), counts["printed"])
 }

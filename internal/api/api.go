@@ -67,6 +67,10 @@ type Server struct {
 	sessions sessions
 	routes   []string // every pattern served, for the route tests
 	started  time.Time
+	// base is the context of every request; Shutdown cancels it so that
+	// long-lived streams (Server-Sent Events) end.
+	base       context.Context
+	cancelBase context.CancelFunc
 }
 
 // New validates the configuration and builds the handlers.
@@ -75,7 +79,9 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, errors.New("api: listen address is required")
 	}
 	s := &Server{cfg: cfg, log: log, errc: make(chan error, 1), started: time.Now()}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
 	s.srv = &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return s.base },
 		Handler:           s.handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -180,4 +186,7 @@ func (s *Server) Err() <-chan error { return s.errc }
 
 // Shutdown stops accepting connections and waits for requests in flight,
 // until ctx ends.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancelBase()
+	return s.srv.Shutdown(ctx)
+}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -89,7 +90,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}()
 	packPrinter, err := printersim.Start(printersim.Config{Listen: "127.0.0.1:0", Speed: 4 * cfg.Pace,
-		Faults: []printersim.Fault{{Kind: printersim.MediaOut, After: 30, For: time.Duration(float64(10*time.Second) / cfg.Pace)}}}, zerolog.Nop())
+		Faults: []printersim.Fault{{Kind: printersim.MediaOut, After: 30, For: time.Duration(float64(10*time.Second) / cfg.Pace)},
+			{Kind: printersim.Drop, After: 75}}}, zerolog.Nop())
 	if err != nil {
 		return err
 	}
@@ -119,10 +121,10 @@ func Run(ctx context.Context, cfg Config) error {
 		SSCC:       line.SSCCConfig{CompanyPrefix: "9506000", Extension: 0},
 		Capacities: map[string]line.Capacity{gtin: {Case: perCase, Pallet: cases}},
 		Stations: []agent.StationConfig{
-			{StationConfig: line.StationConfig{Name: "case-1", Mode: line.ModeCase, Printer: "case-printer"}},
+			{StationConfig: line.StationConfig{Name: "case-1", Mode: line.ModeCase, Printer: "case-printer"}, GS: '|'},
 			{StationConfig: line.StationConfig{Name: "pallet-1", Mode: line.ModePallet, Printer: "case-printer"}},
 			{StationConfig: line.StationConfig{Name: "samples", Mode: line.ModeDecommission, Reason: "sample"}},
-			{StationConfig: line.StationConfig{Name: "ship-1", Mode: line.ModeShip, Printer: "case-printer", IntegrationID: 70}},
+			{StationConfig: line.StationConfig{Name: "ship-1", Mode: line.ModeShip, Printer: "case-printer", IntegrationID: 70}, GS: '|'},
 		},
 		ShipPoll: time.Second,
 		Version:  cfg.Version,
@@ -137,6 +139,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	l := &sim2{a: a, cfg: cfg, cloud: sim}
 	err = l.run(ctx)
+	l.wg.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
@@ -163,6 +166,7 @@ type sim2 struct {
 	cfg   Config
 	cloud *cloudsim.Sim
 	outed bool
+	wg    sync.WaitGroup // the outage
 }
 
 func (s *sim2) pause(ctx context.Context, d time.Duration) error {
@@ -248,10 +252,18 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 		s.outed = true
 		s.cloud.SetDown(true)
 		s.cfg.Log.Warn().Dur("for", s.cfg.Outage).Msg("demo: the cloud goes offline")
-		time.AfterFunc(s.cfg.Outage, func() {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			t := time.NewTimer(s.cfg.Outage)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+				s.cfg.Log.Warn().Msg("demo: the cloud is back")
+			}
 			s.cloud.SetDown(false)
-			s.cfg.Log.Warn().Msg("demo: the cloud is back")
-		})
+		}()
 	}
 	// The operators pack what has come out of the printer, case by case;
 	// after a restart they go on with the cases already closed.

@@ -187,7 +187,9 @@ func (l *Line) Release(ctx context.Context, actor, orderID string) error {
 	if refusal != nil {
 		return refusal
 	}
-	if left, err := l.PoolLevel(ctx, gtin); err == nil && l.cfg.Serials.LowPool > 0 && left < l.cfg.Serials.LowPool {
+	if l.cfg.Serials.Generate {
+		// Serials are made as orders need them: the pool is meant to be empty.
+	} else if left, err := l.PoolLevel(ctx, gtin); err == nil && l.cfg.Serials.LowPool > 0 && left < l.cfg.Serials.LowPool {
 		l.cfg.Log.Warn().Str("gtin", gtin).Int("available", left).Msg("serial pool low")
 	}
 	p := l.cfg.Printers[dest]
@@ -455,4 +457,88 @@ func (l *Line) PrintedSerials(ctx context.Context, orderID string) ([]string, er
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// Recover runs at start-up, before the printers: a label that was on its
+// way to a printer when the agent stopped has an unknown outcome (a person
+// decides), and labels that never left are sent again, in order, with the
+// serials they were given.
+func (l *Line) Recover(ctx context.Context) (unknown, resent int, err error) {
+	type pending struct {
+		id                                          int64
+		order, gtin, serial, printer, batch, expiry string
+		template                                    string
+	}
+	var queued []pending
+	err = l.db.Write(ctx, func(tx *sql.Tx) error {
+		queued, unknown = nil, 0
+		now := nowMS()
+		res, err := tx.Exec(`UPDATE serials SET state = 'unknown', updated_at = ? WHERE (gtin, serial) IN (SELECT gtin, serial FROM labels WHERE state = 'printing')`, now)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE labels SET state = 'unknown', reason = 'the agent stopped before the printer confirmed the label', updated_at = ? WHERE state = 'printing'`, now); err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		unknown = int(n)
+		if unknown > 0 {
+			if err := audit(tx, "agent", "labels.recover", "", "printing", "unknown", fmt.Sprintf("%d labels in flight at stop", unknown)); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(`SELECT l.id, l.order_id, l.gtin, l.serial, l.printer, s.batch, s.expiry, o.template FROM labels l
+			JOIN serials s ON s.gtin = l.gtin AND s.serial = l.serial JOIN label_orders o ON o.order_id = l.order_id
+			WHERE l.state = 'queued' ORDER BY l.id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p pending
+			if err := rows.Scan(&p.id, &p.order, &p.gtin, &p.serial, &p.printer, &p.batch, &p.expiry, &p.template); err != nil {
+				return err
+			}
+			queued = append(queued, p)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	// One job per order and printer, in label order.
+	type key struct{ order, printer string }
+	jobs := map[key][]PrintLabel{}
+	var keys []key
+	for _, p := range queued {
+		tmpl, ok := l.cfg.Templates.Get(p.template)
+		if !ok {
+			return unknown, resent, fmt.Errorf("label %d: template %s is missing", p.id, p.template)
+		}
+		data := zpl.Data{}
+		for _, k := range tmpl.Keys {
+			data[k] = map[string]string{"gtin": p.gtin, "batch": p.batch, "expiry": p.expiry, "serial": p.serial, "order_id": p.order}[k]
+		}
+		out, err := tmpl.Render(nil, data)
+		if err != nil {
+			return unknown, resent, fmt.Errorf("label %d: %w", p.id, err)
+		}
+		k := key{p.order, p.printer}
+		if _, seen := jobs[k]; !seen {
+			keys = append(keys, k)
+		}
+		jobs[k] = append(jobs[k], PrintLabel{ID: strconv.FormatInt(p.id, 10), Serial: p.serial, Data: out})
+	}
+	for _, k := range keys {
+		p := l.cfg.Printers[k.printer]
+		if p == nil {
+			l.cfg.Log.Error().Str("printer", k.printer).Str("order", k.order).Msg("queued labels wait: the printer is no longer configured")
+			continue
+		}
+		if err := p.Submit(k.order+"/resumed", jobs[k]); err != nil {
+			return unknown, resent, err
+		}
+		resent += len(jobs[k])
+	}
+	return unknown, resent, nil
 }

@@ -1,0 +1,221 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/prometheus/common/expfmt"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgeagent/edgeagent/internal/testutil"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// running is a demo in the background.
+type running struct {
+	url, token string
+	cancel     context.CancelFunc
+	done       chan error
+}
+
+func startDemo(t *testing.T, dir string) *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	r := &running{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		r.done <- Run(ctx, Config{Dir: dir, Listen: "127.0.0.1:0", Version: "test", Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+			Out: out, Pace: 20, Outage: 3 * time.Second})
+	}()
+	re := regexp.MustCompile(`dashboard (http://\S+)\s+\(log in with any name and the token (\S+),`)
+	require.Eventually(t, func() bool { return re.MatchString(out.String()) }, 20*time.Second, 20*time.Millisecond, "the demo prints its URL and token")
+	m := re.FindStringSubmatch(out.String())
+	r.url, r.token = m[1], m[2]
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+func (r *running) stop(t *testing.T) {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the demo did not stop within 20s of Ctrl-C")
+	}
+}
+
+// metric reads one sample of /metrics whose labels include want.
+func (r *running) metric(t *testing.T, name string, want ...string) float64 {
+	resp, err := http.Get(r.url + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	total := 0.0
+	for _, m := range fams[name].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		ok := true
+		for i := 0; i+1 < len(want); i += 2 {
+			ok = ok && labels[want[i]] == want[i+1]
+		}
+		if ok {
+			total += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	return total
+}
+
+func chromium(t *testing.T) string {
+	if p := os.Getenv("EDGEAGENT_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium on PATH and EDGEAGENT_CHROMIUM (Getenv) unset: install Debian's chromium to run the browser tests")
+	return ""
+}
+
+// The whole line in a browser, as a supervisor and an operator use it.
+func TestDemoInABrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("testing.Short: the browser test runs the whole demo")
+	}
+	browser := chromium(t)
+	dir := t.TempDir()
+	d := startDemo(t, dir)
+
+	// The simulated line fills a pallet; the printer's dropped connection
+	// leaves one label unknown; one shipping order is refused.
+	require.Eventually(t, func() bool {
+		return d.metric(t, "edgeagent_containers", "level", "pallet", "state", "closed") >= 2 &&
+			d.metric(t, "edgeagent_labels", "state", "unknown") >= 1 && d.metric(t, "edgeagent_outbox_items", "state", "parked") >= 1
+	}, 90*time.Second, 200*time.Millisecond)
+	assert.Zero(t, d.metric(t, "edgeagent_outbox_oldest_pending_age_seconds") > 60, "the cloud took the facts after the outage")
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1400, 1000))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")), "the browser starts")
+	bctx, cancel = context.WithTimeout(bctx, 90*time.Second)
+	defer cancel()
+	poll := func(expr string) chromedp.Action[chromedp.Void] {
+		p := chromedp.Poll[bool](expr)
+		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := p(ctx, tg)
+			return chromedp.Void{}, err
+		}
+	}
+
+	// Log in.
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Navigate(d.url+"/login?next=/station/ship-1"),
+		chromedp.WaitVisible("#user"),
+		chromedp.SendKeys("#user", "Ana"),
+		chromedp.SendKeys("#token", d.token),
+		chromedp.Click("#login"),
+		// The station screen: a scan typed by a wedge scanner.
+		chromedp.WaitVisible("#scan"),
+		chromedp.SendKeys("#scan", "ORD-2024-00180"+kb.Enter),
+		poll(`document.getElementById("verdict-text").textContent.includes("Order ORD-2024-00180 added")`),
+	))
+	class, err := chromedp.Run(bctx, chromedp.AttributeValue("#verdict", "class"))
+	require.NoError(t, err)
+	assert.Equal(t, "verdict ok", class.Value)
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.SendKeys("#scan", "ORD-2024-00180"+kb.Enter),
+		poll(`document.getElementById("verdict").className === "verdict bad"`),
+	))
+	text, err := chromedp.Run(bctx, chromedp.Text("#verdict-text"))
+	require.NoError(t, err)
+	assert.Contains(t, text, "scanned twice")
+
+	// Retry the parked item.
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Navigate(d.url+"/queue"),
+		chromedp.WaitVisible("button.retry"),
+		chromedp.Click("button.retry"),
+		poll(`document.getElementById("toast").textContent.includes("Done.")`),
+	))
+	// Resolve the unknown label: it is on the pack.
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Navigate(d.url+"/orders"),
+		chromedp.WaitVisible("button.resolve"),
+		chromedp.SendKeys(`form[data-api$="/resolve"] input[name=reason]`, "found on the pack"),
+		chromedp.Click("button.resolve"),
+		poll(`document.getElementById("toast").textContent.includes("Done.")`),
+	))
+	resp, err := http.Get(d.url + "/audit")
+	require.NoError(t, err)
+	var audit bytes.Buffer
+	_, _ = audit.ReadFrom(resp.Body)
+	resp.Body.Close()
+	assert.Regexp(t, `<td>user:Ana</td><td>queue.retry</td>`, audit.String())
+	assert.Regexp(t, `<td>user:Ana</td><td>label.resolve</td>.*<td>unknown</td><td>printed</td><td>found on the pack</td>`, audit.String())
+
+	// Screenshots for the documentation, when asked for.
+	if os.Getenv("EDGEAGENT_SCREENSHOTS") != "" {
+		shots := filepath.Join(testutil.ModuleRoot(t), "docs", "screenshots")
+		require.NoError(t, os.MkdirAll(shots, 0o755))
+		require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(d.url+"/station/case-1"), chromedp.WaitVisible("#scan"),
+			poll(`document.getElementById("recent").children.length > 3 && document.getElementById("verdict").className !== "verdict idle"`)))
+		png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(shots, "station.png"), png, 0o644))
+		require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(d.url+"/"), chromedp.WaitVisible("#live"), chromedp.Sleep(time.Second)))
+		png, err = chromedp.Run(bctx, chromedp.CaptureScreenshot())
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(shots, "overview.png"), png, 0o644))
+	}
+
+	// Ctrl-C stops it; running it again continues where it stopped.
+	orders := d.metric(t, "edgeagent_label_orders")
+	d.stop(t)
+	_, err = os.Stat(filepath.Join(dir, "cloud.json"))
+	require.NoError(t, err, "the emulated cloud's state is kept")
+	d = startDemo(t, dir)
+	require.Eventually(t, func() bool { return d.metric(t, "edgeagent_label_orders") > orders }, 60*time.Second, 200*time.Millisecond)
+	before := d.metric(t, "edgeagent_outbox_items", "state", "parked")
+	time.Sleep(2 * time.Second)
+	assert.Equal(t, before, d.metric(t, "edgeagent_outbox_items", "state", "parked"), "nothing new refused by the cloud after the restart")
+}
