@@ -5,9 +5,10 @@ BIN       ?= bin/edgeagent
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 DEMO_DIR  ?= demo-data
+DEMO_LISTEN ?= 127.0.0.1:8080
 FUZZTIME  ?= 30s
 STATICCHECK_VERSION ?= v0.7.0
-SYSTEM_PACKAGES := libusb-1.0-0-dev pkg-config gcc
+SYSTEM_PACKAGES := libusb-1.0-0-dev pkg-config gcc chromium
 
 export CGO_ENABLED := 1
 
@@ -26,13 +27,9 @@ deps: ## install missing system packages (as root), or say what to install
 build: ## build bin/edgeagent with the version linked in
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/edgeagent
 
-run: build ## run the agent on a default configuration in ./demo-data
+run: build ## the demo: the whole line on emulated printers and an emulated cloud, dashboard in the browser
 	@mkdir -p $(DEMO_DIR) && chmod 700 $(DEMO_DIR)
-	@[ -f $(DEMO_DIR)/edgeagent.yaml ] || ( $(BIN) init $(DEMO_DIR)/edgeagent.yaml >/dev/null && \
-		sed -i -e 's|^data_dir: .*|data_dir: $(DEMO_DIR)|' -e 's|^  format: auto|  format: console|' $(DEMO_DIR)/edgeagent.yaml )
-	@[ -f $(DEMO_DIR)/token ] || ( umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' > $(DEMO_DIR)/token )
-	@echo "edgeagent on http://127.0.0.1:8080  (health: /healthz, /readyz; token in $(DEMO_DIR)/token; Ctrl-C stops)"
-	EDGEAGENT_TOKEN="$$(cat $(DEMO_DIR)/token)" $(BIN) run --config $(DEMO_DIR)/edgeagent.yaml
+	$(BIN) demo --data $(DEMO_DIR) --listen $(DEMO_LISTEN)
 
 test: ## run every test with the race detector and compile the hardware tests
 	$(GO) vet -tags hardware ./...
@@ -71,6 +68,10 @@ bench: ## run the benchmarks and print the figures
 	@awk '/^BenchmarkStationVerdicts\/paced/ {for (i=1;i<=NF;i++) {if ($$i=="p50-µs") p50=$$(i-1); if ($$i=="p99-µs") p99=$$(i-1); if ($$i=="commit-p50-µs") c50=$$(i-1); if ($$i=="commit-p99-µs") c99=$$(i-1); if ($$i=="p99-ratio") r=$$(i-1)}; \
 		printf "  100 scans/s: verdict p50 %s µs  p99 %s µs;  one-row commit p50 %s µs  p99 %s µs;  p99 %.1fx the commit'"'"'s (goal: p99 <= 2000 µs and <= 3x)\n", p50, p99, c50, c99, r} \
 		/^BenchmarkStationVerdicts\/max/ {for (i=1;i<=NF;i++) if ($$i=="scans/s") printf "  most sustained: %.0f scans/s with durable verdicts (goal >= 2,000)\n", $$(i-1)}' /tmp/edgeagent-bench.txt
+	@echo
+	@echo "Dashboard and agent:"
+	@awk '/^BenchmarkOverview/ {for (i=1;i<=NF;i++) if ($$i=="ms/render") printf "  overview with 100,000 serials and 1,000 cases: %.1f ms per render (goal <= 50 ms)\n", $$(i-1)} \
+		/^BenchmarkAgentStart/ {for (i=1;i<=NF;i++) {if ($$i=="ms-to-ready") r=$$(i-1); if ($$i=="idle-RSS-MiB") m=$$(i-1)}; printf "  agent start to ready: %s ms (goal <= 300 ms); idle RSS %s MiB (goal <= 40 MB)\n", r, m}' /tmp/edgeagent-bench.txt
 	@echo
 	@echo "Label preview (draw and PNG-encode):"
 	@awk '/^BenchmarkPreviewPack/ {for (i=1;i<=NF;i++) if ($$i=="ms/label") printf "  %-36s %8.2f ms/label at 8 dpmm\n", $$1, $$(i-1)}' /tmp/edgeagent-bench.txt
