@@ -43,6 +43,10 @@ type Config struct {
 	TestPrint  func(ctx context.Context, printer string) error
 	Templates  *zpl.Set
 	Version    string
+
+	// RateLimit bounds requests to the local API per client address and
+	// second (default 200, burst twice as many); logins get 5 a minute.
+	RateLimit float64
 }
 
 // PrinterStatus is a printer as the dashboard shows it.
@@ -71,6 +75,8 @@ type Server struct {
 	// long-lived streams (Server-Sent Events) end.
 	base       context.Context
 	cancelBase context.CancelFunc
+	apiLimit   *limiter
+	loginLimit *limiter
 }
 
 // New validates the configuration and builds the handlers.
@@ -80,6 +86,12 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, errc: make(chan error, 1), started: time.Now()}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 200
+		s.cfg.RateLimit = 200
+	}
+	s.apiLimit = newLimiter(cfg.RateLimit, int(2*cfg.RateLimit))
+	s.loginLimit = newLimiter(5.0/60, 5)
 	s.srv = &http.Server{
 		BaseContext:       func(net.Listener) context.Context { return s.base },
 		Handler:           s.handler(),
@@ -139,7 +151,7 @@ func (s *Server) handler() http.Handler {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(openapiYAML)
 	})
-	return securityHeaders(mux)
+	return securityHeaders(s.limited(mux))
 }
 
 // securityHeaders keeps the pages from being framed or sniffed, and their

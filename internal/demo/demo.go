@@ -71,6 +71,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return err
 	}
+	if err := os.Chmod(cfg.Dir, 0o700); err != nil { // it holds a token
+		return err
+	}
 	token, err := readToken(filepath.Join(cfg.Dir, "token"))
 	if err != nil {
 		return err

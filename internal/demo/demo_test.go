@@ -44,14 +44,15 @@ type running struct {
 	url, token string
 	cancel     context.CancelFunc
 	done       chan error
+	logs       *syncBuffer
 }
 
 func startDemo(t *testing.T, dir string) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
-	r := &running{cancel: cancel, done: make(chan error, 1)}
+	r := &running{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
 	go func() {
-		r.done <- Run(ctx, Config{Dir: dir, Listen: "127.0.0.1:0", Version: "test", Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+		r.done <- Run(ctx, Config{Dir: dir, Listen: "127.0.0.1:0", Version: "test", Log: zerolog.New(r.logs).Level(zerolog.InfoLevel),
 			Out: out, Pace: 20, Outage: 3 * time.Second})
 	}()
 	re := regexp.MustCompile(`dashboard (http://\S+)\s+\(log in with any name and the token (\S+),`)
@@ -208,11 +209,36 @@ func TestDemoInABrowser(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(shots, "overview.png"), png, 0o644))
 	}
 
+	// No secret in the logs, the printed text or any page.
+	var pages bytes.Buffer
+	for _, p := range []string{"/", "/orders", "/printers", "/stations", "/queue", "/audit", "/templates", "/station/case-1", "/metrics", "/api/openapi.yaml"} {
+		resp, err := http.Get(d.url + p)
+		require.NoError(t, err)
+		_, _ = pages.ReadFrom(resp.Body)
+		resp.Body.Close()
+	}
+	for _, secret := range []string{d.token, "demo-static-token", "demo-channel", "ship-secret"} {
+		assert.NotContains(t, d.logs.String(), secret, "logs")
+		assert.NotContains(t, pages.String(), secret, "pages")
+	}
+	assert.Contains(t, d.logs.String(), `"message":"demo: the cloud goes offline"`, "the logs were captured")
+
 	// Ctrl-C stops it; running it again continues where it stopped.
 	orders := d.metric(t, "edgeagent_label_orders")
 	d.stop(t)
 	_, err = os.Stat(filepath.Join(dir, "cloud.json"))
 	require.NoError(t, err, "the emulated cloud's state is kept")
+	require.NoError(t, filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
+		require.NoError(t, err)
+		info, err := e.Info()
+		require.NoError(t, err)
+		if e.IsDir() {
+			assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), path)
+		} else {
+			assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), path)
+		}
+		return nil
+	}))
 	d = startDemo(t, dir)
 	require.Eventually(t, func() bool { return d.metric(t, "edgeagent_label_orders") > orders }, 60*time.Second, 200*time.Millisecond)
 	before := d.metric(t, "edgeagent_outbox_items", "state", "parked")
