@@ -8,11 +8,15 @@ DEMO_DIR  ?= demo-data
 DEMO_LISTEN ?= 127.0.0.1:8080
 FUZZTIME  ?= 30s
 STATICCHECK_VERSION ?= v0.7.0
+NFPM_VERSION ?= v2.41.1
+DEB_VERSION ?= 0.1.0+git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+DIST      ?= dist
+ARCH      ?= $(shell $(GO) env GOARCH)
 SYSTEM_PACKAGES := libusb-1.0-0-dev pkg-config gcc chromium
 
 export CGO_ENABLED := 1
 
-.PHONY: help deps build run test bench lint fuzz hardware-test clean
+.PHONY: help deps build run test bench lint fuzz hardware-test clean deb deb-test chaos
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-15s %s\n", $$1, $$2}'
@@ -38,6 +42,8 @@ test: ## run every test with the race detector and compile the hardware tests
 	@echo "three days offline at full volume (the race detector is too slow for it):"
 	@$(GO) test -count=1 -run '^TestThreeDaysOffline$$' -v ./internal/cloudsync/ > /tmp/edgeagent-offline.txt 2>&1; rc=$$?; \
 		grep -E '^(---|ok|FAIL)|offline_test' /tmp/edgeagent-offline.txt; exit $$rc
+	@echo "the package: install, upgrade and removal in a throwaway root:"
+	@if command -v dpkg >/dev/null; then deploy/test-deb.sh; else echo "dpkg is not installed: skipping the package test (make deb-test on Debian)"; fi
 
 bench: ## run the benchmarks and print the figures
 	@$(GO) test -run '^$$' -bench . -benchmem -benchtime=2s ./... | tee /tmp/edgeagent-bench.txt | grep -E '^(Benchmark|ok|FAIL|goos|cpu)'
@@ -75,6 +81,15 @@ bench: ## run the benchmarks and print the figures
 	@echo
 	@echo "Label preview (draw and PNG-encode):"
 	@awk '/^BenchmarkPreviewPack/ {for (i=1;i<=NF;i++) if ($$i=="ms/label") printf "  %-36s %8.2f ms/label at 8 dpmm\n", $$1, $$(i-1)}' /tmp/edgeagent-bench.txt
+
+deb: ## build the Debian package (nfpm) into $(DIST)/
+	$(GO) build -trimpath -ldflags "-X main.version=$(DEB_VERSION)" -o $(BIN) ./cmd/edgeagent
+	@mkdir -p $(DIST)
+	sed -e 's|$${BINARY}|$(BIN)|' -e 's|$${CONFIG}|deploy/edgeagent.yaml|' deploy/nfpm.yaml > $(DIST)/nfpm.yaml
+	VERSION=$(DEB_VERSION) ARCH=$(ARCH) $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION) package -p deb -f $(DIST)/nfpm.yaml -t $(DIST)/
+
+deb-test: ## install, upgrade and remove the package in a throwaway root
+	deploy/test-deb.sh
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -116,6 +116,12 @@ func cmdRun(e env) error {
 	}
 	srv := a.API
 	log.Info().Msg("edgeagent ready")
+	if err := sdNotify("READY=1\nSTATUS=serving " + cfg.HTTP.Listen); err != nil {
+		log.Warn().Err(err).Msg("cannot tell systemd the agent is ready")
+	}
+	wctx, stopWatchdog := context.WithCancel(e.ctx)
+	defer stopWatchdog()
+	go watchdog(wctx, a.DB.Ping, log)
 
 	var runErr error
 	select {
@@ -126,6 +132,8 @@ func cmdRun(e env) error {
 		log.Error().Err(err).Msg("stopping: http server failed")
 	}
 
+	_ = sdNotify("STOPPING=1")
+	stopWatchdog()
 	// Shut down in reverse order with a fresh deadline; a second signal aborts the drain.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

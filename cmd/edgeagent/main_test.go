@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -120,8 +122,28 @@ func TestRunServesHealthAndStopsOnSIGTERM(t *testing.T) {
 	cfg := fmt.Sprintf("line: {name: test}\ndata_dir: %s\nlog: {format: json}\nhttp: {listen: \"127.0.0.1:0\", token: \"${T}\"}\nshutdown_timeout: 5s\n", filepath.Join(dir, "data"))
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
 
+	// systemd's notify socket: the agent says READY, pings the watchdog and
+	// says STOPPING.
+	sockPath := filepath.Join(dir, "notify.sock")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
+	require.NoError(t, err)
+	defer notify.Close()
+	var notes []string
+	var notesMu sync.Mutex
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := notify.Read(buf)
+			if err != nil {
+				return
+			}
+			notesMu.Lock()
+			notes = append(notes, string(buf[:n]))
+			notesMu.Unlock()
+		}
+	}()
 	cmd := exec.Command(bin, "run", "--config", cfgPath)
-	cmd.Env = append(os.Environ(), "T="+token)
+	cmd.Env = append(os.Environ(), "T="+token, "NOTIFY_SOCKET="+sockPath, "WATCHDOG_USEC=200000")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -147,6 +169,11 @@ func TestRunServesHealthAndStopsOnSIGTERM(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, path)
 	}
 
+	require.Eventually(t, func() bool {
+		notesMu.Lock()
+		defer notesMu.Unlock()
+		return strings.Contains(strings.Join(notes, "|"), "WATCHDOG=1")
+	}, 5*time.Second, 10*time.Millisecond, "watchdog pings")
 	start := time.Now()
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	rest, _ := io.ReadAll(stderr)
@@ -154,6 +181,11 @@ func TestRunServesHealthAndStopsOnSIGTERM(t *testing.T) {
 	require.NoError(t, cmd.Wait(), "clean exit after SIGTERM; logs:\n%s", logs.String())
 	require.Less(t, time.Since(start), 5*time.Second)
 	require.Contains(t, logs.String(), "edgeagent stopped")
+	notesMu.Lock()
+	all := strings.Join(notes, "|")
+	notesMu.Unlock()
+	require.True(t, strings.HasPrefix(all, "READY=1"), all)
+	require.Contains(t, all, "STOPPING=1")
 	require.Contains(t, logs.String(), "sqlite_version")
 	require.NotContains(t, logs.String(), token, "the token must never be logged")
 

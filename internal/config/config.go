@@ -329,9 +329,9 @@ func (c Config) Validate() error {
 		bad("log.level", "must be one of debug, info, warn, error; got %q", c.Log.Level)
 	}
 	switch c.Log.Format {
-	case "auto", "json", "console":
+	case "auto", "json", "console", "journald":
 	default:
-		bad("log.format", "must be one of auto, json, console; got %q", c.Log.Format)
+		bad("log.format", "must be one of auto, json, console, journald; got %q", c.Log.Format)
 	}
 	if host, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen", "must be host:port (for example 127.0.0.1:8080); got %q", c.HTTP.Listen)

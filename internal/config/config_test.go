@@ -49,7 +49,7 @@ shutdown_timeout: 1ms
 	for _, want := range []string{
 		"line.name: is required",
 		`log.level: must be one of debug, info, warn, error; got "loud"`,
-		`log.format: must be one of auto, json, console; got "xml"`,
+		`log.format: must be one of auto, json, console, journald; got "xml"`,
 		`http.listen: must be host:port (for example 127.0.0.1:8080); got "8080"`,
 		"http.token: is required and must be at least 16 characters",
 		"store.group_commit_max_batch: must be 1 to 10000; got 0",

@@ -6,6 +6,7 @@
 package logging
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -19,8 +20,10 @@ const (
 	FieldComponent = "component"
 )
 
-// New returns a logger writing to w. format is "json", "console" or "auto"
-// (console when w is a terminal); level is debug, info, warn or error.
+// New returns a logger writing to w. format is "json", "console",
+// "journald" (text lines with a <priority> prefix that journald reads, no
+// timestamps: the journal has them) or "auto" (console when w is a
+// terminal, json otherwise); level is debug, info, warn or error.
 func New(w io.Writer, format, level string) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
@@ -34,9 +37,11 @@ func New(w io.Writer, format, level string) (zerolog.Logger, error) {
 		if isTerminal(w) {
 			out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.DateTime}
 		}
+	case "journald":
+		out = journald{w: w}
 	case "json":
 	default:
-		return zerolog.Nop(), fmt.Errorf("log format %q: must be auto, json or console", format)
+		return zerolog.Nop(), fmt.Errorf("log format %q: must be auto, json, console or journald", format)
 	}
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
 }
@@ -53,4 +58,26 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// journald writes each event as one text line prefixed with its syslog
+// priority (sd-daemon(3)), so the journal records the level.
+type journald struct{ w io.Writer }
+
+var priorities = map[zerolog.Level]int{zerolog.TraceLevel: 7, zerolog.DebugLevel: 7, zerolog.InfoLevel: 6, zerolog.WarnLevel: 4,
+	zerolog.ErrorLevel: 3, zerolog.FatalLevel: 2, zerolog.PanicLevel: 0, zerolog.NoLevel: 6}
+
+func (j journald) Write(p []byte) (int, error) { return j.WriteLevel(zerolog.NoLevel, p) }
+
+func (j journald) WriteLevel(l zerolog.Level, p []byte) (int, error) {
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "<%d>", priorities[l])
+	cw := zerolog.ConsoleWriter{Out: &buf, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}}
+	if _, err := cw.Write(p); err != nil {
+		return 0, err
+	}
+	if _, err := j.w.Write(buf.Bytes()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

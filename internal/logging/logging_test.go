@@ -3,8 +3,10 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -33,4 +35,18 @@ func TestConsoleAndErrors(t *testing.T) {
 	require.ErrorContains(t, err, "log format")
 	_, err = New(&buf, "json", "loud")
 	require.ErrorContains(t, err, "log level")
+}
+
+func TestJournaldFormat(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(&buf, "journald", "debug")
+	require.NoError(t, err)
+	log.Info().Str("printer", "p1").Msg("printer ready")
+	log.Warn().Msg("media out")
+	log.Error().Msg("cannot print")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Len(t, lines, 3)
+	assert.Equal(t, "<6>INF printer ready printer=p1", lines[0])
+	assert.Equal(t, "<4>WRN media out", lines[1])
+	assert.Equal(t, "<3>ERR cannot print", lines[2])
 }
