@@ -42,45 +42,22 @@ test: ## run every test with the race detector and compile the hardware tests
 	@echo "three days offline at full volume (the race detector is too slow for it):"
 	@$(GO) test -count=1 -run '^TestThreeDaysOffline$$' -v ./internal/cloudsync/ > /tmp/edgeagent-offline.txt 2>&1; rc=$$?; \
 		grep -E '^(---|ok|FAIL)|offline_test' /tmp/edgeagent-offline.txt; exit $$rc
+	@echo "every fuzz target, briefly (make fuzz runs them longer):"
+	@$(MAKE) -s fuzz FUZZTIME=$${TEST_FUZZTIME:-3s} > /tmp/edgeagent-fuzz.txt 2>&1 || { cat /tmp/edgeagent-fuzz.txt; exit 1; }
+	@grep -E '^fuzz ' /tmp/edgeagent-fuzz.txt
 	@echo "the package: install, upgrade and removal in a throwaway root:"
 	@if command -v dpkg >/dev/null; then deploy/test-deb.sh; else echo "dpkg is not installed: skipping the package test (make deb-test on Debian)"; fi
 
-bench: ## run the benchmarks and print the figures
-	@$(GO) test -run '^$$' -bench . -benchmem -benchtime=2s ./... | tee /tmp/edgeagent-bench.txt | grep -E '^(Benchmark|ok|FAIL|goos|cpu)'
+bench: ## run the benchmarks and print one table of the figures with their goals
+	@$(GO) test -run '^$$' -bench . -benchmem -benchtime=2s -timeout 30m ./... | tee /tmp/edgeagent-bench.txt | grep -E '^(Benchmark|ok|FAIL|goos|cpu)'
 	@echo
-	@echo "GS1 parse throughput (one core):"
-	@awk '/^BenchmarkParse\// {for (i=1;i<=NF;i++) if ($$i=="scans/s") printf "  %-28s %12.0f scans/s  %s ns/op  %s allocs/op\n", $$1, $$(i-1), $$3, $$(NF-1)}' /tmp/edgeagent-bench.txt
-	@echo
-	@echo "Pack label rendering (one core), zpl templates against text/template:"
-	@awk '/^BenchmarkRenderPack/ {for (i=1;i<=NF;i++) if ($$i=="labels/s") {printf "  %-36s %12.0f labels/s  %s ns/op  %s allocs/op\n", $$1, $$(i-1), $$3, $$(NF-1); r[$$1 ~ /TextTemplate/] = $$(i-1)}} \
-		END {if (r[1] > 0) printf "  zpl renders %.1fx as many labels per second as text/template\n", r[0] / r[1]}' /tmp/edgeagent-bench.txt
-	@echo
-	@echo "Printer runner, 10,000-label job on the emulator at unlimited speed (render, send, confirm by odometer):"
-	@awk '/^BenchmarkJob10k/ {for (i=1;i<=NF;i++) {if ($$i=="ns/label") nl=$$(i-1); if ($$i=="labels/s") ls=$$(i-1)}; printf "  %-36s %10.0f ns/label  %8.0f labels/s  (every serial received once, in order)\n", $$1, nl, ls}' /tmp/edgeagent-bench.txt
-	@echo
-	@echo "Scanner reads (one core: framing and GS1 decoding; loopback TCP reader: last byte to delivered scan):"
-	@awk '/^BenchmarkFrameDecode/ {for (i=1;i<=NF;i++) if ($$i=="scans/s") printf "  %-36s %10.0f scans/s  %s ns/op  %s allocs/op\n", $$1, $$(i-1), $$3, $$(NF-1)} \
-		/^BenchmarkScanLatency/ {for (i=1;i<=NF;i++) {if ($$i=="p50-µs") p50=$$(i-1); if ($$i=="p99-µs") p99=$$(i-1)}; printf "  %-36s p50 %s µs  p99 %s µs\n", $$1, p50, p99}' /tmp/edgeagent-bench.txt
-	@echo
-	@echo "Cloud emulator on loopback, commission calls through the client (as many callers as cores):"
-	@awk '/^BenchmarkEmulatorCommission/ {for (i=1;i<=NF;i++) {if ($$i=="req/s") r=$$(i-1); if ($$i=="serials/s") sr=$$(i-1)}; printf "  %-46s %8.0f req/s  %9.0f serials/s\n", $$1, r, sr}' /tmp/edgeagent-bench.txt
-	@echo
-	@echo "Outbox (32-256 concurrent producers, one fact per durable write, same disk):"
-	@awk '/^BenchmarkEnqueue\// {for (i=1;i<=NF;i++) if ($$i=="items/s") {printf "  %-46s %9.0f items/s\n", $$1, $$(i-1); r[$$1 ~ /one-row/] = $$(i-1)}} \
-		END {if (r[1] > 0) printf "  group commit enqueues %.1fx as fast as one row per commit\n", r[0] / r[1]}' /tmp/edgeagent-bench.txt
-	@awk '/^BenchmarkDrain1M/ {for (i=1;i<=NF;i++) {if ($$i=="s/1M-serials") s=$$(i-1); if ($$i=="peak-RSS-MiB") m=$$(i-1)}; printf "  drain of 1,000,000 queued commissions to the emulator: %s s, agent peak RSS %s MiB\n", s, m}' /tmp/edgeagent-bench.txt
-	@echo
-	@echo "Stations, scan delivered to verdict committed (4 stations, durable; a case closed every 24 packs):"
-	@awk '/^BenchmarkStationVerdicts\/paced/ {for (i=1;i<=NF;i++) {if ($$i=="p50-µs") p50=$$(i-1); if ($$i=="p99-µs") p99=$$(i-1); if ($$i=="commit-p50-µs") c50=$$(i-1); if ($$i=="commit-p99-µs") c99=$$(i-1); if ($$i=="p99-ratio") r=$$(i-1)}; \
-		printf "  100 scans/s: verdict p50 %s µs  p99 %s µs;  one-row commit p50 %s µs  p99 %s µs;  p99 %.1fx the commit'"'"'s (goal: p99 <= 2000 µs and <= 3x)\n", p50, p99, c50, c99, r} \
-		/^BenchmarkStationVerdicts\/max/ {for (i=1;i<=NF;i++) if ($$i=="scans/s") printf "  most sustained: %.0f scans/s with durable verdicts (goal >= 2,000)\n", $$(i-1)}' /tmp/edgeagent-bench.txt
-	@echo
-	@echo "Dashboard and agent:"
-	@awk '/^BenchmarkOverview/ {for (i=1;i<=NF;i++) if ($$i=="ms/render") printf "  overview with 100,000 serials and 1,000 cases: %.1f ms per render (goal <= 50 ms)\n", $$(i-1)} \
-		/^BenchmarkAgentStart/ {for (i=1;i<=NF;i++) {if ($$i=="ms-to-ready") r=$$(i-1); if ($$i=="idle-RSS-MiB") m=$$(i-1)}; printf "  agent start to ready: %s ms (goal <= 300 ms); idle RSS %s MiB (goal <= 40 MB)\n", r, m}' /tmp/edgeagent-bench.txt
-	@echo
-	@echo "Label preview (draw and PNG-encode):"
-	@awk '/^BenchmarkPreviewPack/ {for (i=1;i<=NF;i++) if ($$i=="ms/label") printf "  %-36s %8.2f ms/label at 8 dpmm\n", $$1, $$(i-1)}' /tmp/edgeagent-bench.txt
+	@awk -f scripts/bench-table.awk /tmp/edgeagent-bench.txt | tee /tmp/edgeagent-bench-table.md
+
+chaos: ## the chaos suite: the real binary killed 40 times under cloud, printer and disk faults; prints the report
+	@rm -f /tmp/edgeagent-chaos.txt
+	@EDGEAGENT_CHAOS_KILLS=$${EDGEAGENT_CHAOS_KILLS:-40} EDGEAGENT_CHAOS_REPORT=/tmp/edgeagent-chaos.txt \
+		$(GO) test -count=1 -timeout 10m -run '^TestChaos$$' ./internal/chaos/ > /tmp/edgeagent-chaos.log 2>&1; rc=$$?; \
+		grep -E '^(--- |ok|FAIL)' /tmp/edgeagent-chaos.log; cat /tmp/edgeagent-chaos.txt 2>/dev/null || tail -50 /tmp/edgeagent-chaos.log; exit $$rc
 
 deb: ## build the Debian package (nfpm) into $(DIST)/
 	$(GO) build -trimpath -ldflags "-X main.version=$(DEB_VERSION)" -o $(BIN) ./cmd/edgeagent
@@ -96,7 +73,7 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet -tags hardware ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags hardware ./...
 
-fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s); a crasher is saved in testdata/fuzz and replays in every go test
 	@for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \

@@ -28,6 +28,7 @@ var allowed = map[string][]string{
 	"cloudsync": {"queue", "cloud", "facts"},
 	"facts":     {"queue", "v2"},
 	"line":      {"gs1", "zpl", "store", "queue", "v2", "facts"},
+	"chaos":     {},
 	"demo":      {"agent", "cloud", "gs1", "line", "printer", "queue", "store", "v2", "zpl"},
 	"api":       {"line", "v2", "queue", "store", "zpl"},
 	"config":    {},

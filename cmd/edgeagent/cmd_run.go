@@ -21,7 +21,8 @@ import (
 // agentConfig maps the configuration file to the agent's parts.
 func agentConfig(cfg config.Config, templates *zpl.Set) agent.Config {
 	ac := agent.Config{
-		DB:        store.Config{Path: cfg.Store.Path, MaxBatch: cfg.Store.GroupCommitMaxBatch, MaxDelay: cfg.Store.GroupCommitMaxDelay},
+		DB: store.Config{Path: cfg.Store.Path, MaxBatch: cfg.Store.GroupCommitMaxBatch, MaxDelay: cfg.Store.GroupCommitMaxDelay,
+			MaxPageCount: cfg.Store.MaxPages},
 		LineName:  cfg.Line.Name,
 		Templates: templates,
 		Serials: line.SerialConfig{Generate: cfg.Line.Serials.Generate, Length: cfg.Line.Serials.Length,

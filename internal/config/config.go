@@ -237,6 +237,10 @@ type Store struct {
 	GroupCommitMaxBatch int `yaml:"group_commit_max_batch"`
 	// GroupCommitMaxDelay is how long the writer waits to fill a batch. Default 0: it takes what is queued and commits.
 	GroupCommitMaxDelay time.Duration `yaml:"group_commit_max_delay"`
+	// MaxPages caps the database at this many pages of 4 KiB (0: no cap):
+	// past it, new work is refused as on a full disk while stored work
+	// stays. It keeps room on a disk the agent shares.
+	MaxPages int `yaml:"max_pages"`
 }
 
 // Default returns the configuration used where the file is silent.
@@ -345,6 +349,9 @@ func (c Config) Validate() error {
 	}
 	if c.Store.Path == "" {
 		bad("store.path", "is required")
+	}
+	if c.Store.MaxPages < 0 || (c.Store.MaxPages > 0 && c.Store.MaxPages < 10) {
+		bad("store.max_pages", "must be 0 (no cap) or at least 10; got %d", c.Store.MaxPages)
 	}
 	if c.Store.GroupCommitMaxBatch < 1 || c.Store.GroupCommitMaxBatch > 10000 {
 		bad("store.group_commit_max_batch", "must be 1 to 10000; got %d", c.Store.GroupCommitMaxBatch)

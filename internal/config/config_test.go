@@ -125,3 +125,24 @@ http: {listen: "127.0.0.1:8080", token: 0123456789abcdef}
 		require.ErrorContains(t, err, want)
 	}
 }
+
+// FuzzParse: any file gives a configuration or an error naming the
+// problem, never a panic; a configuration that validates can be written
+// out and read back.
+func FuzzParse(f *testing.F) {
+	f.Add(Template)
+	f.Add([]byte("line: {name: a, stations: [{name: s, mode: ship}]}\nhttp: {listen: \"127.0.0.1:1\", token: 0123456789abcdef}\n"))
+	f.Add([]byte("store: {max_pages: -1}\nlog: {level: loud}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, env(map[string]string{"EDGEAGENT_TOKEN": "0123456789abcdef"}))
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("an error without a message")
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil && err.Error() == "" {
+			t.Fatal("a validation error without a message")
+		}
+	})
+}

@@ -506,6 +506,29 @@ func (l *Line) Recover(ctx context.Context) (unknown, resent int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	// Orders stored with execute but stopped before their release are
+	// released now: the client was told the order exists.
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT order_id FROM label_orders WHERE status = 'created' AND json_extract(CAST(request AS TEXT), '$.execute') = 1 ORDER BY created_at`)
+	if err != nil {
+		return unknown, resent, err
+	}
+	var release []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return unknown, resent, err
+		}
+		release = append(release, id)
+	}
+	rows.Close()
+	defer func() {
+		for _, id := range release {
+			if rerr := l.Release(ctx, "agent", id); rerr != nil && err == nil {
+				l.cfg.Log.Warn().Err(rerr).Str("order", id).Msg("label order stored with execute could not be released")
+			}
+		}
+	}()
 	// One job per order and printer, in label order.
 	type key struct{ order, printer string }
 	jobs := map[key][]PrintLabel{}

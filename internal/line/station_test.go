@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -127,4 +128,33 @@ func TestCommandSheetMatchesCommands(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotEqual(t, "unknown_command", v.Code, fmt.Sprintf("%s: %s", c, v.Message))
 	}
+}
+
+// FuzzStationScan: whatever a scanner sends, a station answers with a
+// verdict (and stores it), never an error or a panic.
+func FuzzStationScan(f *testing.F) {
+	for _, s := range []string{"CMD:NEW", "(01)09506000134352(21)ABC(10)AB12(17)261231", "(00)095060001343521236", "CMD:CLOSE",
+		"CMD:SAMPLE", "(01)09506000134352(21)", "CMD:REMOVE", "\x1d\x1d", "CMD:SHIP", "ORDER-1"} {
+		f.Add(s)
+	}
+	l, db := openLine(f, filepath.Join(f.TempDir(), "l.db"), StationConfig{Name: "a"})
+	f.Cleanup(func() { db.Close() })
+	st, _ := l.Station("a")
+	f.Fuzz(func(t *testing.T, raw string) {
+		sc := Scan{Source: "fuzz", Raw: []byte(raw)}
+		if m, err := gs1.Parse([]byte(raw)); err == nil {
+			sc.GS1 = m
+		} else if strings.HasPrefix(raw, "(") {
+			sc.Err = err
+		} else {
+			sc.Plain = raw
+		}
+		v, err := st.Handle(context.Background(), sc)
+		if err != nil {
+			t.Fatalf("scan %q: %v", raw, err)
+		}
+		if v.Code == "" || v.Message == "" || v.Scan == 0 {
+			t.Fatalf("scan %q: verdict %+v", raw, v)
+		}
+	})
 }

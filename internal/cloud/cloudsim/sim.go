@@ -147,6 +147,19 @@ func Start(cfg Config) (*Sim, error) {
 	return s, nil
 }
 
+// SetFaults replaces the faults in effect.
+func (s *Sim) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.RetryAfter <= 0 {
+		f.RetryAfter = time.Second
+	}
+	if f.TokenTTL <= 0 {
+		f.TokenTTL = s.cfg.Faults.TokenTTL
+	}
+	s.cfg.Faults = f
+}
+
 // SetDown starts (true) or ends an outage: while it lasts every request's
 // connection is dropped without an answer.
 func (s *Sim) SetDown(down bool) { s.down.Store(down) }
@@ -299,6 +312,7 @@ func (s *Sim) answer(w http.ResponseWriter, r *http.Request, ep string, body []b
 		}
 	}
 	reset := rand.Float64() < rateFor(s.cfg.Faults.Reset, ep)
+	slow := s.cfg.Faults.SlowBody
 	s.mu.Unlock()
 	if reset && status < 300 {
 		// Applied, but the caller never hears: an ambiguous outcome.
@@ -318,12 +332,14 @@ func (s *Sim) answer(w http.ResponseWriter, r *http.Request, ep string, body []b
 		w.Write(b)
 		return
 	}
-	writeJSON(w, status, resp, s.cfg.Faults.SlowBody)
+	writeJSON(w, status, resp, slow)
 }
 
 // injected answers with a fault when one is due.
 func (s *Sim) injected(w http.ResponseWriter, ep string) bool {
+	s.mu.Lock()
 	f := s.cfg.Faults
+	s.mu.Unlock()
 	if f.Latency > 0 {
 		time.Sleep(f.Latency)
 	}
