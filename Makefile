@@ -74,10 +74,12 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags hardware ./...
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s); a crasher is saved in testdata/fuzz and replays in every go test
-	@for pkg in $$($(GO) list ./...); do \
-		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	@for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		pkg=./$$(dirname $${file#./}); \
+		for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
 			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/edgeagent-fuzz-one.txt 2>&1 || { cat /tmp/edgeagent-fuzz-one.txt; exit 1; }; \
+			grep -E 'elapsed: .*execs' /tmp/edgeagent-fuzz-one.txt | tail -1; \
 		done; done
 
 hardware-test: ## run the hardware tests against the devices named by EDGEAGENT_HW_* variables

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -163,4 +164,10 @@ func rawCommits(b *testing.B, n, rate int) []time.Duration {
 		out = append(out, time.Since(start))
 	}
 	return out
+}
+
+func init() {
+	if d, err := time.ParseDuration(os.Getenv("EDGEAGENT_BENCH_CHECKPOINT")); err == nil {
+		benchCheckpoint = d
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
@@ -24,7 +25,7 @@ const testGTIN = "09506000134352"
 // and the stations given.
 func openLine(t testing.TB, path string, stations ...StationConfig) (*Line, *store.DB) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Path: path, MaxBatch: 64}, zerolog.Nop())
+	db, err := store.Open(ctx, store.Config{Path: path, MaxBatch: 64, CheckpointEvery: benchCheckpoint}, zerolog.Nop())
 	require.NoError(t, err)
 	l, err := New(db, Config{Name: "line-1", SSCC: SSCCConfig{CompanyPrefix: "9506000", Extension: 3}}, nil)
 	require.NoError(t, err)
@@ -158,3 +159,4 @@ func FuzzStationScan(f *testing.F) {
 		}
 	})
 }
+var benchCheckpoint time.Duration

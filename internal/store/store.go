@@ -505,3 +505,25 @@ func (db *DB) Close() error {
 	})
 	return err
 }
+
+// Backup writes a consistent copy of the database to path (which must not
+// exist), while the agent keeps working: SQLite's VACUUM INTO on a
+// read-only connection. The copy is created with mode 0600.
+func Backup(ctx context.Context, dbPath, path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	f.Close()
+	conn, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("backup of %s: %w", dbPath, err)
+	}
+	return nil
+}

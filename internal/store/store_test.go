@@ -280,3 +280,23 @@ func fileMode(path string) (os.FileMode, error) {
 	}
 	return st.Mode().Perm(), nil
 }
+
+func TestBackupWhileWriting(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openTest(t, Config{Path: filepath.Join(dir, "a.db")})
+	require.NoError(t, db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('k', 'v')`)
+		return err
+	}))
+	out := filepath.Join(dir, "copy.db")
+	require.NoError(t, Backup(ctx, db.Path(), out))
+	st, err := os.Stat(out)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	require.ErrorContains(t, Backup(ctx, db.Path(), out), "exists", "never overwrites")
+	cp := openTest(t, Config{Path: out})
+	var v string
+	require.NoError(t, cp.Reader().QueryRow(`SELECT value FROM meta WHERE key = 'k'`).Scan(&v))
+	require.Equal(t, "v", v)
+}
