@@ -159,4 +159,5 @@ func FuzzStationScan(f *testing.F) {
 		}
 	})
 }
+
 var benchCheckpoint time.Duration
