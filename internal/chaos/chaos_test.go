@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ type agentProc struct {
 	addr    string
 	cmd     *exec.Cmd
 	logs    *os.File
-	kills   int
+	kills   atomic.Int32
 }
 
 func (a *agentProc) writeConfig(maxPages int) {
@@ -97,7 +98,7 @@ func (a *agentProc) start() error {
 func (a *agentProc) kill() {
 	_ = a.cmd.Process.Signal(syscall.SIGKILL)
 	_ = a.cmd.Wait()
-	a.kills++
+	a.kills.Add(1)
 }
 
 func (a *agentProc) stop() {
@@ -308,7 +309,7 @@ shutdown_timeout: 5s
 		}
 		return v
 	}
-	for n := 1; ctx.Err() == nil && (a.kills < want || n <= 3); n++ {
+	for n := 1; ctx.Err() == nil && (int(a.kills.Load()) < want || n <= 3); n++ {
 		lo := fmt.Sprintf("LO-CHAOS-%03d", n)
 		code, body := c.until(ctx, "POST", "/v1/manufacturer/v2/api/label_orders/", fmt.Sprintf(
 			`{"order_id":"%s","product_code":"%s","product_code_schema":"GTIN","batch":"AB12","quantity":%d,"destination_tag":"p1","template_tag":"pack","execute":true}`,
@@ -498,7 +499,7 @@ shutdown_timeout: 5s
 	}
 
 	var report strings.Builder
-	fmt.Fprintf(&report, "\nchaos report (%d SIGKILLs, cloud 5xx/429/resets/token expiry/outage, printer media out/head open/drops, a full disk)\n", a.kills)
+	fmt.Fprintf(&report, "\nchaos report (%d SIGKILLs, cloud 5xx/429/resets/token expiry/outage, printer media out/head open/drops, a full disk)\n", a.kills.Load())
 	fmt.Fprintf(&report, "| measure | count |\n|---|---|\n")
 	fmt.Fprintf(&report, "| events acknowledged: label orders %d, labels printed %d, pack scans %d, cases closed %d, decommissions %d | %d |\n",
 		len(ack.labelOrders), kinds['c'], len(ack.packs), len(ack.closed), len(ack.decomm), len(ack.labelOrders)+kinds['c']+len(ack.packs)+len(ack.closed)+len(ack.decomm))
@@ -522,5 +523,5 @@ shutdown_timeout: 5s
 	assert.Zero(t, twice)
 	assert.Equal(t, acked, once, "every acknowledged fact delivered exactly once")
 	assert.Zero(t, parked, "nothing refused by the cloud")
-	assert.GreaterOrEqual(t, a.kills, want)
+	assert.GreaterOrEqual(t, int(a.kills.Load()), want)
 }
