@@ -3,6 +3,7 @@ package api
 import (
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -76,25 +77,11 @@ func (s *Server) limited(h http.Handler) http.Handler {
 		if l != nil {
 			if ok, wait := l.allow(clientOf(r), time.Now()); !ok {
 				secs := int(wait/time.Second) + 1
-				w.Header().Set("Retry-After", itoa(secs))
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
 				writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests: slow down (see Retry-After)"})
 				return
 			}
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }
