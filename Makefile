@@ -78,7 +78,11 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s); a crasher is sav
 		pkg=./$$(dirname $${file#./}); \
 		for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
 			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/edgeagent-fuzz-one.txt 2>&1 || { cat /tmp/edgeagent-fuzz-one.txt; exit 1; }; \
+			if ! $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/edgeagent-fuzz-one.txt 2>&1; then \
+				if grep -q 'Failing input written to' /tmp/edgeagent-fuzz-one.txt || ! grep -q 'context deadline exceeded' /tmp/edgeagent-fuzz-one.txt; then \
+					cat /tmp/edgeagent-fuzz-one.txt; exit 1; fi; \
+				echo "  (stopped with 'context deadline exceeded' and no failing input: the Go fuzz coordinator's race golang/go#75804, not a crasher)"; \
+			fi; \
 			grep -E 'elapsed: .*execs' /tmp/edgeagent-fuzz-one.txt | tail -1; \
 		done; done
 
