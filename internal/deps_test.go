@@ -36,6 +36,8 @@ var allowed = map[string][]string{
 	"v2":        {},
 	"logging":   {},
 	"testutil":  {},
+	"clock":     {},
+	"label":     {},
 }
 
 // pure packages do no I/O: no files, sockets, processes or devices.
