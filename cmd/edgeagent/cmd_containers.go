@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/api"
+	"github.com/edgeagent/edgeagent/internal/containers"
 )
 
 func cmdContainersList(e env) error {
@@ -22,12 +25,12 @@ func cmdContainersList(e env) error {
 	default:
 		return usageError{fmt.Sprintf("--state must be open, closed, cancelled or disaggregated; got %q", *state)}
 	}
-	l, db, err := openLine(e, *cfgPath)
+	l, db, err := readLine(e, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	cs, err := l.Containers(e.ctx, *state)
+	cs, err := l.Containers.List(e.ctx, *state)
 	if err != nil {
 		return exitError{1, err}
 	}
@@ -50,7 +53,8 @@ func cmdContainersList(e env) error {
 
 // containerAction runs a supervisor's container action on one argument
 // with a required reason.
-func containerAction(e env, name, usage, help, argName string, act func(l *line.Line, arg, reason string) (string, error)) error {
+func containerAction(e env, name, usage, help, argName string, path func(arg string) (string, map[string]any),
+	act func(ctx context.Context, l *api.Line, arg, reason string) (string, error)) error {
 	fs := flags(e, name, usage, help)
 	cfgPath := fs.String("config", "", "configuration file")
 	reason := fs.String("reason", "", "why (required)")
@@ -64,14 +68,16 @@ func containerAction(e env, name, usage, help, argName string, act func(l *line.
 	if *reason == "" {
 		return usageError{"--reason is required"}
 	}
-	l, db, err := openLine(e, *cfgPath)
+	p, body := path(pos[0])
+	body["reason"] = *reason
+	msg := "done: " + pos[0]
+	err = change(e, *cfgPath, p, body, func(ctx context.Context, l *api.Line) error {
+		var err error
+		msg, err = act(ctx, l, pos[0], *reason)
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	defer db.Close()
-	msg, err := act(l, pos[0], *reason)
-	if err != nil {
-		return exitError{1, err}
 	}
 	fmt.Fprintln(e.stdout, msg)
 	return nil
@@ -81,8 +87,11 @@ func cmdContainersDisaggregate(e env) error {
 	return containerAction(e, "containers disaggregate", "SSCC --config FILE --reason TEXT",
 		"Empty a closed case or pallet for rework: every item comes out, the cloud is told, and the container\n"+
 			"can be filled and closed again at a station. Written to the audit log.", "SSCC",
-		func(l *line.Line, sscc, reason string) (string, error) {
-			return "container " + sscc + " disaggregated", l.Disaggregate(e.ctx, actor(), sscc, reason)
+		func(sscc string) (string, map[string]any) {
+			return "/api/v1/containers/" + url.PathEscape(sscc) + "/disaggregate", map[string]any{}
+		},
+		func(ctx context.Context, l *api.Line, sscc, reason string) (string, error) {
+			return "container " + sscc + " disaggregated", l.Containers.Disaggregate(ctx, actor(), sscc, reason)
 		})
 }
 
@@ -90,8 +99,15 @@ func cmdContainersRemove(e env) error {
 	return containerAction(e, "containers remove", "ITEM --config FILE --reason TEXT",
 		"Take one item out of its container: a pack as GTIN/serial or a case as its SSCC.\n"+
 			"If the container was closed, the cloud is told. Written to the audit log.", "item: GTIN/serial or SSCC",
-		func(l *line.Line, item, reason string) (string, error) {
-			in, err := l.RemoveItem(e.ctx, actor(), item, reason)
+		func(item string) (string, map[string]any) {
+			return "/api/v1/containers/remove", map[string]any{"item": item}
+		},
+		func(ctx context.Context, l *api.Line, item, reason string) (string, error) {
+			it, err := containers.ParseItem(item)
+			if err != nil {
+				return "", err
+			}
+			in, err := l.Containers.Remove(ctx, actor(), it, reason)
 			return item + " taken out of " + in, err
 		})
 }

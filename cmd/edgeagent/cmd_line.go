@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,33 +14,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/edgeagent/edgeagent/internal/api"
 	"github.com/edgeagent/edgeagent/internal/config"
-	"github.com/edgeagent/edgeagent/internal/line"
-	"github.com/edgeagent/edgeagent/internal/store"
 )
-
-// openLine opens the line on the agent's database, without printers: for
-// the ledger commands, which may run beside the agent.
-func openLine(e env, cfgPath string) (*line.Line, *store.DB, error) {
-	db, err := queueDB(e.ctx, cfgPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg, _ := config.Load(cfgPath) // loaded fine by queueDB
-	l, err := line.New(db, line.Config{Name: cfg.Line.Name}, nil)
-	if err == nil {
-		for _, p := range agentConfig(cfg, nil).Products {
-			if err = l.AddProduct(e.ctx, p.GTIN, p.Market, p.Batches); err != nil {
-				break
-			}
-		}
-	}
-	if err != nil {
-		db.Close()
-		return nil, nil, exitError{1, err}
-	}
-	return l, db, nil
-}
 
 func cmdSerialsImport(e env) error {
 	fs := flags(e, "serials import", "--config FILE --gtin GTIN FILE",
@@ -72,17 +49,20 @@ func cmdSerialsImport(e env) error {
 	if err := sc.Err(); err != nil {
 		return exitError{1, err}
 	}
-	l, db, err := openLine(e, *cfgPath)
+	n := -1
+	err = change(e, *cfgPath, "/api/v1/products/"+url.PathEscape(*gtin)+"/serials", map[string]any{"serials": serials}, func(ctx context.Context, l *api.Line) error {
+		var err error
+		n, err = l.Ledger.ImportSerials(ctx, actor(), *gtin, serials)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	n, err := l.ImportSerials(e.ctx, actor(), *gtin, serials)
-	if err != nil {
-		return exitError{1, err}
+	if n < 0 {
+		fmt.Fprintf(e.stdout, "%d serials sent to the running agent for %s\n", len(serials), *gtin)
+		return nil
 	}
-	pool, _ := l.PoolLevel(e.ctx, *gtin)
-	fmt.Fprintf(e.stdout, "%d of %d serials added (%d were known); %d available for %s\n", n, len(serials), len(serials)-n, pool, *gtin)
+	fmt.Fprintf(e.stdout, "%d of %d serials added (%d were known)\n", n, len(serials), len(serials)-n)
 	return nil
 }
 
@@ -94,12 +74,12 @@ func cmdLabelsUnknown(e env) error {
 	} else if len(pos) > 0 {
 		return usageError{"no arguments expected"}
 	}
-	l, db, err := openLine(e, *cfgPath)
+	l, db, err := readLine(e, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	labels, err := l.UnknownLabels(e.ctx)
+	labels, err := l.Ledger.UnknownLabels(e.ctx)
 	if err != nil {
 		return exitError{1, err}
 	}
@@ -137,13 +117,12 @@ func cmdLabelsResolve(e env) error {
 	if *reason == "" {
 		return usageError{"--reason is required"}
 	}
-	l, db, err := openLine(e, *cfgPath)
+	err = change(e, *cfgPath, fmt.Sprintf("/api/v1/labels/%d/resolve", id), map[string]any{"printed": *printed, "reason": *reason},
+		func(ctx context.Context, l *api.Line) error {
+			return l.Ledger.Resolve(ctx, actor(), id, *printed, *reason)
+		})
 	if err != nil {
 		return err
-	}
-	defer db.Close()
-	if err := l.ResolveUnknown(e.ctx, actor(), id, *printed, *reason); err != nil {
-		return exitError{1, err}
 	}
 	fmt.Fprintf(e.stdout, "label %d resolved\n", id)
 	return nil
@@ -197,7 +176,9 @@ func cmdOrdersResume(e env) error {
 	if len(pos) != 1 {
 		return usageError{"give one label order ID"}
 	}
-	if err := callAgent(e, *cfgPath, "/api/v1/label-orders/"+url.PathEscape(pos[0])+"/resume", nil); err != nil {
+	err = change(e, *cfgPath, "/api/v1/label-orders/"+url.PathEscape(pos[0])+"/resume", nil,
+		func(ctx context.Context, l *api.Line) error { return l.Orders.Resume(ctx, actor(), pos[0]) })
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "label order %s released\n", pos[0])
@@ -220,7 +201,9 @@ func cmdLabelsReprint(e env) error {
 	if *reason == "" {
 		return usageError{"--reason is required"}
 	}
-	if err := callAgent(e, *cfgPath, fmt.Sprintf("/api/v1/labels/%d/reprint", id), map[string]any{"reason": *reason}); err != nil {
+	err = change(e, *cfgPath, fmt.Sprintf("/api/v1/labels/%d/reprint", id), map[string]any{"reason": *reason},
+		func(ctx context.Context, l *api.Line) error { return l.Ledger.Reprint(ctx, actor(), id, *reason) })
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "label %d sent to its printer again\n", id)

@@ -13,22 +13,19 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/edgeagent/edgeagent/internal/config"
+	"github.com/edgeagent/edgeagent/internal/api"
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/store"
 )
 
-// queueDB opens the agent's database from its configuration; the agent may
-// be running (SQLite serves a second process).
+// queueDB opens the agent's database read-only from its configuration;
+// the agent may be running.
 func queueDB(ctx context.Context, cfgPath string) (*store.DB, error) {
-	if cfgPath == "" {
-		return nil, usageError{"--config FILE is required"}
-	}
-	cfg, err := config.Load(cfgPath)
+	cfg, err := loadConfig(cfgPath)
 	if err != nil {
-		return nil, exitError{1, err}
+		return nil, err
 	}
-	db, err := store.Open(ctx, store.Config{Path: cfg.Store.Path}, zerolog.Nop())
+	db, err := store.OpenReadOnly(ctx, store.Config{Path: cfg.Store.Path}, zerolog.Nop())
 	if err != nil {
 		return nil, exitError{1, err}
 	}
@@ -128,13 +125,11 @@ func cmdQueueRetry(e env) error {
 	if err != nil {
 		return err
 	}
-	db, err := queueDB(e.ctx, *cfgPath)
+	err = change(e, *cfgPath, fmt.Sprintf("/api/v1/queue/%d/retry", id), map[string]any{"reason": *reason}, func(ctx context.Context, l *api.Line) error {
+		return queue.Retry(ctx, l.Ledger.DB(), id, actor(), *reason)
+	})
 	if err != nil {
 		return err
-	}
-	defer db.Close()
-	if err := queue.Retry(e.ctx, db, id, actor(), *reason); err != nil {
-		return exitError{1, err}
 	}
 	fmt.Fprintf(e.stdout, "item %d will be sent again\n", id)
 	return nil
@@ -155,13 +150,11 @@ func cmdQueuePark(e env) error {
 	if *reason == "" {
 		return usageError{"--reason is required"}
 	}
-	db, err := queueDB(e.ctx, *cfgPath)
+	err = change(e, *cfgPath, fmt.Sprintf("/api/v1/queue/%d/park", id), map[string]any{"reason": *reason}, func(ctx context.Context, l *api.Line) error {
+		return queue.Park(ctx, l.Ledger.DB(), id, actor(), *reason)
+	})
 	if err != nil {
 		return err
-	}
-	defer db.Close()
-	if err := queue.Park(e.ctx, db, id, actor(), *reason); err != nil {
-		return exitError{1, err}
 	}
 	fmt.Fprintf(e.stdout, "item %d parked\n", id)
 	return nil

@@ -11,9 +11,12 @@ import (
 	"github.com/edgeagent/edgeagent/internal/agent"
 	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/config"
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/containers"
+	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/logging"
+	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
@@ -25,9 +28,9 @@ func agentConfig(cfg config.Config, templates *zpl.Set) agent.Config {
 			MaxPageCount: cfg.Store.MaxPages},
 		LineName:  cfg.Line.Name,
 		Templates: templates,
-		Serials: line.SerialConfig{Generate: cfg.Line.Serials.Generate, Length: cfg.Line.Serials.Length,
+		Serials: ledger.SerialConfig{Generate: cfg.Line.Serials.Generate, Length: cfg.Line.Serials.Length,
 			Alphabet: cfg.Line.Serials.Alphabet, LowPool: cfg.Line.Serials.LowPool},
-		Extra:   line.Extra{Amount: cfg.Line.ExtraLabels.Amount, Type: cfg.Line.ExtraLabels.Type},
+		Extra:   orders.Extra{Amount: cfg.Line.ExtraLabels.Amount, Type: cfg.Line.ExtraLabels.Type},
 		Listen:  cfg.HTTP.Listen,
 		Tokens:  map[string]string{"local": cfg.HTTP.Token.Reveal()},
 		Queue:   queue.Config{Workers: cfg.Sync.Workers, DefaultBatch: cfg.Sync.MaxBatch, Retention: cfg.Sync.Retention},
@@ -44,14 +47,14 @@ func agentConfig(cfg config.Config, templates *zpl.Set) agent.Config {
 		ac.Products = append(ac.Products, agent.Product{GTIN: p.GTIN, Market: p.Market, Batches: b})
 		if p.CaseCapacity > 0 || p.PalletCapacity > 0 {
 			if ac.Capacities == nil {
-				ac.Capacities = map[string]line.Capacity{}
+				ac.Capacities = map[string]stations.Capacity{}
 			}
-			ac.Capacities[p.GTIN] = line.Capacity{Case: p.CaseCapacity, Pallet: p.PalletCapacity}
+			ac.Capacities[p.GTIN] = stations.Capacity{Case: p.CaseCapacity, Pallet: p.PalletCapacity}
 		}
 	}
-	ac.SSCC = line.SSCCConfig{CompanyPrefix: cfg.Line.SSCC.CompanyPrefix, Extension: cfg.Line.SSCC.Extension}
+	ac.SSCC = containers.SSCCConfig{CompanyPrefix: cfg.Line.SSCC.CompanyPrefix, Extension: cfg.Line.SSCC.Extension}
 	for _, st := range cfg.Line.Stations {
-		sc := agent.StationConfig{StationConfig: line.StationConfig{Name: st.Name, Mode: st.Mode, Printer: st.Printer, Reason: st.Reason,
+		sc := agent.StationConfig{StationConfig: stations.StationConfig{Name: st.Name, Mode: st.Mode, Printer: st.Printer, Reason: st.Reason,
 			SendToMarket: st.SendToMarket, Order: st.Order, CaseCapacity: st.CaseCapacity, PalletCapacity: st.PalletCapacity,
 			IntegrationID: st.IntegrationID}, Scanners: st.Scanners, Layout: st.Layout}
 		if st.GS != "" {

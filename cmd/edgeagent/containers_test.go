@@ -19,9 +19,10 @@ import (
 
 	"github.com/edgeagent/edgeagent/internal/agent"
 	"github.com/edgeagent/edgeagent/internal/config"
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	"github.com/edgeagent/edgeagent/internal/stations"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -53,13 +54,13 @@ http: {listen: "%s", token: a-long-enough-token}
 	require.NoError(t, err)
 	defer a.Stop(context.Background())
 	ctx := context.Background()
-	_, err = a.Line.CreatePackagingOrder(ctx, "erp", v2.PackagingOrder{OrderID: "PO-9", ProductCode: "09506000134352", ProductCodeSchema: "GTIN", Batch: "AB12", ExpiryDate: "261231"})
+	_, err = a.Line.Orders.CreatePackagingOrder(ctx, "erp", v2.PackagingOrder{OrderID: "PO-9", ProductCode: "09506000134352", ProductCodeSchema: "GTIN", Batch: "AB12", ExpiryDate: "261231"})
 	require.NoError(t, err)
 	q := 2
-	require.NoError(t, a.Line.CreateLabelOrder(ctx, "erp", v2.LabelOrder{OrderID: "LO-1", ProductCode: "09506000134352", ProductCodeSchema: "GTIN",
+	require.NoError(t, a.Line.Orders.CreateLabelOrder(ctx, "erp", v2.LabelOrder{OrderID: "LO-1", ProductCode: "09506000134352", ProductCodeSchema: "GTIN",
 		Batch: "AB12", Quantity: &q, DestinationTag: "p1", TemplateTag: "pack", Execute: true}))
-	require.Eventually(t, func() bool { s, _, _ := a.Line.LabelOrderStatus(ctx, "LO-1"); return s == line.OrderCompleted }, 10*time.Second, 10*time.Millisecond)
-	serials, err := a.Line.PrintedSerials(ctx, "LO-1")
+	require.Eventually(t, func() bool { s, _, _ := a.Line.Orders.Status(ctx, "LO-1"); return s == orders.Completed }, 10*time.Second, 10*time.Millisecond)
+	serials, err := a.Line.Ledger.PrintedSerials(ctx, "LO-1")
 	require.NoError(t, err)
 
 	call := func(method, path, body, token string) (int, []byte) {
@@ -88,10 +89,10 @@ http: {listen: "%s", token: a-long-enough-token}
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	events := bufio.NewReader(resp.Body)
 
-	scan := func(data string) line.Verdict {
+	scan := func(data string) stations.Verdict {
 		code, body := call("POST", "/api/v1/stations/case-1/scan", fmt.Sprintf(`{"data":%q}`, data), "a-long-enough-token")
 		require.Equal(t, 200, code, string(body))
-		var v line.Verdict
+		var v stations.Verdict
 		require.NoError(t, json.Unmarshal(body, &v))
 		return v
 	}
@@ -102,7 +103,7 @@ http: {listen: "%s", token: a-long-enough-token}
 		l, err := events.ReadString('\n')
 		require.NoError(t, err)
 		if strings.HasPrefix(l, "data: ") {
-			var ev line.Verdict
+			var ev stations.Verdict
 			require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &ev))
 			assert.Equal(t, v.Scan, ev.Scan, "the stream carries the verdict")
 			break

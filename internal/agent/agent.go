@@ -16,11 +16,16 @@ import (
 	"github.com/edgeagent/edgeagent/internal/api"
 	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/cloudsync"
+	"github.com/edgeagent/edgeagent/internal/containers"
 	"github.com/edgeagent/edgeagent/internal/facts"
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/label"
+	"github.com/edgeagent/edgeagent/internal/ledger"
+	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer"
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/scanner"
+	"github.com/edgeagent/edgeagent/internal/shipments"
+	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
@@ -47,8 +52,8 @@ type Config struct {
 	Templates *zpl.Set
 	Printers  []PrinterConfig
 	Products  []Product
-	Serials   line.SerialConfig
-	Extra     line.Extra
+	Serials   ledger.SerialConfig
+	Extra     orders.Extra
 	// API
 	Listen      string
 	Tokens      map[string]string
@@ -63,18 +68,21 @@ type Config struct {
 	// capacities by GTIN, and the shipping service (nil: shipping label
 	// requests wait).
 	Stations   []StationConfig
-	SSCC       line.SSCCConfig
-	Capacities map[string]line.Capacity
+	SSCC       containers.SSCCConfig
+	Capacities map[string]stations.Capacity
 	Shipping   *cloud.ShippingConfig
 	// ShipPoll is the pause between looks at a shipment (default 2s).
 	ShipPoll time.Duration
+	// StopTimeout bounds how long a clean stop waits for the label each
+	// printer has in flight to be confirmed (default 10s).
+	StopTimeout time.Duration
 	// Version is shown on the dashboard and in the metrics.
 	Version string
 }
 
 // StationConfig is a station with its scanners.
 type StationConfig struct {
-	line.StationConfig
+	stations.StationConfig
 	// Scanners are scanner URLs (see scanner.Open).
 	Scanners []string
 	// Layout is the keyboard layout of wedge scanners (evdev).
@@ -87,7 +95,7 @@ type StationConfig struct {
 // Agent is a running agent.
 type Agent struct {
 	DB         *store.DB
-	Line       *line.Line
+	Line       *api.Line // the domain: ledger, orders, containers, stations, shipments
 	Printers   map[string]*printer.Printer
 	Dispatcher *queue.Dispatcher
 	API        *api.Server
@@ -97,29 +105,60 @@ type Agent struct {
 	wg         sync.WaitGroup
 }
 
-// printerPort adapts a printer runner to the line's Printer interface.
-type printerPort struct{ p *printer.Printer }
+// printerLedger adapts the ledger to the printer runners: the ledger's
+// "no longer queued" is the runner's.
+type printerLedger struct{ l *ledger.Ledger }
 
-func (pp printerPort) Submit(jobID string, labels []line.PrintLabel) error {
-	out := make([]printer.Label, len(labels))
-	for i, l := range labels {
-		out[i] = printer.Label{ID: l.ID, Serial: l.Serial, Data: l.Data}
+func (p printerLedger) Next(ctx context.Context, printerTag string) (label.Label, error) {
+	return p.l.Next(ctx, printerTag)
+}
+func (p printerLedger) Printing(ctx context.Context, printerTag string, r label.Ref) error {
+	err := p.l.Printing(ctx, printerTag, r)
+	if errors.Is(err, ledger.ErrNotQueued) {
+		return fmt.Errorf("%w: %v", printer.ErrNotQueued, err)
 	}
-	_, err := pp.p.Submit(jobID, out)
 	return err
 }
-
-// ledger adapts the line to the printer runner's Recorder.
-type ledger struct{ a *Agent }
-
-func (r ledger) Printing(ctx context.Context, p string, l printer.Label) error {
-	return r.a.Line.Printing(ctx, p, l.ID)
+func (p printerLedger) Printed(ctx context.Context, printerTag string, r label.Ref) error {
+	return p.l.Printed(ctx, printerTag, r)
 }
-func (r ledger) Printed(ctx context.Context, p string, l printer.Label) error {
-	return r.a.Line.Printed(ctx, p, l.ID)
+func (p printerLedger) Unknown(ctx context.Context, printerTag string, r label.Ref, reason string) error {
+	return p.l.Unknown(ctx, printerTag, r, reason)
 }
-func (r ledger) Unknown(ctx context.Context, p string, l printer.Label, why string) error {
-	return r.a.Line.Unknown(ctx, p, l.ID, why)
+
+// NewLine assembles the line's domain on a database from the agent's
+// configuration: ledger, containers, shipments, orders and stations, with
+// nothing written. The agent and the CLI's local
+// commands build it the same way; notify wakes the outbox dispatcher.
+func NewLine(ctx context.Context, db *store.DB, cfg Config, notify func(), log zerolog.Logger) (*api.Line, error) {
+	var tags []string
+	for _, pc := range cfg.Printers {
+		tags = append(tags, pc.Tag)
+	}
+	led, err := ledger.New(db, ledger.Config{Templates: cfg.Templates, Serials: cfg.Serials, Notify: notify,
+		Log: log.With().Str("component", "ledger").Logger()})
+	if err != nil {
+		return nil, err
+	}
+	cs, err := containers.New(led, cfg.SSCC)
+	if err != nil {
+		return nil, err
+	}
+	ships := shipments.New(led)
+	l := &api.Line{Name: cfg.LineName, Ledger: led, Containers: cs, Shipments: ships,
+		Orders:   orders.New(led, orders.Config{Line: cfg.LineName, Printers: tags, Extra: cfg.Extra, Log: log.With().Str("component", "orders").Logger()}),
+		Stations: stations.New(led, cs, ships, stations.Config{Capacities: cfg.Capacities, Printers: tags})}
+	return l, nil
+}
+
+// RegisterProducts stores the configured products and batches.
+func RegisterProducts(ctx context.Context, l *api.Line, products []Product) error {
+	for _, p := range products {
+		if err := l.Ledger.AddProduct(ctx, p.GTIN, p.Market, p.Batches); err != nil {
+			return fmt.Errorf("product %s: %w", p.GTIN, err)
+		}
+	}
+	return nil
 }
 
 // Start opens everything and serves until Stop.
@@ -157,30 +196,33 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 		cfg.Queue.MaxBatch = map[string]int{}
 	}
 	if _, ok := cfg.Queue.MaxBatch[facts.KindShipLabel]; !ok {
-		cfg.Queue.MaxBatch[facts.KindShipLabel] = line.MaxShipOrders
+		cfg.Queue.MaxBatch[facts.KindShipLabel] = shipments.MaxOrders
 	}
 	a.Dispatcher = queue.NewDispatcher(db, sender, cfg.Queue, log.With().Str("component", "sync").Logger())
 
-	ports := map[string]line.Printer{}
+	a.Line, err = NewLine(ctx, db, cfg, a.Dispatcher.Notify, log)
+	if err != nil {
+		cancel()
+		return fail(err)
+	}
+	led := a.Line.Ledger
+	if err := RegisterProducts(ctx, a.Line, cfg.Products); err != nil {
+		cancel()
+		return fail(err)
+	}
 	for _, pc := range cfg.Printers {
-		p, err := printer.New(printer.Config{Name: pc.Tag, URL: pc.URL}, ledger{a}, log.With().Str("component", "printer").Str("printer", pc.Tag).Logger())
+		p, err := printer.New(printer.Config{Name: pc.Tag, URL: pc.URL, StopTimeout: cfg.StopTimeout}, printerLedger{led},
+			log.With().Str("component", "printer").Str("printer", pc.Tag).Logger())
 		if err != nil {
 			cancel()
 			return fail(fmt.Errorf("printer %s: %w", pc.Tag, err))
 		}
 		a.Printers[pc.Tag] = p
-		ports[pc.Tag] = printerPort{p}
-	}
-	a.Line, err = line.New(db, line.Config{Name: cfg.LineName, Templates: cfg.Templates, Printers: ports, Serials: cfg.Serials,
-		Extra: cfg.Extra, Capacities: cfg.Capacities, SSCC: cfg.SSCC, Log: log.With().Str("component", "line").Logger()}, a.Dispatcher.Notify)
-	if err != nil {
-		cancel()
-		return fail(err)
 	}
 	var sources []stationSource
 	a.stations = map[string]StationConfig{}
 	for _, sc := range cfg.Stations {
-		st, err := a.Line.AddStation(ctx, sc.StationConfig)
+		st, err := a.Line.Stations.Add(ctx, sc.StationConfig)
 		if err != nil {
 			cancel()
 			return fail(err)
@@ -196,18 +238,13 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 			sources = append(sources, stationSource{st, src})
 		}
 	}
-	for _, p := range cfg.Products {
-		if err := a.Line.AddProduct(ctx, p.GTIN, p.Market, p.Batches); err != nil {
-			cancel()
-			return fail(fmt.Errorf("product %s: %w", p.GTIN, err))
-		}
-	}
-	if unknown, resent, err := a.Line.Recover(ctx); err != nil {
+	if unknown, err := led.Recover(ctx); err != nil {
 		cancel()
 		return fail(fmt.Errorf("recover labels: %w", err))
-	} else if unknown+resent > 0 {
-		log.Warn().Int("unknown", unknown).Int("resent", resent).Msg("labels in flight at the last stop: unknown ones wait for a person, queued ones go to their printers again")
+	} else if unknown > 0 {
+		log.Warn().Int("unknown", unknown).Msg("labels in flight at the last stop: their outcome is unknown and waits for a person")
 	}
+	a.Line.Orders.Recover(ctx)
 	if cfg.Listen != "" {
 		a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: db.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
 			Scan: a.PageScan, DB: db, Dispatcher: a.Dispatcher, Printers: a.printerStatus, TestPrint: a.testPrint, Templates: cfg.Templates,
@@ -251,7 +288,7 @@ func (a *Agent) pullOrders(ctx context.Context, c *cloud.Client, every time.Dura
 	for {
 		orders, err := c.OpenPackagingOrders(ctx)
 		if err == nil {
-			if n, err := a.Line.AddCloudPackagingOrders(ctx, orders); err != nil {
+			if n, err := a.Line.Orders.AddCloudPackagingOrders(ctx, orders); err != nil {
 				a.log.Warn().Err(err).Msg("store packaging orders from the cloud")
 			} else if n > 0 {
 				a.log.Info().Int("new", n).Msg("packaging orders from the cloud")
@@ -278,14 +315,23 @@ func (offline) Send(_ context.Context, _ string, items []queue.Pending) []queue.
 	return out
 }
 
-// Stop stops serving, lets queued writes commit and closes the database.
+// Stop stops serving and the printers (each finishes the label it has in
+// flight), lets queued writes commit and closes the database. When ctx
+// ends first, Stop returns its error without waiting longer; the database
+// is then closed by the process's exit, and what was committed stays.
 func (a *Agent) Stop(ctx context.Context) error {
 	var errs []error
 	if a.API != nil {
 		errs = append(errs, a.API.Shutdown(ctx))
 	}
 	a.cancel()
-	a.wg.Wait()
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return errors.Join(append(errs, fmt.Errorf("stop: %w", ctx.Err()))...)
+	}
 	errs = append(errs, a.DB.Close())
 	return errors.Join(errs...)
 }

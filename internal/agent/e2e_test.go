@@ -18,12 +18,13 @@ import (
 	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/cloud/cloudsim"
 	"github.com/edgeagent/edgeagent/internal/gs1"
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/ledger"
+	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/store"
 	"github.com/edgeagent/edgeagent/internal/testutil"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -63,7 +64,7 @@ func start(t *testing.T, pcfg printersim.Config, cloudAddr string, cloudUp bool,
 		Templates:   zpl.Builtin(),
 		Printers:    []PrinterConfig{{Tag: "line-1-printer", URL: sim.URL()}},
 		Products:    []Product{{GTIN: gtin, Market: "EU", Batches: map[string]string{"AB12": "261231"}}},
-		Serials:     line.SerialConfig{Generate: true, Length: 10},
+		Serials:     ledger.SerialConfig{Generate: true, Length: 10},
 		Listen:      "127.0.0.1:0",
 		Tokens:      map[string]string{"erp": token},
 		ChannelKeys: []string{"line-channel"},
@@ -178,9 +179,9 @@ func TestLabelOrderEndToEnd(t *testing.T) {
 		st, _ := r.cloud.SerialStatus(gtin, s)
 		assert.Equal(t, "Commissioned", st)
 	}
-	status, counts, err := r.agent.Line.LabelOrderStatus(context.Background(), "MCS360418")
+	status, counts, err := r.agent.Line.Orders.Status(context.Background(), "MCS360418")
 	require.NoError(t, err)
-	assert.Equal(t, line.OrderCompleted, status)
+	assert.Equal(t, orders.Completed, status)
 	assert.Equal(t, map[string]int{"printed": 55}, counts)
 
 	code, body = post(t, r.url, "/v1/manufacturer/v2/api/label_orders/", order55)
@@ -197,16 +198,16 @@ func TestLabelOrderWithPrinterFaults(t *testing.T) {
 	require.Equal(t, 200, code, body)
 	ctx := context.Background()
 	require.Eventually(t, func() bool {
-		status, _, _ := r.agent.Line.LabelOrderStatus(ctx, "MCS360418")
-		return status == line.OrderCompleted
+		status, _, _ := r.agent.Line.Orders.Status(ctx, "MCS360418")
+		return status == orders.Completed
 	}, 30*time.Second, 20*time.Millisecond)
 	serials := printedSerials(t, r.sim)
 	require.True(t, distinct(serials), "no serial printed twice")
-	_, counts, _ := r.agent.Line.LabelOrderStatus(ctx, "MCS360418")
+	_, counts, _ := r.agent.Line.Orders.Status(ctx, "MCS360418")
 	assert.Equal(t, 54, counts["printed"])
 	assert.Equal(t, 1, counts["unknown"], "the label on the wire when the connection dropped")
 	assert.Len(t, serials, 54)
-	unknown, err := r.agent.Line.UnknownLabels(ctx)
+	unknown, err := r.agent.Line.Ledger.UnknownLabels(ctx)
 	require.NoError(t, err)
 	require.Len(t, unknown, 1, "listed for a person")
 	assert.NotContains(t, serials, unknown[0].Serial)
@@ -216,8 +217,8 @@ func TestLabelOrderWithPrinterFaults(t *testing.T) {
 
 	// The person looks: the label did not come out; reprint it with the
 	// same serial.
-	require.ErrorContains(t, r.agent.Line.Reprint(ctx, "supervisor", unknown[0].ID, ""), "needs a reason")
-	require.NoError(t, r.agent.Line.Reprint(ctx, "supervisor", unknown[0].ID, "label not on the line"))
+	require.ErrorContains(t, r.agent.Line.Ledger.Reprint(ctx, "supervisor", unknown[0].ID, ""), "needs a reason")
+	require.NoError(t, r.agent.Line.Ledger.Reprint(ctx, "supervisor", unknown[0].ID, "label not on the line"))
 	require.Eventually(t, func() bool { return len(r.sim.Printed()) == 55 }, 10*time.Second, 10*time.Millisecond)
 	all := printedSerials(t, r.sim)
 	assert.Equal(t, unknown[0].Serial, all[54], "the reprint carries the same serial")
@@ -257,7 +258,7 @@ func TestOpenPackagingOrdersArePulledFromTheCloud(t *testing.T) {
 		Batch: "B2024-11", ExpiryDate: "270600", Quantity: &q, Market: "EU"})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		o, err := r.agent.Line.PackagingOrderDetails(context.Background(), "PO-CLOUD-1")
+		o, err := r.agent.Line.Orders.PackagingOrderDetails(context.Background(), "PO-CLOUD-1")
 		return err == nil && o.Status == "Open"
 	}, 5*time.Second, 20*time.Millisecond)
 	// Its batch is known on the line now.
@@ -302,13 +303,13 @@ func TestRestartMidOrder(t *testing.T) {
 		Templates: zpl.Builtin(),
 		Printers:  []PrinterConfig{{Tag: "line-1-printer", URL: sim.URL()}},
 		Products:  []Product{{GTIN: gtin, Market: "EU", Batches: map[string]string{"AB12": "261231"}}},
-		Serials:   line.SerialConfig{Generate: true, Length: 10},
+		Serials:   ledger.SerialConfig{Generate: true, Length: 10},
 	}
 	ctx := context.Background()
 	a, err := Start(ctx, cfg, zerolog.Nop())
 	require.NoError(t, err)
 	q := 60
-	require.NoError(t, a.Line.CreateLabelOrder(ctx, "erp", v2.LabelOrder{OrderID: "LO-R", ProductCode: gtin, ProductCodeSchema: "GTIN",
+	require.NoError(t, a.Line.Orders.CreateLabelOrder(ctx, "erp", v2.LabelOrder{OrderID: "LO-R", ProductCode: gtin, ProductCodeSchema: "GTIN",
 		Batch: "AB12", Quantity: &q, DestinationTag: "line-1-printer", TemplateTag: "pack", Execute: true}))
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -319,10 +320,10 @@ func TestRestartMidOrder(t *testing.T) {
 	require.NoError(t, err)
 	defer a.Stop(ctx)
 	require.Eventually(t, func() bool {
-		s, _, _ := a.Line.LabelOrderStatus(ctx, "LO-R")
-		return s == line.OrderCompleted
+		s, _, _ := a.Line.Orders.Status(ctx, "LO-R")
+		return s == orders.Completed
 	}, 20*time.Second, 20*time.Millisecond)
-	_, counts, err := a.Line.LabelOrderStatus(ctx, "LO-R")
+	_, counts, err := a.Line.Orders.Status(ctx, "LO-R")
 	require.NoError(t, err)
 	assert.Equal(t, 60, counts["printed"]+counts["unknown"], "every label printed or waiting for a person: %v", counts)
 	assert.LessOrEqual(t, counts["unknown"], 1, "at most the label on its way")

@@ -17,12 +17,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgeagent/edgeagent/internal/cloud"
+	"github.com/edgeagent/edgeagent/internal/containers"
 	"github.com/edgeagent/edgeagent/internal/gs1"
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
 	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/testutil"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -33,49 +35,49 @@ const prefix = "9506000"
 func stationRig(t *testing.T, stations ...StationConfig) (*rig, []string) {
 	r := start(t, printersim.Config{}, "", true, func(c *Config) {
 		c.Stations = stations
-		c.SSCC = line.SSCCConfig{CompanyPrefix: prefix, Extension: 1}
+		c.SSCC = containers.SSCCConfig{CompanyPrefix: prefix, Extension: 1}
 	})
 	ctx := context.Background()
 	q := 55
-	_, err := r.agent.Line.CreatePackagingOrder(ctx, "erp", v2.PackagingOrder{OrderID: "PO-1", ProductCode: gtin, ProductCodeSchema: "GTIN",
+	_, err := r.agent.Line.Orders.CreatePackagingOrder(ctx, "erp", v2.PackagingOrder{OrderID: "PO-1", ProductCode: gtin, ProductCodeSchema: "GTIN",
 		Batch: "AB12", ExpiryDate: "261231", Quantity: &q})
 	require.NoError(t, err)
 	code, body := post(t, r.url, "/v1/manufacturer/v2/api/label_orders/", order55)
 	require.Equal(t, 200, code, body)
 	require.Eventually(t, func() bool {
-		s, _, _ := r.agent.Line.LabelOrderStatus(ctx, "MCS360418")
-		return s == line.OrderCompleted
+		s, _, _ := r.agent.Line.Orders.Status(ctx, "MCS360418")
+		return s == orders.Completed
 	}, 20*time.Second, 10*time.Millisecond)
-	serials, err := r.agent.Line.PrintedSerials(ctx, "MCS360418")
+	serials, err := r.agent.Line.Ledger.PrintedSerials(ctx, "MCS360418")
 	require.NoError(t, err)
 	require.Len(t, serials, 55)
 	return r, serials
 }
 
-func gs1Scan(t *testing.T, bracketed string) line.Scan {
+func gs1Scan(t *testing.T, bracketed string) stations.Scan {
 	m, err := gs1.Parse([]byte(bracketed))
 	require.NoError(t, err, bracketed)
-	return line.Scan{Source: "test", Raw: []byte(m.ElementString()), GS1: m}
+	return stations.Scan{Source: "test", Raw: []byte(m.ElementString()), GS1: m}
 }
 
-func packScan(t *testing.T, serial string) line.Scan {
+func packScan(t *testing.T, serial string) stations.Scan {
 	return gs1Scan(t, fmt.Sprintf("(01)%s(21)%s(10)AB12(17)261231", gtin, serial))
 }
 
-func ssccScan(t *testing.T, sscc string) line.Scan { return gs1Scan(t, "(00)"+sscc) }
+func ssccScan(t *testing.T, sscc string) stations.Scan { return gs1Scan(t, "(00)"+sscc) }
 
-func cmd(c string) line.Scan { return line.Scan{Source: "test", Raw: []byte(c), Plain: c} }
+func cmd(c string) stations.Scan { return stations.Scan{Source: "test", Raw: []byte(c), Plain: c} }
 
 // step is one scan and the verdict code it must get.
 type step struct {
-	scan line.Scan
+	scan stations.Scan
 	code string
 	msg  string // part of the message, when it matters
 }
 
-func run(t *testing.T, st *line.Station, steps []step) []line.Verdict {
+func run(t *testing.T, st *line.Station, steps []step) []stations.Verdict {
 	t.Helper()
-	var out []line.Verdict
+	var out []stations.Verdict
 	for i, s := range steps {
 		v, err := st.Handle(context.Background(), s.scan)
 		require.NoError(t, err)
@@ -107,7 +109,7 @@ func drained(t *testing.T, r *rig) {
 func agree(t *testing.T, r *rig) {
 	t.Helper()
 	drained(t, r)
-	local, err := r.agent.Line.Containers(context.Background(), "")
+	local, err := r.agent.Line.Containers.List(context.Background(), "")
 	require.NoError(t, err)
 	remote := r.cloud.Containers()
 	for _, c := range local {
@@ -133,7 +135,7 @@ func agree(t *testing.T, r *rig) {
 }
 
 func TestAggregationStation(t *testing.T) {
-	r, sn := stationRig(t, StationConfig{StationConfig: line.StationConfig{Name: "agg-1", Printer: "line-1-printer", CaseCapacity: 3, PalletCapacity: 4}})
+	r, sn := stationRig(t, StationConfig{StationConfig: stations.StationConfig{Name: "agg-1", Printer: "line-1-printer", CaseCapacity: 3, PalletCapacity: 4}})
 	ctx := context.Background()
 	l := r.agent.Line
 	st, ok := l.Station("agg-1")
@@ -149,11 +151,11 @@ func TestAggregationStation(t *testing.T) {
 	printedBefore := len(r.sim.Printed())
 	vs := run(t, st, []step{
 		{packScan(t, sn[0]), "no_container", "No case is open"},
-		{line.Scan{Source: "test", Raw: []byte("x"), Err: errors.New("unclear read: (10) could also be …")}, "unreadable", "unclear read"},
+		{stations.Scan{Source: "test", Raw: []byte("x"), Err: errors.New("unclear read: (10) could also be …")}, "unreadable", "unclear read"},
 		{cmd("hello"), "not_gs1", "Not a pack or case label"},
 		{cmd("CMD:BOGUS"), "unknown_command", "Unknown command"},
-		{cmd(line.CmdClose), "no_container", "nothing to close"},
-		{cmd(line.CmdNew), "opened", "label printing"},
+		{cmd(stations.CmdClose), "no_container", "nothing to close"},
+		{cmd(stations.CmdNew), "opened", "label printing"},
 		{packScan(t, sn[0]), "added", ""},
 		{packScan(t, sn[0]), "duplicate", "scanned twice"},
 		{gs1Scan(t, fmt.Sprintf("(01)%s(21)%s(10)ZZ9(17)261231", gtin, sn[1])), "wrong_batch", "Wrong batch: ZZ9"},
@@ -164,7 +166,7 @@ func TestAggregationStation(t *testing.T) {
 		{packScan(t, "NOTPRINTED1"), "not_printed", "never printed"},
 		{gs1Scan(t, fmt.Sprintf("(01)%s(21)%s", gtin, sn[1])), "wrong_batch", "no batch"},
 		{ssccScan(t, preprinted), "wrong_level", "where packs go"},
-		{cmd(line.CmdPallet), "container_open", "still open"},
+		{cmd(stations.CmdPallet), "container_open", "still open"},
 		{packScan(t, sn[1]), "added", ""},
 		{packScan(t, sn[2]), "added", ""},
 		{packScan(t, sn[3]), "full", "full (3 of 3)"},
@@ -194,29 +196,29 @@ func TestAggregationStation(t *testing.T) {
 		{packScan(t, sn[0]), "in_container", "already in case " + case1 + " (closed, station agg-1)"},
 		{packScan(t, sn[3]), "added", ""},
 		{packScan(t, sn[4]), "added", ""},
-		{cmd(line.CmdUndo), "undone", "pack " + sn[4]},
+		{cmd(stations.CmdUndo), "undone", "pack " + sn[4]},
 		{packScan(t, sn[5]), "added", ""},
-		{cmd(line.CmdClose), "closed", "2 packs"},
+		{cmd(stations.CmdClose), "closed", "2 packs"},
 		// A third case is cancelled.
-		{cmd(line.CmdNew), "opened", ""},
-		{cmd(line.CmdClose), "empty", "is empty"},
+		{cmd(stations.CmdNew), "opened", ""},
+		{cmd(stations.CmdClose), "empty", "is empty"},
 		{packScan(t, sn[6]), "added", ""},
-		{cmd(line.CmdCancel), "cancelled", "cancelled"},
+		{cmd(stations.CmdCancel), "cancelled", "cancelled"},
 	})
 	case3 := vs[9].Container
 	assert.NotEqual(t, case1, case3)
 
 	// Cases onto a pallet.
 	vs = run(t, st, []step{
-		{cmd(line.CmdPallet), "mode", "pallet"},
+		{cmd(stations.CmdPallet), "mode", "pallet"},
 		{ssccScan(t, case1), "wrong_level", "is a case label"},
-		{cmd(line.CmdNew), "opened", "Pallet"},
+		{cmd(stations.CmdNew), "opened", "Pallet"},
 		{packScan(t, sn[7]), "wrong_level", "where cases go"},
 		{ssccScan(t, case1), "added", ""},
 		{ssccScan(t, case1), "duplicate", "already on this pallet"},
 		{ssccScan(t, case3), "not_closed", "cancelled"},
 		{ssccScan(t, preprinted), "added", ""},
-		{cmd(line.CmdClose), "closed", "2 cases"},
+		{cmd(stations.CmdClose), "closed", "2 cases"},
 	})
 	pallet := vs[2].Container
 	assert.NotEqual(t, pallet, case1)
@@ -237,8 +239,8 @@ func TestAggregationStation(t *testing.T) {
 
 	// Rework: one pack out of a closed case on a pallet, by scan.
 	run(t, st, []step{
-		{cmd(line.CmdCase), "mode", ""},
-		{cmd(line.CmdRemove), "remove_next", ""},
+		{cmd(stations.CmdCase), "mode", ""},
+		{cmd(stations.CmdRemove), "remove_next", ""},
 		{packScan(t, sn[1]), "removed", "taken out of " + case1},
 		{packScan(t, sn[1]), "no_container", ""},
 	})
@@ -275,11 +277,11 @@ func sorted(s []string) []string {
 
 func TestDecommissionStation(t *testing.T) {
 	r, sn := stationRig(t,
-		StationConfig{StationConfig: line.StationConfig{Name: "dec-1", Mode: line.ModeDecommission, Reason: "sample"}},
-		StationConfig{StationConfig: line.StationConfig{Name: "agg-1"}})
+		StationConfig{StationConfig: stations.StationConfig{Name: "dec-1", Mode: stations.ModeDecommission, Reason: "sample"}},
+		StationConfig{StationConfig: stations.StationConfig{Name: "agg-1"}})
 	l := r.agent.Line
 	agg, _ := l.Station("agg-1")
-	run(t, agg, []step{{cmd(line.CmdNew), "opened", "no printer"}, {packScan(t, sn[9]), "added", ""}})
+	run(t, agg, []step{{cmd(stations.CmdNew), "opened", "no printer"}, {packScan(t, sn[9]), "added", ""}})
 	dec, _ := l.Station("dec-1")
 	run(t, dec, []step{
 		{packScan(t, sn[0]), "decommissioned", "sample"},
@@ -288,7 +290,7 @@ func TestDecommissionStation(t *testing.T) {
 		{packScan(t, sn[9]), "in_container", "take it out first"},
 		{packScan(t, "NOSUCH"), "unknown_serial", ""},
 		{ssccScan(t, "095060001343521236"), "not_pack", ""},
-		{cmd(line.CmdNew), "wrong_mode", ""},
+		{cmd(stations.CmdNew), "wrong_mode", ""},
 		{cmd("CMD:DESTROY"), "mode", "destroy"},
 		{packScan(t, sn[2]), "decommissioned", "destroy"},
 		{cmd("CMD:FREE_SAMPLE"), "mode", "free sample"},
@@ -323,15 +325,15 @@ func TestDecommissionStation(t *testing.T) {
 // cases.
 func TestStationsRaceForPacks(t *testing.T) {
 	r, sn := stationRig(t,
-		StationConfig{StationConfig: line.StationConfig{Name: "a"}},
-		StationConfig{StationConfig: line.StationConfig{Name: "b"}})
+		StationConfig{StationConfig: stations.StationConfig{Name: "a"}},
+		StationConfig{StationConfig: stations.StationConfig{Name: "b"}})
 	l := r.agent.Line
 	var wg sync.WaitGroup
 	added := map[string][]string{}
 	var mu sync.Mutex
 	for i, name := range []string{"a", "b"} {
 		st, _ := l.Station(name)
-		run(t, st, []step{{cmd(line.CmdNew), "opened", ""}})
+		run(t, st, []step{{cmd(stations.CmdNew), "opened", ""}})
 		order := rand.New(rand.NewSource(int64(i))).Perm(50)
 		wg.Add(1)
 		go func() {
@@ -354,7 +356,7 @@ func TestStationsRaceForPacks(t *testing.T) {
 	assert.Equal(t, 50, len(added["a"])+len(added["b"]), "each pack added exactly once")
 	for _, name := range []string{"a", "b"} {
 		st, _ := l.Station(name)
-		run(t, st, []step{{cmd(line.CmdClose), "closed", ""}})
+		run(t, st, []step{{cmd(stations.CmdClose), "closed", ""}})
 	}
 	agree(t, r)
 	seen := map[string]string{}
@@ -369,13 +371,13 @@ func TestStationsRaceForPacks(t *testing.T) {
 
 func TestShipStation(t *testing.T) {
 	r := start(t, printersim.Config{}, "", true, func(c *Config) {
-		c.Stations = []StationConfig{{StationConfig: line.StationConfig{Name: "ship-1", Mode: line.ModeShip, Printer: "line-1-printer", IntegrationID: 70}}}
+		c.Stations = []StationConfig{{StationConfig: stations.StationConfig{Name: "ship-1", Mode: stations.ModeShip, Printer: "line-1-printer", IntegrationID: 70}}}
 		c.ShipPoll = 10 * time.Millisecond
 		// The shipping service sits beside the Manufacturer API in the emulator.
 		c.Shipping = &cloud.ShippingConfig{BaseURL: c.Cloud.BaseURL + "/api/v3", PublicKey: "ship-public", SecretKey: "ship-secret",
 			NotFoundRetries: 2, NotFoundWait: 10 * time.Millisecond}
 	})
-	st, _ := r.agent.Line.Station("ship-1")
+	st, _ := r.agent.Line.Stations.Get("ship-1")
 	events, stop := st.Subscribe()
 	defer stop()
 	orders := []string{"ORD-2024-00174", "ORD-2024-00166", "ORD-2024-00180", "ORD-2024-00190", "ORD-NOT-THERE"}
@@ -384,7 +386,7 @@ func TestShipStation(t *testing.T) {
 		steps = append(steps, step{cmd(o), "collected", o})
 	}
 	steps = append(steps, step{cmd(orders[0]), "duplicate", "scanned twice"}, step{packScan(t, "X"), "not_order", ""},
-		step{cmd(line.CmdClose), "requested", "5 orders"})
+		step{cmd(stations.CmdClose), "requested", "5 orders"})
 	run(t, st, steps)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -421,7 +423,7 @@ func TestShipStation(t *testing.T) {
 		assert.Contains(t, strings.Join(texts, "\n"), "Order "+o)
 	}
 	require.Eventually(t, func() bool {
-		list, _ := r.agent.Line.ShipOrders(context.Background(), "ship-1")
+		list, _ := r.agent.Line.Shipments.Orders(context.Background(), "ship-1")
 		n := 0
 		for _, o := range list {
 			if o.State == "printed" {
@@ -430,7 +432,7 @@ func TestShipStation(t *testing.T) {
 		}
 		return n == 3
 	}, 10*time.Second, 10*time.Millisecond)
-	list, err := r.agent.Line.ShipOrders(context.Background(), "ship-1")
+	list, err := r.agent.Line.Shipments.Orders(context.Background(), "ship-1")
 	require.NoError(t, err)
 	for _, o := range list {
 		if o.State == "failed" {
@@ -446,8 +448,8 @@ func TestScannerDrivesStation(t *testing.T) {
 	require.NoError(t, err)
 	scanAddr := ln.Addr().String()
 	ln.Close()
-	r, sn := stationRig(t, StationConfig{StationConfig: line.StationConfig{Name: "agg-1"}, Scanners: []string{"tcp-listen://" + scanAddr + "?suffix=cr"}})
-	st, _ := r.agent.Line.Station("agg-1")
+	r, sn := stationRig(t, StationConfig{StationConfig: stations.StationConfig{Name: "agg-1"}, Scanners: []string{"tcp-listen://" + scanAddr + "?suffix=cr"}})
+	st, _ := r.agent.Line.Stations.Get("agg-1")
 	events, stop := st.Subscribe()
 	defer stop()
 	var conn net.Conn
@@ -480,16 +482,16 @@ func TestShipStationOffline(t *testing.T) {
 	cloudAddr := ln.Addr().String()
 	ln.Close()
 	r := start(t, printersim.Config{}, cloudAddr, false, func(c *Config) {
-		c.Stations = []StationConfig{{StationConfig: line.StationConfig{Name: "ship-1", Mode: line.ModeShip, Printer: "line-1-printer", IntegrationID: 70}}}
+		c.Stations = []StationConfig{{StationConfig: stations.StationConfig{Name: "ship-1", Mode: stations.ModeShip, Printer: "line-1-printer", IntegrationID: 70}}}
 		c.ShipPoll = 10 * time.Millisecond
 		c.Shipping = &cloud.ShippingConfig{BaseURL: c.Cloud.BaseURL + "/api/v3", PublicKey: "ship-public", SecretKey: "ship-secret",
 			NotFoundRetries: 2, NotFoundWait: 10 * time.Millisecond}
 	})
-	st, _ := r.agent.Line.Station("ship-1")
-	run(t, st, []step{{cmd("ORD-2024-00174"), "collected", ""}, {cmd("ORD-2024-00166"), "collected", ""}, {cmd(line.CmdClose), "requested", "2 orders"}})
+	st, _ := r.agent.Line.Stations.Get("ship-1")
+	run(t, st, []step{{cmd("ORD-2024-00174"), "collected", ""}, {cmd("ORD-2024-00166"), "collected", ""}, {cmd(stations.CmdClose), "requested", "2 orders"}})
 	time.Sleep(300 * time.Millisecond)
 	assert.Empty(t, r.sim.Printed(), "nothing printed while the service is unreachable")
-	list, err := r.agent.Line.ShipOrders(context.Background(), "ship-1")
+	list, err := r.agent.Line.Shipments.Orders(context.Background(), "ship-1")
 	require.NoError(t, err)
 	for _, o := range list {
 		assert.Equal(t, "requested", o.State)

@@ -2,19 +2,20 @@ package agent
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/api"
-	"github.com/edgeagent/edgeagent/internal/line"
-	"github.com/edgeagent/edgeagent/internal/printer"
+	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/scanner"
+	"github.com/edgeagent/edgeagent/internal/stations"
 )
 
 // stationSource is one scanner of a station.
 type stationSource struct {
-	st  *line.Station
+	st  *stations.Station
 	src scanner.Source
 }
 
@@ -46,20 +47,20 @@ func (a *Agent) readScanner(ctx context.Context, ss stationSource) {
 	}
 }
 
-func lineScan(d scanner.Decoded) line.Scan {
-	return line.Scan{Source: d.Source, Raw: d.Raw, At: d.At, GS1: d.GS1, Plain: d.Plain, Err: d.Err}
+func lineScan(d scanner.Decoded) stations.Scan {
+	return stations.Scan{Source: d.Source, Raw: d.Raw, At: d.At, GS1: d.GS1, Plain: d.Plain, Err: d.Err}
 }
 
 // PageScan takes a read typed into a station page by a wedge scanner.
-func (a *Agent) PageScan(ctx context.Context, station, data string) (line.Verdict, error) {
-	st, ok := a.Line.Station(station)
+func (a *Agent) PageScan(ctx context.Context, station, data string) (stations.Verdict, error) {
+	st, ok := a.Line.Stations.Get(station)
 	if !ok {
-		return line.Verdict{}, fmt.Errorf("no station %q", station)
+		return stations.Verdict{}, fmt.Errorf("no station %q", station)
 	}
 	fr := scanner.NewFramer(scanner.Framing{Suffix: "\r", GSSubstitute: a.stations[station].GS})
 	reads := fr.Write([]byte(data+"\r"), time.Now())
 	if len(reads) != 1 {
-		return line.Verdict{}, fmt.Errorf("a read is one line of at most 4096 characters")
+		return stations.Verdict{}, fmt.Errorf("a read is one line of at most 4096 characters")
 	}
 	return st.Handle(ctx, lineScan(scanner.Decode(scanner.NewScan(reads[0], "page", time.Now(), true))))
 }
@@ -68,41 +69,49 @@ func (a *Agent) PageScan(ctx context.Context, station, data string) (line.Verdic
 type shipRecorder struct{ a *Agent }
 
 func (r shipRecorder) ShipmentOf(ctx context.Context, id int64) (string, error) {
-	return r.a.Line.ShipmentOf(ctx, id)
+	return r.a.Line.Shipments.ShipmentOf(ctx, id)
 }
 func (r shipRecorder) ShipRequested(ctx context.Context, id int64, shipment string) error {
-	return r.a.Line.ShipRequested(ctx, id, shipment)
+	return r.a.Line.Shipments.ShipRequested(ctx, id, shipment)
 }
 func (r shipRecorder) ShipLabelled(ctx context.Context, id int64, zpl []byte) error {
-	return r.a.Line.ShipLabelled(ctx, id, zpl)
+	return r.a.Line.Shipments.ShipLabelled(ctx, id, zpl)
 }
 func (r shipRecorder) ShipFailed(ctx context.Context, id int64, detail string) error {
-	return r.a.Line.ShipFailed(ctx, id, detail)
+	return r.a.Line.Shipments.ShipFailed(ctx, id, detail)
 }
 
 // printerStatus reports the printers for the dashboard and the metrics.
 func (a *Agent) printerStatus() []api.PrinterStatus {
+	queued, err := a.Line.Ledger.Queued(context.Background())
+	if err != nil {
+		a.log.Warn().Err(err).Msg("cannot count queued labels")
+	}
 	var out []api.PrinterStatus
 	for tag, p := range a.Printers {
 		s := p.Snapshot()
 		out = append(out, api.PrinterStatus{Tag: tag, URL: s.URL, State: string(s.State), Faults: s.Faults, Printed: s.Printed,
-			Unknown: s.Unknown, Queued: s.Queued, LastErr: s.LastErr})
+			Unknown: s.Unknown, Queued: queued[tag], LastErr: s.LastErr})
 	}
 	return out
 }
 
-var testLabels atomic.Int64
-
-// testPrint prints a test label with the time on it.
-func (a *Agent) testPrint(_ context.Context, tag string) error {
-	p, ok := a.Printers[tag]
-	if !ok {
-		return fmt.Errorf("no printer %q", tag)
+// testPrint queues a test label with the time on it; it prints in turn
+// with the printer's other labels.
+func (a *Agent) testPrint(ctx context.Context, tag string) error {
+	if _, ok := a.Printers[tag]; !ok {
+		return fmt.Errorf("printer %q: %w", tag, errNoPrinter)
 	}
-	n := testLabels.Add(1)
-	id := fmt.Sprintf("test:%d", n)
-	label := fmt.Sprintf("^XA^CI28^PW400^LL240^FO20,20^A0N,36,30^FDedgeagent test label^FS^FO20,80^A0N,28,24^FD%s %s^FS^PQ1^XZ",
+	data := fmt.Sprintf("^XA^CI28^PW400^LL240^FO20,20^A0N,36,30^FDedgeagent test label^FS^FO20,80^A0N,28,24^FD%s %s^FS^PQ1^XZ",
 		tag, time.Now().Format("2006-01-02 15:04:05"))
-	_, err := p.Submit(id, []printer.Label{{ID: id, Serial: "TEST", Data: []byte(label)}})
+	err := a.DB.Write(ctx, func(tx *sql.Tx) error {
+		_, err := a.Line.Ledger.QueueLabel(tx, label.Test, tag, "test label", []byte(data))
+		return err
+	})
+	if err == nil {
+		a.Line.Ledger.Wake(tag)
+	}
 	return err
 }
+
+var errNoPrinter = errors.New("no such printer")

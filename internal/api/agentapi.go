@@ -2,9 +2,12 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 )
 
 // errNeedToken answers a request without valid credentials.
@@ -15,28 +18,35 @@ const errNeedToken = "a valid token is required: Authorization: Bearer TOKEN, or
 // log with the client's name.
 func (s *Server) agentRoutes(mux mux) {
 	mux.HandleFunc("POST /api/v1/label-orders/{id}/resume", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
-		return s.cfg.Line.Resume(r.Context(), actor, r.PathValue("id"))
+		return s.cfg.Line.Orders.Resume(r.Context(), actor, r.PathValue("id"))
 	}))
 	mux.HandleFunc("POST /api/v1/labels/{id}/reprint", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		id, err := labelID(r)
 		if err != nil {
 			return err
 		}
-		return s.cfg.Line.Reprint(r.Context(), actor, id, req.Reason)
+		return s.cfg.Line.Ledger.Reprint(r.Context(), actor, id, req.Reason)
 	}))
 	mux.HandleFunc("POST /api/v1/labels/{id}/resolve", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		id, err := labelID(r)
 		if err != nil {
 			return err
 		}
-		return s.cfg.Line.ResolveUnknown(r.Context(), actor, id, req.Printed, req.Reason)
+		return s.cfg.Line.Ledger.Resolve(r.Context(), actor, id, req.Printed, req.Reason)
+	}))
+	mux.HandleFunc("POST /api/v1/products/{gtin}/serials", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		if len(req.Serials) == 0 {
+			return v2.Refuse(http.StatusBadRequest, "serials: give at least one serial number")
+		}
+		_, err := s.cfg.Line.Ledger.ImportSerials(r.Context(), actor, r.PathValue("gtin"), req.Serials)
+		return err
 	}))
 	mux.HandleFunc("GET /api/v1/labels/unknown", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.who(r); !ok {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": errNeedToken})
 			return
 		}
-		labels, err := s.cfg.Line.UnknownLabels(r.Context())
+		labels, err := s.cfg.Line.Ledger.UnknownLabels(r.Context())
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 			return
@@ -50,10 +60,11 @@ func (s *Server) agentRoutes(mux mux) {
 }
 
 type actionRequest struct {
-	Reason  string `json:"reason"`
-	Printed bool   `json:"printed"`
-	Item    string `json:"item"`    // an SSCC or GTIN/serial
-	Command string `json:"command"` // a station command barcode
+	Reason  string   `json:"reason"`
+	Printed bool     `json:"printed"`
+	Item    string   `json:"item"`    // an SSCC or GTIN/serial
+	Command string   `json:"command"` // a station command barcode
+	Serials []string `json:"serials"` // serial numbers to import
 }
 
 func (s *Server) agentAction(fn func(*http.Request, string, actionRequest) error) http.HandlerFunc {
@@ -73,14 +84,23 @@ func (s *Server) agentAction(fn func(*http.Request, string, actionRequest) error
 			return
 		}
 		if err := fn(r, actor, req); err != nil {
-			status, b := s.answer(err, nil)
-			if status == http.StatusInternalServerError {
-				// The line's own refusals (wrong state, missing reason) are the client's to fix.
-				status, b = http.StatusConflict, map[string]string{"error": err.Error()}
+			if rf, found := refusal(err); found {
+				writeJSON(w, rf.Status, map[string]string{"error": rf.Body.Message})
+				return
 			}
-			writeJSON(w, status, b)
+			s.log.Error().Err(err).Str("path", r.URL.Path).Msg("action failed")
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error: see the agent's log"})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	}
+}
+
+// labelID reads the label ID of the path.
+func labelID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, v2.Refuse(http.StatusBadRequest, fmt.Sprintf("label id %q: must be a label number", r.PathValue("id")))
+	}
+	return id, nil
 }

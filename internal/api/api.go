@@ -13,8 +13,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/edgeagent/edgeagent/internal/line"
 	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
@@ -26,14 +26,14 @@ type Config struct {
 	// Ready reports whether the agent can take work; nil means always ready.
 	Ready func(ctx context.Context) error
 	// Line serves the local Manufacturer V2 API when set.
-	Line *line.Line
+	Line *Line
 	// Tokens are the API clients' tokens by name (the name goes to the
 	// audit log); ChannelKeys are the accepted x-channel-key values.
 	Tokens      map[string]string
 	ChannelKeys []string
 	// Scan hands a read typed into a station page to the station and
 	// returns its verdict.
-	Scan func(ctx context.Context, station, data string) (line.Verdict, error)
+	Scan func(ctx context.Context, station, data string) (stations.Verdict, error)
 
 	// The dashboard's other sources: the database and dispatcher (the
 	// outbox), the printers, the label templates, and the version.

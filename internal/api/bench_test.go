@@ -12,7 +12,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/ledger"
+	"github.com/edgeagent/edgeagent/internal/orders"
+	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
 )
 
@@ -24,12 +26,11 @@ func BenchmarkOverview(b *testing.B) {
 	db, err := store.Open(ctx, store.Config{Path: filepath.Join(b.TempDir(), "o.db")}, zerolog.Nop())
 	require.NoError(b, err)
 	defer db.Close()
-	l, err := line.New(db, line.Config{Name: "line-1"}, nil)
-	require.NoError(b, err)
+	l := testLine(b, db, ledger.SerialConfig{}, orders.Extra{})
 	const gtin = "09506000134352"
-	require.NoError(b, l.AddProduct(ctx, gtin, "EU", map[string]string{"AB12": "261231"}))
+	require.NoError(b, l.Ledger.AddProduct(ctx, gtin, "EU", map[string]string{"AB12": "261231"}))
 	for _, n := range []string{"case-1", "case-2", "pallet-1", "samples"} {
-		_, err := l.AddStation(ctx, line.StationConfig{Name: n})
+		_, err := l.Stations.Add(ctx, stations.StationConfig{Name: n})
 		require.NoError(b, err)
 	}
 	require.NoError(b, db.Write(ctx, func(tx *sql.Tx) error {

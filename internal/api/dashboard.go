@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"image/png"
@@ -15,8 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/audit"
+	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/stations"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -79,7 +81,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, name, title string
 
 func (s *Server) lineName() string {
 	if s.cfg.Line != nil {
-		return s.cfg.Line.Name()
+		return s.cfg.Line.Name
 	}
 	return ""
 }
@@ -125,7 +127,7 @@ func (s *Server) dashboardRoutes(mux mux) {
 	})
 	mux.HandleFunc("GET /templates/{file}", s.templatePNG)
 	mux.HandleFunc("GET /station/{name}", func(w http.ResponseWriter, r *http.Request) {
-		st, ok := s.cfg.Line.Station(r.PathValue("name"))
+		st, ok := s.cfg.Line.Stations.Get(r.PathValue("name"))
 		if !ok {
 			http.Error(w, "no such station", http.StatusNotFound)
 			return
@@ -161,24 +163,24 @@ func (s *Server) dashboardRoutes(mux mux) {
 	}))
 	mux.HandleFunc("POST /api/v1/printers/{tag}/test", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
 		if s.cfg.TestPrint == nil {
-			return errors.New("no printers here")
+			return v2.Refuse(http.StatusNotFound, "no printers here")
 		}
 		s.log.Info().Str("printer", r.PathValue("tag")).Str("actor", actor).Msg("test print")
 		return s.cfg.TestPrint(r.Context(), r.PathValue("tag"))
 	}))
 	mux.HandleFunc("POST /api/v1/stations/{name}/command", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
-		st, ok := s.cfg.Line.Station(r.PathValue("name"))
+		st, ok := s.cfg.Line.Stations.Get(r.PathValue("name"))
 		if !ok {
-			return fmt.Errorf("no station %q", r.PathValue("name"))
+			return v2.Refuse(http.StatusNotFound, fmt.Sprintf("no station %q", r.PathValue("name")))
 		}
 		switch req.Command {
-		case line.CmdClose, line.CmdCancel:
+		case stations.CmdClose, stations.CmdCancel:
 		default:
-			return fmt.Errorf("command %q: the dashboard closes (CMD:CLOSE) or cancels (CMD:CANCEL) containers", req.Command)
+			return v2.Refuse(http.StatusBadRequest, fmt.Sprintf("command %q: the dashboard closes (CMD:CLOSE) or cancels (CMD:CANCEL) containers", req.Command))
 		}
-		v, err := st.Handle(r.Context(), line.Scan{Source: "dashboard", Raw: []byte(req.Command), Plain: req.Command, Actor: actor})
+		v, err := st.Handle(r.Context(), stations.Scan{Source: "dashboard", Raw: []byte(req.Command), Plain: req.Command, Actor: actor})
 		if err == nil && !v.OK {
-			err = errors.New(v.Message)
+			err = v2.Refuse(http.StatusConflict, v.Message)
 		}
 		return err
 	}))
@@ -229,8 +231,8 @@ type Alert struct{ Level, Text string }
 
 // stationView is a station on the overview.
 type stationView struct {
-	line.StationState
-	Last        *line.Verdict
+	stations.StationState
+	Last        *stations.Verdict
 	OK, Refused uint64
 }
 
@@ -238,19 +240,19 @@ type stationView struct {
 type Overview struct {
 	Alerts   []Alert
 	Printers []PrinterStatus
-	Orders   []line.LabelOrderView
+	Orders   []orders.LabelOrderView
 	Stations []stationView
 	Sync     queue.Stats
-	Counts   line.Counts
+	Counts   Counts
 }
 
 func (s *Server) overview(ctx context.Context) (any, error) {
 	o := Overview{Printers: s.printers()}
 	var err error
-	if o.Orders, err = s.cfg.Line.LabelOrders(ctx, 8); err != nil {
+	if o.Orders, err = s.cfg.Line.Orders.LabelOrders(ctx, 8); err != nil {
 		return nil, err
 	}
-	if o.Counts, err = s.cfg.Line.Counts(ctx); err != nil {
+	if o.Counts, err = s.cfg.Line.counts(ctx); err != nil {
 		return nil, err
 	}
 	if o.Stations, err = s.stationViews(ctx, 1); err != nil {
@@ -289,11 +291,11 @@ func (s *Server) overview(ctx context.Context) (any, error) {
 }
 
 func (s *Server) stationViews(ctx context.Context, recent int) ([]stationView, error) {
-	names := s.cfg.Line.Stations()
+	names := s.cfg.Line.Stations.Names()
 	sort.Strings(names)
 	var out []stationView
 	for _, n := range names {
-		st, _ := s.cfg.Line.Station(n)
+		st, _ := s.cfg.Line.Stations.Get(n)
 		state, err := st.State(ctx, recent)
 		if err != nil {
 			return nil, err
@@ -318,15 +320,15 @@ func (s *Server) printers() []PrinterStatus {
 }
 
 func (s *Server) orders(ctx context.Context) (any, error) {
-	lo, err := s.cfg.Line.LabelOrders(ctx, 50)
+	lo, err := s.cfg.Line.Orders.LabelOrders(ctx, 50)
 	if err != nil {
 		return nil, err
 	}
-	po, err := s.cfg.Line.PackagingOrders(ctx, 50)
+	po, err := s.cfg.Line.Orders.PackagingOrders(ctx, 50)
 	if err != nil {
 		return nil, err
 	}
-	unknown, err := s.cfg.Line.UnknownLabels(ctx)
+	unknown, err := s.cfg.Line.Ledger.UnknownLabels(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +336,7 @@ func (s *Server) orders(ctx context.Context) (any, error) {
 }
 
 func (s *Server) printersPage(ctx context.Context) (any, error) {
-	labels, err := s.cfg.Line.RecentLabels(ctx, 20)
+	labels, err := s.cfg.Line.Ledger.RecentLabels(ctx, 20)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +370,7 @@ func (s *Server) queuePage(ctx context.Context) (any, error) {
 }
 
 func (s *Server) auditPage(ctx context.Context) (any, error) {
-	e, err := s.cfg.Line.Audit(ctx, 200)
+	e, err := audit.Newest(ctx, s.cfg.Line.Ledger.DB().Reader(), 200)
 	return map[string]any{"Entries": e}, err
 }
 

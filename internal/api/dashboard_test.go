@@ -16,22 +16,22 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgeagent/edgeagent/internal/gs1"
-	"github.com/edgeagent/edgeagent/internal/line"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	"github.com/edgeagent/edgeagent/internal/stations"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
 // withWork gives the line a printed label order, a station with a case
 // and the dashboard's other sources.
-func withWork(t *testing.T) (*Server, *line.Line) {
-	s, l, _ := v2Server(t, true)
+func withWork(t *testing.T) (*Server, *Line) {
+	s, l := v2Server(t, true)
 	ctx := context.Background()
-	_, err := l.AddStation(ctx, line.StationConfig{Name: "case-1"})
+	_, err := l.Stations.Add(ctx, stations.StationConfig{Name: "case-1"})
 	require.NoError(t, err)
-	_, err = l.CreatePackagingOrder(ctx, "erp", v2.PackagingOrder{OrderID: "PO-1", ProductCode: "09506000134352", ProductCodeSchema: "GTIN", Batch: "AB12", ExpiryDate: "261231"})
+	_, err = l.Orders.CreatePackagingOrder(ctx, "erp", v2.PackagingOrder{OrderID: "PO-1", ProductCode: "09506000134352", ProductCodeSchema: "GTIN", Batch: "AB12", ExpiryDate: "261231"})
 	require.NoError(t, err)
 	q := 3
-	require.NoError(t, l.CreateLabelOrder(ctx, "erp", v2.LabelOrder{OrderID: "LO-1", ProductCode: "09506000134352", ProductCodeSchema: "GTIN",
+	require.NoError(t, l.Orders.CreateLabelOrder(ctx, "erp", v2.LabelOrder{OrderID: "LO-1", ProductCode: "09506000134352", ProductCodeSchema: "GTIN",
 		Batch: "AB12", Quantity: &q, DestinationTag: "p1", TemplateTag: "pack", Execute: true}))
 	s.cfg.Printers = func() []PrinterStatus {
 		return []PrinterStatus{{Tag: "p1", URL: "tcp://10.0.0.5:9100", State: "paused", Faults: []string{"media out"}, Printed: 3}}
@@ -43,8 +43,8 @@ func withWork(t *testing.T) (*Server, *line.Line) {
 
 func TestMetricsParse(t *testing.T) {
 	s, l := withWork(t)
-	st, _ := l.Station("case-1")
-	_, err := st.Handle(context.Background(), line.Scan{Source: "t", Raw: []byte("x"), Plain: "x"})
+	st, _ := l.Stations.Get("case-1")
+	_, err := st.Handle(context.Background(), stations.Scan{Source: "t", Raw: []byte("x"), Plain: "x"})
 	require.NoError(t, err)
 	resp, err := http.Get("http://" + s.Addr() + "/metrics")
 	require.NoError(t, err)
@@ -153,10 +153,10 @@ func TestDashboardPagesAndLogin(t *testing.T) {
 	code, body := get(t, base+"/audit")
 	require.Equal(t, 200, code)
 	assert.NotContains(t, body, "user:Ana", "refusals change nothing")
-	st, _ := s.cfg.Line.Station("case-1")
+	st, _ := s.cfg.Line.Stations.Get("case-1")
 	msg, err := gs1.Parse([]byte("(00)095060001343521236"))
 	require.NoError(t, err)
-	v, err := st.Handle(context.Background(), line.Scan{Raw: []byte("x"), GS1: msg})
+	v, err := st.Handle(context.Background(), stations.Scan{Raw: []byte("x"), GS1: msg})
 	require.NoError(t, err)
 	require.Equal(t, "opened", v.Code, v.Message)
 	assert.Equal(t, 200, post("/api/v1/stations/case-1/command", `{"command":"CMD:CANCEL"}`, csrf))

@@ -120,7 +120,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.cfg.Line != nil {
-		if c, err := s.cfg.Line.Counts(ctx); err == nil {
+		if c, err := s.cfg.Line.counts(ctx); err == nil {
 			p.family("edgeagent_labels", "gauge", "Labels in the ledger by state.")
 			for _, k := range sortedKeys(c.Labels) {
 				p.sample("edgeagent_labels", float64(c.Labels[k]), "state", k)
@@ -142,12 +142,12 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 				p.sample("edgeagent_label_orders", float64(c.LabelOrder[k]), "status", k)
 			}
 		}
-		names := s.cfg.Line.Stations()
+		names := s.cfg.Line.Stations.Names()
 		sort.Strings(names)
 		if len(names) > 0 {
 			p.family("edgeagent_station_scans_total", "counter", "Scans judged at each station since start, by verdict.")
 			for _, n := range names {
-				st, _ := s.cfg.Line.Station(n)
+				st, _ := s.cfg.Line.Stations.Get(n)
 				ok, refused := st.Verdicts()
 				p.sample("edgeagent_station_scans_total", float64(ok), "station", n, "verdict", "ok")
 				p.sample("edgeagent_station_scans_total", float64(refused), "station", n, "verdict", "refused")

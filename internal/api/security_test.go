@@ -30,7 +30,7 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 		}
 		method, path, _ := strings.Cut(route, " ")
 		path = fill.ReplaceAllStringFunc(path, func(p string) string {
-			return map[string]string{"{name}": "case-1", "{id}": "1", "{sscc}": "095060001343521236", "{tag}": "p1"}[p]
+			return map[string]string{"{name}": "case-1", "{id}": "1", "{sscc}": "095060001343521236", "{tag}": "p1", "{gtin}": "09506000134352"}[p]
 		})
 		for _, tok := range []string{"", "wrong-token-0123456789"} {
 			req, _ := http.NewRequest(method, "http://"+s.Addr()+path, strings.NewReader(`{}`))

@@ -8,7 +8,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/containers"
+	"github.com/edgeagent/edgeagent/internal/shipments"
+	"github.com/edgeagent/edgeagent/internal/stations"
 )
 
 // stationRoutes serve the stations: the page's scan input, the state and
@@ -16,11 +18,11 @@ import (
 // take the local token.
 func (s *Server) stationRoutes(mux mux) {
 	mux.HandleFunc("GET /api/v1/stations", s.authed(func(w http.ResponseWriter, r *http.Request, _ string) {
-		names := s.cfg.Line.Stations()
+		names := s.cfg.Line.Stations.Names()
 		sort.Strings(names)
-		out := []line.StationState{}
+		out := []stations.StationState{}
 		for _, n := range names {
-			st, _ := s.cfg.Line.Station(n)
+			st, _ := s.cfg.Line.Stations.Get(n)
 			state, err := st.State(r.Context(), 0)
 			if err != nil {
 				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
@@ -30,7 +32,7 @@ func (s *Server) stationRoutes(mux mux) {
 		}
 		writeJSON(w, http.StatusOK, out)
 	}))
-	mux.HandleFunc("GET /api/v1/stations/{name}", s.station(func(w http.ResponseWriter, r *http.Request, st *line.Station, _ string) {
+	mux.HandleFunc("GET /api/v1/stations/{name}", s.station(func(w http.ResponseWriter, r *http.Request, st *stations.Station, _ string) {
 		state, err := st.State(r.Context(), 20)
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
@@ -38,7 +40,7 @@ func (s *Server) stationRoutes(mux mux) {
 		}
 		writeJSON(w, http.StatusOK, state)
 	}))
-	mux.HandleFunc("POST /api/v1/stations/{name}/scan", s.station(func(w http.ResponseWriter, r *http.Request, st *line.Station, _ string) {
+	mux.HandleFunc("POST /api/v1/stations/{name}/scan", s.station(func(w http.ResponseWriter, r *http.Request, st *stations.Station, _ string) {
 		var req struct {
 			Data string `json:"data"`
 		}
@@ -57,7 +59,7 @@ func (s *Server) stationRoutes(mux mux) {
 		}
 		writeJSON(w, http.StatusOK, v)
 	}))
-	mux.HandleFunc("POST /api/v1/stations/{name}/order", s.station(func(w http.ResponseWriter, r *http.Request, st *line.Station, actor string) {
+	mux.HandleFunc("POST /api/v1/stations/{name}/order", s.station(func(w http.ResponseWriter, r *http.Request, st *stations.Station, actor string) {
 		var req struct {
 			OrderID string `json:"order_id"`
 		}
@@ -71,40 +73,44 @@ func (s *Server) stationRoutes(mux mux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	}))
-	mux.HandleFunc("GET /api/v1/stations/{name}/ship-orders", s.station(func(w http.ResponseWriter, r *http.Request, st *line.Station, _ string) {
-		orders, err := s.cfg.Line.ShipOrders(r.Context(), st.Name())
+	mux.HandleFunc("GET /api/v1/stations/{name}/ship-orders", s.station(func(w http.ResponseWriter, r *http.Request, st *stations.Station, _ string) {
+		orders, err := s.cfg.Line.Shipments.Orders(r.Context(), st.Name())
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 			return
 		}
 		if orders == nil {
-			orders = []line.ShipOrder{}
+			orders = []shipments.Order{}
 		}
 		writeJSON(w, http.StatusOK, orders)
 	}))
 	mux.HandleFunc("GET /api/v1/stations/{name}/events", s.station(s.events))
 	mux.HandleFunc("GET /api/v1/containers", s.authed(func(w http.ResponseWriter, r *http.Request, _ string) {
-		cs, err := s.cfg.Line.Containers(r.Context(), r.URL.Query().Get("state"))
+		cs, err := s.cfg.Line.Containers.List(r.Context(), r.URL.Query().Get("state"))
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 			return
 		}
 		if cs == nil {
-			cs = []line.ContainerTree{}
+			cs = []containers.Tree{}
 		}
 		writeJSON(w, http.StatusOK, cs)
 	}))
 	mux.HandleFunc("POST /api/v1/containers/{sscc}/disaggregate", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
-		return s.cfg.Line.Disaggregate(r.Context(), actor, r.PathValue("sscc"), req.Reason)
+		return s.cfg.Line.Containers.Disaggregate(r.Context(), actor, r.PathValue("sscc"), req.Reason)
 	}))
 	mux.HandleFunc("POST /api/v1/containers/remove", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
-		_, err := s.cfg.Line.RemoveItem(r.Context(), actor, req.Item, req.Reason)
+		it, err := containers.ParseItem(req.Item)
+		if err != nil {
+			return err
+		}
+		_, err = s.cfg.Line.Containers.Remove(r.Context(), actor, it, req.Reason)
 		return err
 	}))
 }
 
 // events streams a station's verdicts as Server-Sent Events.
-func (s *Server) events(w http.ResponseWriter, r *http.Request, st *line.Station, _ string) {
+func (s *Server) events(w http.ResponseWriter, r *http.Request, st *stations.Station, _ string) {
 	ch, stop := st.Subscribe()
 	defer stop()
 	rc := http.NewResponseController(w)
@@ -148,9 +154,9 @@ func (s *Server) authed(fn func(http.ResponseWriter, *http.Request, string)) htt
 }
 
 // station requires the local token and a known station.
-func (s *Server) station(fn func(http.ResponseWriter, *http.Request, *line.Station, string)) http.HandlerFunc {
+func (s *Server) station(fn func(http.ResponseWriter, *http.Request, *stations.Station, string)) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, actor string) {
-		st, ok := s.cfg.Line.Station(r.PathValue("name"))
+		st, ok := s.cfg.Line.Stations.Get(r.PathValue("name"))
 		if !ok {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no station %q", r.PathValue("name"))})
 			return

@@ -8,8 +8,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/edgeagent/edgeagent/internal/line"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 )
 
 // v2Prefix is where the local Manufacturer V2 API lives, as in the cloud.
@@ -82,22 +81,16 @@ func (s *Server) v2(w http.ResponseWriter, r *http.Request, fn func(*http.Reques
 
 func refuse(w http.ResponseWriter, r *v2.Refusal) { writeJSON(w, r.Status, r.Body) }
 
-// answer turns the line's error into the dialect's answer.
+// answer turns the line's error into the dialect's answer. An error that
+// is no refusal is a fault of the agent: logged, and answered 500.
 func (s *Server) answer(err error, ok any) (int, any) {
-	var rf *v2.Refusal
-	var fe *v2.FieldError
-	switch {
-	case err == nil:
+	if err == nil {
 		return http.StatusOK, ok
-	case errors.As(err, &rf):
-		return rf.Status, rf.Body
-	case errors.As(err, &fe):
-		r := v2.Validation(fe)
-		return r.Status, r.Body
-	case line.IsDiskFull(err):
-		return http.StatusServiceUnavailable, v2.ErrorBody{Message: "The line PC's disk is full: nothing was stored. Free space and send again."}
 	}
-	s.log.Warn().Err(err).Msg("request not served")
+	if rf, found := refusal(err); found {
+		return rf.Status, rf.Body
+	}
+	s.log.Error().Err(err).Msg("request not served")
 	return http.StatusInternalServerError, v2.ErrorBody{Message: "Internal error: see the agent's log"}
 }
 
@@ -119,7 +112,7 @@ func (s *Server) labelOrder(r *http.Request, actor string, body []byte) (int, an
 	if err := decode(body, &o); err != nil {
 		return s.answer(err, nil)
 	}
-	err := s.cfg.Line.CreateLabelOrder(r.Context(), actor, o)
+	err := s.cfg.Line.Orders.CreateLabelOrder(r.Context(), actor, o)
 	return s.answer(err, map[string]any{"success": true, "message": "Label order created successfully"})
 }
 
@@ -129,17 +122,17 @@ func (s *Server) packagingOrder(r *http.Request, actor string, body []byte) (int
 		return s.answer(err, nil)
 	}
 	o.Status = ""
-	created, err := s.cfg.Line.CreatePackagingOrder(r.Context(), actor, o)
+	created, err := s.cfg.Line.Orders.CreatePackagingOrder(r.Context(), actor, o)
 	return s.answer(err, map[string]any{"success": true, "message": "Packaging order created", "data": created})
 }
 
 func (s *Server) openOrders(r *http.Request, _ string, _ []byte) (int, any) {
-	orders, err := s.cfg.Line.OpenPackagingOrders(r.Context())
+	orders, err := s.cfg.Line.Orders.OpenPackagingOrders(r.Context())
 	return s.answer(err, map[string]any{"success": true, "message": "Open packaging orders", "data": orders})
 }
 
 func (s *Server) orderDetails(r *http.Request, _ string, _ []byte) (int, any) {
-	o, err := s.cfg.Line.PackagingOrderDetails(r.Context(), r.URL.Query().Get("order_id"))
+	o, err := s.cfg.Line.Orders.PackagingOrderDetails(r.Context(), r.URL.Query().Get("order_id"))
 	return s.answer(err, map[string]any{"success": true, "message": "Packaging order details", "data": o})
 }
 
@@ -148,7 +141,7 @@ func (s *Server) decommission(r *http.Request, actor string, body []byte) (int, 
 	if err := decode(body, &d); err != nil {
 		return s.answer(err, nil)
 	}
-	out, err := s.cfg.Line.Decommission(r.Context(), actor, d)
+	out, err := s.cfg.Line.Orders.Decommission(r.Context(), actor, d)
 	return s.answer(err, map[string]any{"success": true, "message": "Serials decommissioned", "data": out})
 }
 

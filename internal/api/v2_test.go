@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,48 +13,23 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/ledger"
+	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/store"
 )
 
-// memPrinter takes jobs and reports every label printed.
-type memPrinter struct {
-	mu   sync.Mutex
-	l    *line.Line
-	jobs [][]line.PrintLabel
-}
-
-func (p *memPrinter) Submit(job string, labels []line.PrintLabel) error {
-	p.mu.Lock()
-	p.jobs = append(p.jobs, labels)
-	p.mu.Unlock()
-	go func() {
-		for _, lb := range labels {
-			ctx := context.Background()
-			if err := p.l.Printing(ctx, "mem", lb.ID); err != nil {
-				return
-			}
-			_ = p.l.Printed(ctx, "mem", lb.ID)
-		}
-	}()
-	return nil
-}
-
-func v2Server(t *testing.T, generate bool) (*Server, *line.Line, *memPrinter) {
+func v2Server(t *testing.T, generate bool) (*Server, *Line) {
 	db, err := store.Open(context.Background(), store.Config{Path: filepath.Join(t.TempDir(), "a.db")}, zerolog.Nop())
 	require.NoError(t, err)
+	l := testLine(t, db, ledger.SerialConfig{Generate: generate}, orders.Extra{Amount: 5, Type: "percentage"}, "p1")
 	t.Cleanup(func() { db.Close() })
-	mp := &memPrinter{}
-	l, err := line.New(db, line.Config{Name: "line-1", Printers: map[string]line.Printer{"p1": mp},
-		Serials: line.SerialConfig{Generate: generate}, Extra: line.Extra{Amount: 5, Type: "percentage"}}, nil)
-	require.NoError(t, err)
-	mp.l = l
-	require.NoError(t, l.AddProduct(context.Background(), "09506000134352", "EU", map[string]string{"AB12": "261231"}))
+	fakePrinter(t, l, "p1")
+	require.NoError(t, l.Ledger.AddProduct(context.Background(), "09506000134352", "EU", map[string]string{"AB12": "261231"}))
 	s, err := New(Config{Listen: "127.0.0.1:0", Line: l, Tokens: map[string]string{"erp": "erp-token-0123456789"}, ChannelKeys: []string{"ch"}}, zerolog.Nop())
 	require.NoError(t, err)
 	require.NoError(t, s.Start())
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
-	return s, l, mp
+	return s, l
 }
 
 func call(t *testing.T, s *Server, method, path, body string, hdr map[string]string) (int, map[string]any) {
@@ -91,7 +65,7 @@ func with(obj, kv string) string {
 }
 
 func TestLocalV2LabelOrders(t *testing.T) {
-	s, l, mp := v2Server(t, true)
+	s, l := v2Server(t, true)
 	const path = "/v1/manufacturer/v2/api/label_orders/"
 	for _, tc := range []struct {
 		name    string
@@ -125,50 +99,50 @@ func TestLocalV2LabelOrders(t *testing.T) {
 		}
 	}
 	// Created without execute: nothing printed until released.
-	st, _, err := l.LabelOrderStatus(context.Background(), "LO-1")
+	st, _, err := l.Orders.Status(context.Background(), "LO-1")
 	require.NoError(t, err)
-	assert.Equal(t, line.OrderCreated, st)
-	mp.mu.Lock()
-	assert.Empty(t, mp.jobs)
-	mp.mu.Unlock()
+	assert.Equal(t, orders.Created, st)
+	queued, err := l.Ledger.Queued(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, queued, "nothing is queued for printing before the order is released")
 
 	// Execute: 10 labels and the channel's default 5% extra (rounded up).
 	code, body := call(t, s, http.MethodPost, path, with(with(lo, `"order_id":"LO-2"`), `"execute":true`), nil)
 	require.Equal(t, 200, code, body)
 	require.Eventually(t, func() bool {
-		st, counts, _ := l.LabelOrderStatus(context.Background(), "LO-2")
-		return st == line.OrderCompleted && counts["printed"] == 11
+		st, counts, _ := l.Orders.Status(context.Background(), "LO-2")
+		return st == orders.Completed && counts["printed"] == 11
 	}, 5*time.Second, 10*time.Millisecond)
 }
 
 func TestLocalV2SerialShortage(t *testing.T) {
-	s, l, _ := v2Server(t, false)
+	s, l := v2Server(t, false)
 	code, body := call(t, s, http.MethodPost, "/v1/manufacturer/v2/api/label_orders/", with(lo, `"execute":true`), nil)
 	assert.Equal(t, 409, code)
 	assert.Equal(t, "Not enough serials assigned at the moment", body["message"])
-	st, _, err := l.LabelOrderStatus(context.Background(), "LO-1")
+	st, _, err := l.Orders.Status(context.Background(), "LO-1")
 	require.NoError(t, err)
-	assert.Equal(t, line.OrderSuspended, st)
+	assert.Equal(t, orders.Suspended, st)
 	var serials []string
 	for i := 0; i < 11; i++ {
 		serials = append(serials, "IMP"+string(rune('A'+i)))
 	}
-	n, err := l.ImportSerials(context.Background(), "cli:test", "09506000134352", serials)
+	n, err := l.Ledger.ImportSerials(context.Background(), "cli:test", "09506000134352", serials)
 	require.NoError(t, err)
 	assert.Equal(t, 11, n)
-	_, err = l.ImportSerials(context.Background(), "cli:test", "09506000134352", []string{"bad serial"})
+	_, err = l.Ledger.ImportSerials(context.Background(), "cli:test", "09506000134352", []string{"bad serial"})
 	assert.ErrorContains(t, err, "not in GS1 character set 82")
-	require.NoError(t, l.Resume(context.Background(), "supervisor", "LO-1"))
+	require.NoError(t, l.Orders.Resume(context.Background(), "supervisor", "LO-1"))
 	require.Eventually(t, func() bool {
-		st, counts, _ := l.LabelOrderStatus(context.Background(), "LO-1")
-		return st == line.OrderCompleted && counts["printed"] == 11
+		st, counts, _ := l.Orders.Status(context.Background(), "LO-1")
+		return st == orders.Completed && counts["printed"] == 11
 	}, 5*time.Second, 10*time.Millisecond)
 }
 
 const po = `{"order_id":"Order130","order_description":"Packaging Order 130","product_code":"09506000134352","product_code_schema":"GTIN","batch":"B2","expiry_date":"221200","quantity":10,"extra_percentage":10,"serialized":true,"packaging_line_tag":"line-1","market":"EU"}`
 
 func TestLocalV2PackagingOrdersAndDecommission(t *testing.T) {
-	s, l, _ := v2Server(t, true)
+	s, l := v2Server(t, true)
 	const path = "/v1/manufacturer/v2/api/packaging_order"
 	code, body := call(t, s, http.MethodPost, path, po, nil)
 	require.Equal(t, 200, code, body)
@@ -202,10 +176,10 @@ func TestLocalV2PackagingOrdersAndDecommission(t *testing.T) {
 	require.Equal(t, 200, code, body)
 	var serials []string
 	require.Eventually(t, func() bool {
-		st, _, _ := l.LabelOrderStatus(context.Background(), "LO-1")
-		return st == line.OrderCompleted
+		st, _, _ := l.Orders.Status(context.Background(), "LO-1")
+		return st == orders.Completed
 	}, 5*time.Second, 10*time.Millisecond)
-	rows, err := s.cfg.Line.UnknownLabels(context.Background())
+	rows, err := s.cfg.Line.Ledger.UnknownLabels(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, rows)
 	require.NoError(t, lineSerials(l, &serials))
@@ -231,8 +205,8 @@ func TestLocalV2PackagingOrdersAndDecommission(t *testing.T) {
 
 // lineSerials reads the printed serials through the decommission-free
 // path: the unknown list is empty, so the printed ones are the order's.
-func lineSerials(l *line.Line, out *[]string) error {
-	rows, err := l.PrintedSerials(context.Background(), "LO-1")
+func lineSerials(l *Line, out *[]string) error {
+	rows, err := l.Ledger.PrintedSerials(context.Background(), "LO-1")
 	*out = rows
 	return err
 }

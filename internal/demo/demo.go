@@ -25,12 +25,15 @@ import (
 	"github.com/edgeagent/edgeagent/internal/agent"
 	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/cloud/cloudsim"
+	"github.com/edgeagent/edgeagent/internal/containers"
 	"github.com/edgeagent/edgeagent/internal/gs1"
-	"github.com/edgeagent/edgeagent/internal/line"
+	"github.com/edgeagent/edgeagent/internal/ledger"
+	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
 	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -112,8 +115,8 @@ func Run(ctx context.Context, cfg Config) error {
 		Templates: zpl.Builtin(),
 		Printers:  []agent.PrinterConfig{{Tag: "line-1-printer", URL: packPrinter.URL()}, {Tag: "case-printer", URL: casePrinter.URL()}},
 		Products:  []agent.Product{{GTIN: gtin, Market: "EU", Batches: map[string]string{batch: expiry, "B2024-11": "270531"}}},
-		Serials:   line.SerialConfig{Generate: true, Length: 12, LowPool: 100},
-		Extra:     line.Extra{Amount: 4, Type: "amount"},
+		Serials:   ledger.SerialConfig{Generate: true, Length: 12, LowPool: 100},
+		Extra:     orders.Extra{Amount: 4, Type: "amount"},
 		Listen:    cfg.Listen,
 		Tokens:    map[string]string{"demo": token},
 		Cloud:     &cloud.Config{BaseURL: base, ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 5 * time.Second},
@@ -121,13 +124,13 @@ func Run(ctx context.Context, cfg Config) error {
 			NotFoundWait: 500 * time.Millisecond},
 		Queue:      queue.Config{BaseBackoff: time.Second, MaxBackoff: 10 * time.Second, Poll: 500 * time.Millisecond},
 		PullEvery:  time.Minute,
-		SSCC:       line.SSCCConfig{CompanyPrefix: "9506000", Extension: 0},
-		Capacities: map[string]line.Capacity{gtin: {Case: perCase, Pallet: cases}},
+		SSCC:       containers.SSCCConfig{CompanyPrefix: "9506000", Extension: 0},
+		Capacities: map[string]stations.Capacity{gtin: {Case: perCase, Pallet: cases}},
 		Stations: []agent.StationConfig{
-			{StationConfig: line.StationConfig{Name: "case-1", Mode: line.ModeCase, Printer: "case-printer"}, GS: '|'},
-			{StationConfig: line.StationConfig{Name: "pallet-1", Mode: line.ModePallet, Printer: "case-printer"}},
-			{StationConfig: line.StationConfig{Name: "samples", Mode: line.ModeDecommission, Reason: "sample"}},
-			{StationConfig: line.StationConfig{Name: "ship-1", Mode: line.ModeShip, Printer: "case-printer", IntegrationID: 70}, GS: '|'},
+			{StationConfig: stations.StationConfig{Name: "case-1", Mode: stations.ModeCase, Printer: "case-printer"}, GS: '|'},
+			{StationConfig: stations.StationConfig{Name: "pallet-1", Mode: stations.ModePallet, Printer: "case-printer"}},
+			{StationConfig: stations.StationConfig{Name: "samples", Mode: stations.ModeDecommission, Reason: "sample"}},
+			{StationConfig: stations.StationConfig{Name: "ship-1", Mode: stations.ModeShip, Printer: "case-printer", IntegrationID: 70}, GS: '|'},
 		},
 		ShipPoll: time.Second,
 		Version:  cfg.Version,
@@ -183,8 +186,8 @@ func (s *sim2) pause(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (s *sim2) scan(ctx context.Context, station string, sc line.Scan) (line.Verdict, error) {
-	st, _ := s.a.Line.Station(station)
+func (s *sim2) scan(ctx context.Context, station string, sc stations.Scan) (stations.Verdict, error) {
+	st, _ := s.a.Line.Stations.Get(station)
 	sc.Source = "demo"
 	v, err := st.Handle(ctx, sc)
 	if err == nil {
@@ -193,22 +196,22 @@ func (s *sim2) scan(ctx context.Context, station string, sc line.Scan) (line.Ver
 	return v, err
 }
 
-func plain(text string) line.Scan { return line.Scan{Raw: []byte(text), Plain: text} }
+func plain(text string) stations.Scan { return stations.Scan{Raw: []byte(text), Plain: text} }
 
-func gs1Scan(bracketed string) line.Scan {
+func gs1Scan(bracketed string) stations.Scan {
 	m, err := gs1.Parse([]byte(bracketed))
 	if err != nil {
-		return line.Scan{Raw: []byte(bracketed), Err: err}
+		return stations.Scan{Raw: []byte(bracketed), Err: err}
 	}
-	return line.Scan{Raw: []byte("]d2" + m.ElementString()), GS1: m}
+	return stations.Scan{Raw: []byte("]d2" + m.ElementString()), GS1: m}
 }
 
-func pack(serial, b string) line.Scan {
+func pack(serial, b string) stations.Scan {
 	return gs1Scan(fmt.Sprintf("(01)%s(17)%s(10)%s(21)%s", gtin, expiry, b, serial))
 }
 
 func (s *sim2) run(ctx context.Context) error {
-	orders, err := s.a.Line.LabelOrders(ctx, 1000)
+	orders, err := s.a.Line.Orders.LabelOrders(ctx, 1000)
 	if err != nil {
 		return err
 	}
@@ -238,7 +241,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 	for _, name := range []string{"case-1", "pallet-1"} {
 		st, _ := l.Station(name)
 		if state, err := st.State(ctx, 0); err == nil && state.Container != "" {
-			_, _ = st.Handle(ctx, line.Scan{Source: "demo", Raw: []byte(line.CmdCancel), Plain: line.CmdCancel})
+			_, _ = st.Handle(ctx, stations.Scan{Source: "demo", Raw: []byte(stations.CmdCancel), Plain: stations.CmdCancel})
 		}
 		if err := st.SetOrder(ctx, "demo-supervisor", po); err != nil {
 			return err
@@ -279,13 +282,13 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 		for _, p := range c.Packs {
 			packed = append(packed, strings.TrimPrefix(p, gtin+"/"))
 		}
-		if c.Order == po && c.Level == line.ModeCase && c.State == "closed" && c.Parent == "" {
+		if c.Order == po && c.Level == stations.ModeCase && c.State == "closed" && c.Parent == "" {
 			closedCases = append(closedCases, c.SSCC)
 		}
 	}
 	palletDone := false
 	for _, c := range all {
-		palletDone = palletDone || (c.Order == po && c.Level == line.ModePallet && c.State == "closed")
+		palletDone = palletDone || (c.Order == po && c.Level == stations.ModePallet && c.State == "closed")
 	}
 	if palletDone {
 		return nil
@@ -298,7 +301,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 		free := freeSerials(serials, packed)
 		if len(free) < perCase {
 			status, _, _ := l.LabelOrderStatus(ctx, lo)
-			if status == line.OrderCompleted && len(free) < perCase {
+			if status == orders.Completed && len(free) < perCase {
 				break // labels lost to the fault: the rest was resolved by a person
 			}
 			if err := s.pause(ctx, 2*time.Second); err != nil {
@@ -306,7 +309,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 			}
 			continue
 		}
-		v, err := s.scan(ctx, "case-1", plain(line.CmdNew))
+		v, err := s.scan(ctx, "case-1", plain(stations.CmdNew))
 		if err != nil {
 			return err
 		}
@@ -332,7 +335,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 		closedCases = append(closedCases, sscc)
 	}
 	if len(closedCases) > 0 {
-		if _, err := s.scan(ctx, "pallet-1", plain(line.CmdNew)); err != nil {
+		if _, err := s.scan(ctx, "pallet-1", plain(stations.CmdNew)); err != nil {
 			return err
 		}
 		for _, c := range closedCases {
@@ -340,7 +343,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 				return err
 			}
 		}
-		if _, err := s.scan(ctx, "pallet-1", plain(line.CmdClose)); err != nil {
+		if _, err := s.scan(ctx, "pallet-1", plain(stations.CmdClose)); err != nil {
 			return err
 		}
 	}
@@ -352,7 +355,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 		}
 	}
 	if n == 1 {
-		for _, o := range []string{"ORD-2024-00174", "ORD-2024-00166", "ORD-2024-00190", line.CmdClose} {
+		for _, o := range []string{"ORD-2024-00174", "ORD-2024-00166", "ORD-2024-00190", stations.CmdClose} {
 			if _, err := s.scan(ctx, "ship-1", plain(o)); err != nil {
 				return err
 			}

@@ -1,4 +1,10 @@
-package line
+// Package stations runs the line's stations: state machines driven by
+// scans. A case station packs packs into cases, a pallet station cases
+// onto pallets, a decommission station takes packs out of circulation with
+// a reason, and a ship station collects order numbers and asks for their
+// shipping labels. Each scan is judged, its effects and its verdict stored
+// in one transaction, and only then answered and shown.
+package stations
 
 import (
 	"context"
@@ -7,10 +13,19 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"slices"
+	"sort"
 	"sync/atomic"
 	"time"
 
+	"github.com/edgeagent/edgeagent/internal/audit"
+
+	"github.com/edgeagent/edgeagent/internal/containers"
 	"github.com/edgeagent/edgeagent/internal/gs1"
+	"github.com/edgeagent/edgeagent/internal/ledger"
+	"github.com/edgeagent/edgeagent/internal/orders"
+	"github.com/edgeagent/edgeagent/internal/shipments"
+	"github.com/edgeagent/edgeagent/internal/store"
 )
 
 // Station modes.
@@ -69,11 +84,38 @@ type Capacity struct {
 	Pallet int // cases per pallet
 }
 
-// SSCCConfig is where allocated SSCCs come from.
-type SSCCConfig struct {
-	CompanyPrefix string // 4-12 digits
-	Extension     int    // 0-9
+// Config sets up the stations.
+type Config struct {
+	// Capacities are the packing configuration by GTIN.
+	Capacities map[string]Capacity
+	// Printers are the configured printers' tags.
+	Printers []string
 }
+
+// Registry is the line's stations.
+type Registry struct {
+	db         *store.DB
+	ledger     *ledger.Ledger
+	containers *containers.Containers
+	shipments  *shipments.Shipments
+	cfg        Config
+
+	mu       sync.Mutex
+	stations map[string]*Station
+}
+
+// New returns a registry without stations; Add adds them.
+func New(l *ledger.Ledger, c *containers.Containers, s *shipments.Shipments, cfg Config) *Registry {
+	r := &Registry{db: l.DB(), ledger: l, containers: c, shipments: s, cfg: cfg, stations: map[string]*Station{}}
+	s.OnNews(func(n shipments.News) {
+		if st, ok := r.Get(n.Station); ok {
+			st.publish(Verdict{Station: n.Station, At: time.Now(), OK: n.OK, Code: n.Code, Message: n.Message, Mode: ModeShip})
+		}
+	})
+	return r
+}
+
+func nowMS() int64 { return time.Now().UnixMilli() }
 
 // Scan is a read handed to a station, already decoded.
 type Scan struct {
@@ -110,7 +152,7 @@ type Verdict struct {
 // Station is a state machine driven by scans. Its state lives in the
 // database; Handle takes one scan at a time.
 type Station struct {
-	l   *Line
+	reg *Registry
 	cfg StationConfig
 
 	mu   sync.Mutex // one scan at a time
@@ -123,8 +165,8 @@ type Station struct {
 // Verdicts counts the scans accepted and refused since start.
 func (s *Station) Verdicts() (ok, refused uint64) { return s.ok.Load(), s.refused.Load() }
 
-// AddStation registers a station; a station seen before keeps its state.
-func (l *Line) AddStation(ctx context.Context, cfg StationConfig) (*Station, error) {
+// Add registers a station; a station seen before keeps its state.
+func (r *Registry) Add(ctx context.Context, cfg StationConfig) (*Station, error) {
 	if cfg.Name == "" {
 		return nil, errors.New("station: name is required")
 	}
@@ -143,18 +185,18 @@ func (l *Line) AddStation(ctx context.Context, cfg StationConfig) (*Station, err
 	if cfg.Reason != "" && !validReason(cfg.Reason) {
 		return nil, fmt.Errorf("station %s: reason must be one of %s, got %q", cfg.Name, strings.Join(reasons, ", "), cfg.Reason)
 	}
-	if cfg.Printer != "" && l.cfg.Printers[cfg.Printer] == nil {
+	if cfg.Printer != "" && !slices.Contains(r.cfg.Printers, cfg.Printer) {
 		return nil, fmt.Errorf("station %s: printer %q is not a configured printer", cfg.Name, cfg.Printer)
 	}
 	if cfg.CaseCapacity < 0 || cfg.PalletCapacity < 0 {
 		return nil, fmt.Errorf("station %s: capacities must not be negative", cfg.Name)
 	}
-	l.smu.Lock()
-	defer l.smu.Unlock()
-	if _, ok := l.stations[cfg.Name]; ok {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.stations[cfg.Name]; ok {
 		return nil, fmt.Errorf("station %s: configured twice", cfg.Name)
 	}
-	err := l.db.Write(ctx, func(tx *sql.Tx) error {
+	err := r.db.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO stations (name, mode, reason, order_id, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 			cfg.Name, cfg.Mode, cfg.Reason, cfg.Order, nowMS())
 		return err
@@ -162,27 +204,31 @@ func (l *Line) AddStation(ctx context.Context, cfg StationConfig) (*Station, err
 	if err != nil {
 		return nil, err
 	}
-	s := &Station{l: l, cfg: cfg, subs: map[chan Verdict]struct{}{}}
-	l.stations[cfg.Name] = s
+	s := &Station{reg: r, cfg: cfg, subs: map[chan Verdict]struct{}{}}
+	r.stations[cfg.Name] = s
+	if cfg.Mode == ModeShip || cfg.IntegrationID > 0 {
+		r.shipments.SetPrinter(cfg.Name, cfg.Printer)
+	}
 	return s, nil
 }
 
-// Station returns a station by name.
-func (l *Line) Station(name string) (*Station, bool) {
-	l.smu.Lock()
-	defer l.smu.Unlock()
-	s, ok := l.stations[name]
+// Get returns a station by name.
+func (r *Registry) Get(name string) (*Station, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.stations[name]
 	return s, ok
 }
 
-// Stations lists the stations' names.
-func (l *Line) Stations() []string {
-	l.smu.Lock()
-	defer l.smu.Unlock()
-	var out []string
-	for n := range l.stations {
+// Names lists the stations' names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.stations))
+	for n := range r.stations {
 		out = append(out, n)
 	}
+	sort.Strings(out)
 	return out
 }
 
@@ -237,9 +283,10 @@ type work struct {
 	s     *Station
 	tx    *sql.Tx
 	row   stationRow
-	v     *Verdict
-	after []func() // side effects once committed (printing)
-	who   string   // the audit log's actor
+	v      *Verdict
+	notify bool   // facts were queued for the cloud
+	wake   string // a printer that has a label queued
+	who    string // the audit log's actor
 	dirty bool     // the station row changed
 	now   int64
 }
@@ -264,8 +311,9 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 		sc.At = time.Now()
 	}
 	var v Verdict
-	var after []func()
-	err := s.l.db.Write(ctx, func(tx *sql.Tx) error {
+	var notify bool
+	var wake string
+	err := s.reg.db.Write(ctx, func(tx *sql.Tx) error {
 		v = Verdict{Station: s.cfg.Name, At: sc.At, Raw: printable(sc.Raw)}
 		w := &work{s: s, tx: tx, v: &v, now: nowMS(), who: sc.Actor}
 		if err := tx.QueryRow(`SELECT mode, reason, order_id, container, remove_next FROM stations WHERE name = ?`, s.cfg.Name).
@@ -283,7 +331,7 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 			if _, err := tx.Exec(`ROLLBACK TO judge`); err != nil {
 				return err
 			}
-			w.after, w.dirty = nil, false
+			w.notify, w.wake, w.dirty = false, "", false
 			v.OK, v.Code, v.Message = false, r.code, r.msg
 		case err != nil:
 			return err
@@ -294,14 +342,14 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 			return err
 		}
 		if sc.Actor != "" && v.OK {
-			if err := audit(tx, sc.Actor, "station.command", s.cfg.Name, "", sc.Plain, v.Message); err != nil {
+			if err := audit.Write(tx, sc.Actor, "station.command", s.cfg.Name, "", sc.Plain, v.Message); err != nil {
 				return err
 			}
 		}
 		if err := w.describe(); err != nil {
 			return err
 		}
-		res, err := s.l.db.Stmt(tx, `INSERT INTO scans (station, source, at, raw, ok, code, message, container) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		res, err := s.reg.db.Stmt(tx, `INSERT INTO scans (station, source, at, raw, ok, code, message, container) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -310,14 +358,17 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 			return err
 		}
 		v.Scan, _ = r2.LastInsertId()
-		after = w.after
+		notify, wake = w.notify, w.wake
 		return nil
 	})
 	if err != nil {
 		return Verdict{}, err
 	}
-	for _, f := range after {
-		f()
+	if notify {
+		s.reg.ledger.Notify()
+	}
+	if wake != "" {
+		s.reg.ledger.Wake(wake)
 	}
 	if v.OK {
 		s.ok.Add(1)
@@ -361,24 +412,26 @@ func (w *work) describe() error {
 		w.v.Reason = ""
 	}
 	if w.v.Container != "" {
-		var level, order string
-		if err := tx.QueryRow(`SELECT level, order_id FROM containers WHERE sscc = ?`, w.v.Container).Scan(&level, &order); err != nil {
+		k, err := containers.Load(tx, w.v.Container)
+		if err != nil {
 			return err
 		}
-		w.v.Level = level
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM container_items WHERE sscc = ?`, w.v.Container).Scan(&w.v.Count); err != nil {
+		w.v.Level = string(k.Level)
+		if w.v.Count, err = containers.Count(tx, k.SSCC); err != nil {
 			return err
 		}
-		c, err := w.capacity(level, order)
+		c, err := w.capacity(k.Level, k.Order)
 		if err != nil {
 			return err
 		}
 		w.v.Capacity = c
 	}
 	if w.v.Mode == ModeShip {
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM ship_orders WHERE station = ? AND state = 'collected'`, w.s.cfg.Name).Scan(&w.v.Collected); err != nil {
+		n, err := shipments.CollectedAt(tx, w.s.cfg.Name)
+		if err != nil {
 			return err
 		}
+		w.v.Collected = n
 	}
 	return nil
 }
@@ -424,7 +477,7 @@ func (w *work) command(cmd string) error {
 			return refuse("container_open", "%s %s is still open: close or cancel it before switching", levelName(w), w.row.container)
 		}
 		if w.row.mode == ModeShip && mode != ModeShip {
-			if n, err := w.collected(); err != nil {
+			if n, err := shipments.CollectedAt(w.tx, w.s.cfg.Name); err != nil {
 				return err
 			} else if n > 0 {
 				return refuse("orders_collected", "%d scanned orders wait for labels: CLOSE to request them or CANCEL to drop them", n)
@@ -493,7 +546,7 @@ func levelName(w *work) string {
 
 // capacity is the limit of a container of the level for an order's
 // product (0: none).
-func (w *work) capacity(level, orderID string) (int, error) {
+func (w *work) capacity(level containers.Level, orderID string) (int, error) {
 	if (level == ModeCase && w.s.cfg.CaseCapacity > 0) || (level == ModePallet && w.s.cfg.PalletCapacity > 0) {
 		return w.s.capacityOf(level, ""), nil
 	}
@@ -509,66 +562,16 @@ func (w *work) capacity(level, orderID string) (int, error) {
 
 // capacityOf is the limit of a container of the level holding the
 // product: the station's, else the product's (0: none).
-func (s *Station) capacityOf(level, product string) int {
+func (s *Station) capacityOf(level containers.Level, product string) int {
 	switch {
 	case level == ModeCase && s.cfg.CaseCapacity > 0:
 		return s.cfg.CaseCapacity
 	case level == ModePallet && s.cfg.PalletCapacity > 0:
 		return s.cfg.PalletCapacity
 	case level == ModePallet:
-		return s.l.cfg.Capacities[product].Pallet
+		return s.reg.cfg.Capacities[product].Pallet
 	}
-	return s.l.cfg.Capacities[product].Case
-}
-
-// activeOrder is the packaging order the station works for.
-func (w *work) activeOrder() (*orderRef, error) {
-	id := w.row.order
-	if id == "" {
-		rows, err := w.tx.Query(`SELECT order_id FROM packaging_orders WHERE status IN ('Open', 'In progress') ORDER BY created_at LIMIT 2`)
-		if err != nil {
-			return nil, err
-		}
-		var ids []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ids = append(ids, s)
-		}
-		rows.Close()
-		switch len(ids) {
-		case 0:
-			return nil, refuse("no_order", "No packaging order is open on this line: a supervisor must create or choose one")
-		case 2:
-			return nil, refuse("no_order", "Several packaging orders are open: a supervisor must choose this station's order")
-		}
-		id = ids[0]
-	}
-	o, err := w.order(id)
-	if err != nil {
-		return nil, err
-	}
-	if o == nil {
-		return nil, refuse("no_order", "The station's packaging order %s is not known on this line", id)
-	}
-	return o, nil
-}
-
-type orderRef struct {
-	ID, ProductCode, Batch, Expiry string
-}
-
-func (w *work) order(id string) (*orderRef, error) {
-	var o orderRef
-	err := w.tx.QueryRow(`SELECT order_id, json_extract(data, '$.product_code'), COALESCE(json_extract(data, '$.batch'), ''), COALESCE(json_extract(data, '$.expiry_date'), '')
-		FROM packaging_orders WHERE order_id = ?`, id).Scan(&o.ID, &o.ProductCode, &o.Batch, &o.Expiry)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return &o, err
+	return s.reg.cfg.Capacities[product].Case
 }
 
 // SetOrder binds a station to a packaging order ("" = the line's only
@@ -576,27 +579,27 @@ func (w *work) order(id string) (*orderRef, error) {
 func (s *Station) SetOrder(ctx context.Context, actor, orderID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.l.db.Write(ctx, func(tx *sql.Tx) error {
+	return s.reg.db.Write(ctx, func(tx *sql.Tx) error {
 		var old, container string
 		if err := tx.QueryRow(`SELECT order_id, container FROM stations WHERE name = ?`, s.cfg.Name).Scan(&old, &container); err != nil {
 			return err
 		}
 		if container != "" {
-			return fmt.Errorf("station %s has container %s open: close or cancel it first", s.cfg.Name, container)
+			return &BusyError{Station: s.cfg.Name, Container: container}
 		}
 		if orderID != "" {
-			var n int
-			if err := tx.QueryRow(`SELECT COUNT(*) FROM packaging_orders WHERE order_id = ?`, orderID).Scan(&n); err != nil {
+			o, err := orders.PackagingOf(tx, orderID)
+			if err != nil {
 				return err
 			}
-			if n == 0 {
-				return fmt.Errorf("packaging order %q is not known on this line", orderID)
+			if o == nil {
+				return fmt.Errorf("packaging order %q: %w", orderID, orders.ErrPackagingOrderNotFound)
 			}
 		}
 		if _, err := tx.Exec(`UPDATE stations SET order_id = ?, updated_at = ? WHERE name = ?`, orderID, nowMS(), s.cfg.Name); err != nil {
 			return err
 		}
-		return audit(tx, actor, "station.order", s.cfg.Name, old, orderID, "")
+		return audit.Write(tx, actor, "station.order", s.cfg.Name, old, orderID, "")
 	})
 }
 
@@ -616,7 +619,7 @@ type StationState struct {
 // State reads the station's state and its last n verdicts, newest first.
 func (s *Station) State(ctx context.Context, n int) (StationState, error) {
 	st := StationState{Name: s.cfg.Name, Recent: []Verdict{}}
-	db := s.l.db.Reader()
+	db := s.reg.db.Reader()
 	if err := db.QueryRowContext(ctx, `SELECT mode, reason, order_id, container FROM stations WHERE name = ?`, s.cfg.Name).
 		Scan(&st.Mode, &st.Reason, &st.Order, &st.Container); err != nil {
 		return st, err
@@ -628,7 +631,7 @@ func (s *Station) State(ctx context.Context, n int) (StationState, error) {
 			Scan(&st.Level, &st.Count, &product); err != nil {
 			return st, err
 		}
-		st.Capacity = s.capacityOf(st.Level, product.String)
+		st.Capacity = s.capacityOf(containers.Level(st.Level), product.String)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT id, at, ok, code, message, raw, container FROM scans WHERE station = ? ORDER BY id DESC LIMIT ?`, s.cfg.Name, n)
 	if err != nil {
@@ -646,3 +649,12 @@ func (s *Station) State(ctx context.Context, n int) (StationState, error) {
 	}
 	return st, rows.Err()
 }
+
+// BusyError is a station that has a container open.
+type BusyError struct{ Station, Container string }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("station %s has container %s open: close or cancel it first", e.Station, e.Container)
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

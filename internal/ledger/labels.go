@@ -1,0 +1,609 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/edgeagent/edgeagent/internal/audit"
+	"github.com/edgeagent/edgeagent/internal/facts"
+	"github.com/edgeagent/edgeagent/internal/label"
+	"github.com/edgeagent/edgeagent/internal/zpl"
+)
+
+// Row is a label as the ledger keeps it.
+type Row struct {
+	ID       int64
+	Kind     label.Kind
+	OrderID  string // pack labels: the label order
+	GTIN     string
+	Serial   string
+	Subject  string
+	Template string
+	Data     []byte
+	Printer  string
+	State    LabelState
+	Reason   string
+}
+
+// Ref is the label's reference.
+func (r Row) Ref() label.Ref { return label.Ref{Kind: r.Kind, ID: r.ID} }
+
+const rowColumns = `id, kind, COALESCE(order_id, ''), gtin, serial, subject, template, data, printer, state, reason`
+
+func scanRow(sc interface{ Scan(...any) error }) (Row, error) {
+	var r Row
+	err := sc.Scan(&r.ID, &r.Kind, &r.OrderID, &r.GTIN, &r.Serial, &r.Subject, &r.Template, &r.Data, &r.Printer, &r.State, &r.Reason)
+	return r, err
+}
+
+func loadRow(tx *sql.Tx, id int64) (Row, error) {
+	r, err := scanRow(tx.QueryRow(`SELECT `+rowColumns+` FROM labels WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("label %d: %w", id, ErrLabelNotFound)
+	}
+	return r, err
+}
+
+// PackData is what a pack label prints.
+type PackData struct {
+	OrderID, GTIN, Batch, Expiry, Serial string
+}
+
+// Render renders a pack label with a template; keys the template takes
+// beyond a pack's data are an error.
+func Render(t *zpl.Template, buf []byte, d PackData) ([]byte, error) {
+	data := make(zpl.Data, len(t.Keys))
+	for _, k := range t.Keys {
+		switch k {
+		case "gtin":
+			data[k] = d.GTIN
+		case "batch":
+			data[k] = d.Batch
+		case "expiry":
+			data[k] = d.Expiry
+		case "serial":
+			data[k] = d.Serial
+		case "order_id":
+			data[k] = d.OrderID
+		default:
+			return nil, fmt.Errorf("template %s takes key %q, which a label order cannot fill", t.Tag, k)
+		}
+	}
+	return t.Render(buf, data)
+}
+
+// QueuePack gives an available serial to a new pack label of an order,
+// queued for the printer, inside tx. The caller has rendered the label
+// once to know that it prints.
+func (l *Ledger) QueuePack(tx *sql.Tx, printer, template string, d PackData) (int64, error) {
+	now := nowMS()
+	ins, err := l.db.Stmt(tx, `INSERT INTO labels (kind, order_id, gtin, serial, subject, template, printer, state, updated_at) VALUES ('pack', ?, ?, ?, ?, ?, ?, 'queued', ?)`)
+	if err != nil {
+		return 0, err
+	}
+	res, err := ins.Exec(d.OrderID, d.GTIN, d.Serial, d.Serial, template, printer, now)
+	if err != nil {
+		return 0, err
+	}
+	id, _ := res.LastInsertId()
+	upd, err := l.db.Stmt(tx, `UPDATE serials SET state = 'allocated', order_id = ?, label_id = ?, batch = ?, expiry = ?, updated_at = ? WHERE gtin = ? AND serial = ? AND state = 'available'`)
+	if err != nil {
+		return 0, err
+	}
+	res, err = upd.Exec(d.OrderID, id, d.Batch, d.Expiry, now, d.GTIN, d.Serial)
+	if err != nil {
+		return 0, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return 0, fmt.Errorf("serial %s of %s is not available", d.Serial, d.GTIN)
+	}
+	return id, nil
+}
+
+// QueueLabel queues a label that carries no serial of the ledger (a
+// container's SSCC label, a shipping label, a test label) inside tx.
+func (l *Ledger) QueueLabel(tx *sql.Tx, kind label.Kind, printer, subject string, data []byte) (int64, error) {
+	if kind == label.Pack || !kind.Valid() {
+		return 0, fmt.Errorf("QueueLabel: kind %q", kind)
+	}
+	res, err := tx.Exec(`INSERT INTO labels (kind, subject, data, printer, state, updated_at) VALUES (?, ?, ?, ?, 'queued', ?)`,
+		kind, subject, data, printer, nowMS())
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// Wake tells the printer's runner that labels were queued for it.
+func (l *Ledger) Wake(printer string) {
+	select {
+	case l.wakeChan(printer) <- struct{}{}:
+	default:
+	}
+}
+
+func (l *Ledger) wakeChan(printer string) chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ch := l.wake[printer]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		l.wake[printer] = ch
+	}
+	return ch
+}
+
+// Next returns the oldest queued label of the printer, rendered, waiting
+// until there is one or ctx ends. The label stays queued until Printing.
+// A pack label whose template can no longer be rendered (the template was
+// removed from the configuration) is passed over and logged: it waits,
+// queued, until the template is back.
+func (l *Ledger) Next(ctx context.Context, printer string) (label.Label, error) {
+	wake := l.wakeChan(printer)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		lb, ok, err := l.next(ctx, printer)
+		if err != nil && ctx.Err() == nil {
+			l.cfg.Log.Error().Err(err).Str("printer", printer).Msg("cannot read the label queue")
+		}
+		if ok {
+			return lb, nil
+		}
+		t.Reset(l.cfg.Poll)
+		select {
+		case <-ctx.Done():
+			return label.Label{}, ctx.Err()
+		case <-wake:
+		case <-t.C:
+		}
+	}
+}
+
+func (l *Ledger) next(ctx context.Context, printer string) (label.Label, bool, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT l.id, l.kind, COALESCE(l.order_id, ''), l.gtin, l.serial, l.subject, l.template, l.data,
+		COALESCE(s.batch, ''), COALESCE(s.expiry, '') FROM labels l LEFT JOIN serials s ON l.kind = 'pack' AND s.gtin = l.gtin AND s.serial = l.serial
+		WHERE l.printer = ? AND l.state = 'queued' ORDER BY l.id LIMIT 16`, printer)
+	if err != nil {
+		return label.Label{}, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Row
+		var d PackData
+		if err := rows.Scan(&r.ID, &r.Kind, &d.OrderID, &d.GTIN, &d.Serial, &r.Subject, &r.Template, &r.Data, &d.Batch, &d.Expiry); err != nil {
+			return label.Label{}, false, err
+		}
+		lb := label.Label{Ref: r.Ref(), Subject: r.Subject, Data: r.Data}
+		if r.Kind == label.Pack {
+			t, ok := l.cfg.Templates.Get(r.Template)
+			if !ok {
+				l.cfg.Log.Error().Int64("label", r.ID).Str("template", r.Template).Msg("queued label waits: its template is not configured")
+				continue
+			}
+			if lb.Data, err = Render(t, nil, d); err != nil {
+				l.cfg.Log.Error().Err(err).Int64("label", r.ID).Msg("queued label waits: it does not render")
+				continue
+			}
+		}
+		return lb, true, nil
+	}
+	return label.Label{}, false, rows.Err()
+}
+
+// Printing records, durably, that the label's bytes are about to leave for
+// the printer. A label no longer queued is ErrNotQueued.
+func (l *Ledger) Printing(ctx context.Context, printer string, ref label.Ref) error {
+	err := l.move(ctx, ref.ID, LabelPrinting, "", "")
+	var se *LabelStateError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w: %v", ErrNotQueued, err)
+	}
+	return err
+}
+
+// Printed records the printer's confirmation; a pack label's serial is
+// queued for commissioning in the same transaction. Recording a label
+// already printed again is no error (a retry after a commit whose answer
+// was lost).
+func (l *Ledger) Printed(ctx context.Context, printer string, ref label.Ref) error {
+	return l.move(ctx, ref.ID, LabelPrinted, "", "")
+}
+
+// Unknown records a label whose outcome the printer could not confirm: a
+// person must look and resolve it.
+func (l *Ledger) Unknown(ctx context.Context, printer string, ref label.Ref, reason string) error {
+	return l.move(ctx, ref.ID, LabelUnknown, reason, "")
+}
+
+// move changes a label's state (and its serial's), checked against the
+// transitions, with the hooks of its kind, in one transaction.
+func (l *Ledger) move(ctx context.Context, id int64, to LabelState, reason, actor string) error {
+	queued := false
+	err := l.db.Write(ctx, func(tx *sql.Tx) error {
+		r, err := loadRow(tx, id)
+		if err != nil {
+			return err
+		}
+		if r.State == to && to != LabelQueued {
+			return nil // recorded already
+		}
+		if !r.State.CanMove(to) {
+			return &LabelStateError{ID: id, State: r.State, To: to}
+		}
+		queued, err = l.moveTx(tx, r, to, reason)
+		return err
+	})
+	if err == nil && queued {
+		l.cfg.Notify()
+	}
+	return err
+}
+
+// moveTx moves a loaded label inside tx; it reports whether a fact was
+// queued for the cloud.
+func (l *Ledger) moveTx(tx *sql.Tx, r Row, to LabelState, reason string) (bool, error) {
+	now := nowMS()
+	upd, err := l.db.Stmt(tx, `UPDATE labels SET state = ?, reason = ?, updated_at = ? WHERE id = ?`)
+	if err != nil {
+		return false, err
+	}
+	if _, err := upd.Exec(to, reason, now, r.ID); err != nil {
+		return false, err
+	}
+	queued := false
+	if r.Kind == label.Pack {
+		st, err := l.db.Stmt(tx, `UPDATE serials SET state = ?, updated_at = ? WHERE gtin = ? AND serial = ?`)
+		if err != nil {
+			return false, err
+		}
+		if _, err := st.Exec(serialFor(to), now, r.GTIN, r.Serial); err != nil {
+			return false, err
+		}
+		if to == LabelPrinted {
+			if err := l.commission(tx, r.GTIN, r.Serial); err != nil {
+				return false, err
+			}
+			queued = true
+		}
+	}
+	l.mu.Lock()
+	hooks := l.hooks[r.Kind]
+	l.mu.Unlock()
+	for _, h := range hooks {
+		if err := h(tx, r, to); err != nil {
+			return false, err
+		}
+	}
+	return queued, nil
+}
+
+// commission queues the serial's commission, in the same transaction as
+// its printed state.
+func (l *Ledger) commission(tx *sql.Tx, gtin, serial string) error {
+	s, err := SerialOf(tx, gtin, serial)
+	if err != nil {
+		return err
+	}
+	f := facts.SerialFact{ProductCode: gtin, Batch: s.Batch, ExpiryDate: s.Expiry, Serial: serial}
+	_, err = l.outbox.Enqueue(tx, facts.CommissionItem(gtin+"/"+s.Batch, f))
+	return err
+}
+
+// Recover runs at start-up, before the printers: a label that was on its
+// way to a printer when the agent stopped has an unknown outcome (a person
+// decides). Queued labels need nothing: their printers take them.
+func (l *Ledger) Recover(ctx context.Context) (unknown int, err error) {
+	err = l.db.Write(ctx, func(tx *sql.Tx) error {
+		unknown = 0
+		rows, err := tx.Query(`SELECT ` + rowColumns + ` FROM labels WHERE state = 'printing' ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		var inFlight []Row
+		for rows.Next() {
+			r, err := scanRow(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			inFlight = append(inFlight, r)
+		}
+		rows.Close()
+		for _, r := range inFlight {
+			if _, err := l.moveTx(tx, r, LabelUnknown, "the agent stopped before the printer confirmed the label"); err != nil {
+				return err
+			}
+		}
+		unknown = len(inFlight)
+		if unknown > 0 {
+			return audit.Write(tx, "agent", "labels.recover", "", "printing", "unknown", fmt.Sprintf("%d labels in flight at stop", unknown))
+		}
+		return nil
+	})
+	return unknown, err
+}
+
+// Queued counts the labels waiting, by printer.
+func (l *Ledger) Queued(ctx context.Context) (map[string]int, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT printer, COUNT(*) FROM labels WHERE state = 'queued' GROUP BY printer`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var p string
+		var n int
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, err
+		}
+		out[p] = n
+	}
+	return out, rows.Err()
+}
+
+// UnknownLabel is a label a person must look at.
+type UnknownLabel struct {
+	ID      int64      `json:"id"`
+	Kind    label.Kind `json:"kind"`
+	OrderID string     `json:"order_id"`
+	GTIN    string     `json:"gtin"`
+	Serial  string     `json:"serial"`
+	Subject string     `json:"subject"`
+	Printer string     `json:"printer"`
+	Reason  string     `json:"reason"`
+}
+
+// UnknownLabels lists the labels whose outcome is unknown.
+func (l *Ledger) UnknownLabels(ctx context.Context) ([]UnknownLabel, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT id, kind, COALESCE(order_id, ''), gtin, serial, subject, printer, reason FROM labels WHERE state = 'unknown' ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []UnknownLabel{}
+	for rows.Next() {
+		var u UnknownLabel
+		if err := rows.Scan(&u.ID, &u.Kind, &u.OrderID, &u.GTIN, &u.Serial, &u.Subject, &u.Printer, &u.Reason); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// Resolve is a person's verdict on an unknown label: printed (the label is
+// on the line: a pack's serial is commissioned) or not (the label is
+// voided and a pack's serial decommissioned, never used).
+func (l *Ledger) Resolve(ctx context.Context, actor string, id int64, printed bool, reason string) error {
+	if reason == "" {
+		return fmt.Errorf("resolving an unknown label: %w", ErrReasonRequired)
+	}
+	queued := false
+	err := l.db.Write(ctx, func(tx *sql.Tx) error {
+		r, err := loadRow(tx, id)
+		if err != nil {
+			return err
+		}
+		to, verdict := LabelVoided, "voided"
+		if printed {
+			to, verdict = LabelPrinted, "printed"
+		}
+		if r.State != LabelUnknown {
+			return &LabelStateError{ID: id, State: r.State, Want: LabelUnknown, To: to}
+		}
+		if queued, err = l.moveTx(tx, r, to, verdict+" by "+actor+": "+reason); err != nil {
+			return err
+		}
+		if !printed && r.Kind == label.Pack {
+			if _, err := tx.Exec(`UPDATE serials SET reason = 'destroy' WHERE gtin = ? AND serial = ?`, r.GTIN, r.Serial); err != nil {
+				return err
+			}
+		}
+		return audit.Write(tx, actor, "label.resolve", labelSubject(r), string(LabelUnknown), verdict, reason)
+	})
+	if err == nil && queued {
+		l.cfg.Notify()
+	}
+	return err
+}
+
+func labelSubject(r Row) string {
+	s := "label/" + strconv.FormatInt(r.ID, 10)
+	if r.Kind == label.Pack {
+		return s + " " + r.GTIN + "/" + r.Serial
+	}
+	return s + " " + string(r.Kind) + " " + r.Subject
+}
+
+// Reprint queues a label whose outcome is unknown again, with the same
+// serial: an audited supervisor action.
+func (l *Ledger) Reprint(ctx context.Context, actor string, id int64, reason string) error {
+	if reason == "" {
+		return fmt.Errorf("a reprint: %w", ErrReasonRequired)
+	}
+	var printer string
+	err := l.db.Write(ctx, func(tx *sql.Tx) error {
+		r, err := loadRow(tx, id)
+		if err != nil {
+			return err
+		}
+		if r.State != LabelUnknown {
+			return &LabelStateError{ID: id, State: r.State, Want: LabelUnknown, To: LabelQueued}
+		}
+		if r.Kind == label.Pack {
+			if _, ok := l.cfg.Templates.Get(r.Template); !ok {
+				return fmt.Errorf("label %d: template %s is not configured", id, r.Template)
+			}
+		}
+		if _, err := l.moveTx(tx, r, LabelQueued, "reprint: "+reason); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE labels SET reprints = reprints + 1 WHERE id = ?`, id); err != nil {
+			return err
+		}
+		printer = r.Printer
+		return audit.Write(tx, actor, "label.reprint", labelSubject(r), string(r.State), "reprint", reason)
+	})
+	if err == nil {
+		l.Wake(printer)
+	}
+	return err
+}
+
+// Decommission takes a printed serial out of circulation inside tx and
+// queues the decommission for the cloud (after the serial's commission).
+// It does not look at containers: the caller refuses a pack that is in one.
+func (l *Ledger) Decommission(tx *sql.Tx, actor, gtin, serial, reason, market string, sendToMarket bool) (Serial, error) {
+	s, err := SerialOf(tx, gtin, serial)
+	if err != nil {
+		return s, err
+	}
+	if !s.State.Usable() {
+		return s, &SerialStateError{GTIN: gtin, Serial: serial, State: s.State, Act: "decommissioned"}
+	}
+	if _, err := tx.Exec(`UPDATE serials SET state = 'decommissioned', reason = ?, updated_at = ? WHERE gtin = ? AND serial = ?`, reason, nowMS(), gtin, serial); err != nil {
+		return s, err
+	}
+	f := facts.SerialFact{ProductCode: gtin, Batch: s.Batch, ExpiryDate: s.Expiry, Serial: serial, Reason: reason, MarketID: market, SendToMarket: sendToMarket}
+	if _, err := l.outbox.Enqueue(tx, facts.DecommissionItem(gtin+"/"+s.Batch, f)); err != nil {
+		return s, err
+	}
+	return s, audit.Write(tx, actor, "serial.decommission", gtin+"/"+serial, string(s.State), string(SerialDecommissioned), reason)
+}
+
+// Commissioned records, inside the transaction that marks the commission
+// delivered, that the cloud has the serial: printed → commissioned. A
+// serial decommissioned meanwhile stays decommissioned.
+func (l *Ledger) Commissioned(tx *sql.Tx, gtin, serial string) error {
+	st, err := l.db.Stmt(tx, `UPDATE serials SET state = 'commissioned', updated_at = ? WHERE gtin = ? AND serial = ? AND state = 'printed'`)
+	if err != nil {
+		return err
+	}
+	_, err = st.Exec(nowMS(), gtin, serial)
+	return err
+}
+
+// OrderCounts counts a label order's pack labels by state.
+func (l *Ledger) OrderCounts(ctx context.Context, orderID string) (map[LabelState]int, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT state, COUNT(*) FROM labels WHERE order_id = ? GROUP BY state`, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[LabelState]int{}
+	for rows.Next() {
+		var s LabelState
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		counts[s] = n
+	}
+	return counts, rows.Err()
+}
+
+// OpenLabels counts an order's labels still on their way (queued or
+// printing), inside tx.
+func OpenLabels(tx *sql.Tx, orderID string) (int, error) {
+	var n int
+	err := tx.QueryRow(`SELECT COUNT(*) FROM labels WHERE order_id = ? AND state IN ('queued', 'printing')`, orderID).Scan(&n)
+	return n, err
+}
+
+// PrintedSerials lists the serials of an order's printed labels.
+func (l *Ledger) PrintedSerials(ctx context.Context, orderID string) ([]string, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT serial FROM labels WHERE order_id = ? AND state = 'printed' ORDER BY id`, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// LabelView is one label, for the printers page.
+type LabelView struct {
+	ID      int64      `json:"id"`
+	Kind    label.Kind `json:"kind"`
+	OrderID string     `json:"order_id"`
+	Serial  string     `json:"serial"`
+	Subject string     `json:"subject"`
+	Printer string     `json:"printer"`
+	State   LabelState `json:"state"`
+	At      time.Time  `json:"at"`
+}
+
+// RecentLabels lists the last labels handled.
+func (l *Ledger) RecentLabels(ctx context.Context, n int) ([]LabelView, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT id, kind, COALESCE(order_id, ''), serial, subject, printer, state, updated_at FROM labels ORDER BY id DESC LIMIT ?`, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []LabelView
+	for rows.Next() {
+		var v LabelView
+		var at int64
+		if err := rows.Scan(&v.ID, &v.Kind, &v.OrderID, &v.Serial, &v.Subject, &v.Printer, &v.State, &at); err != nil {
+			return nil, err
+		}
+		v.At = time.UnixMilli(at)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// LabelCounts counts labels by state.
+func (l *Ledger) LabelCounts(ctx context.Context) (map[LabelState]int, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT state, COUNT(*) FROM labels GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[LabelState]int{}
+	for rows.Next() {
+		var s LabelState
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+// SerialCounts counts serials by product and state.
+func (l *Ledger) SerialCounts(ctx context.Context) (map[string]map[SerialState]int, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT gtin, state, COUNT(*) FROM serials GROUP BY gtin, state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[SerialState]int{}
+	for rows.Next() {
+		var g string
+		var s SerialState
+		var n int
+		if err := rows.Scan(&g, &s, &n); err != nil {
+			return nil, err
+		}
+		if out[g] == nil {
+			out[g] = map[SerialState]int{}
+		}
+		out[g][s] = n
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,307 @@
+// Package orders keeps the line's label orders and packaging orders. A
+// label order is checked, stored and — with execute — released in one
+// transaction: its serials are drawn from the ledger and its labels queued
+// for their printer, each rendered once first so that an order that cannot
+// print is refused before anything is stored.
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/edgeagent/edgeagent/internal/audit"
+	"github.com/edgeagent/edgeagent/internal/label"
+	"github.com/edgeagent/edgeagent/internal/ledger"
+	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/v2"
+)
+
+// State is a label order's status.
+type State string
+
+// Label order statuses.
+const (
+	Created   State = "created"   // stored, not released
+	Printing  State = "printing"  // released: its labels are queued or printing
+	Completed State = "completed" // none of its labels is still on its way
+	Suspended State = "suspended" // not enough serials: resume when the pool is filled
+)
+
+// Errors of orders.
+var (
+	ErrTemplateNotFound       = errors.New("the printing template does not exist")
+	ErrDestinationNotFound    = errors.New("the destination is not a configured printer")
+	ErrLabelOrderExists       = errors.New("the label order already exists")
+	ErrLabelOrderNotFound     = errors.New("no such label order")
+	ErrPackagingOrderExists   = errors.New("the packaging order already exists")
+	ErrPackagingOrderNotFound = errors.New("no such packaging order")
+)
+
+// StateError is a label order whose status does not allow the act.
+type StateError struct {
+	OrderID string
+	State   State
+	Act     string
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("label order %s is %s: %s", e.OrderID, e.State, e.Act)
+}
+
+// Extra is the default of extra labels when an order gives none (the
+// channel settings).
+type Extra struct {
+	Amount int
+	Type   string // amount or percentage
+}
+
+// Config sets up the orders.
+type Config struct {
+	Line     string   // the line's name, kept with packaging orders
+	Printers []string // destination tags
+	Extra    Extra
+	Log      zerolog.Logger
+}
+
+// Orders is the store of label and packaging orders.
+type Orders struct {
+	db     *store.DB
+	ledger *ledger.Ledger
+	cfg    Config
+	dest   map[string]bool
+}
+
+// New returns the orders of the line.
+func New(l *ledger.Ledger, cfg Config) *Orders {
+	o := &Orders{db: l.DB(), ledger: l, cfg: cfg, dest: map[string]bool{}}
+	for _, p := range cfg.Printers {
+		o.dest[p] = true
+	}
+	l.OnLabel(label.Pack, o.labelMoved)
+	return o
+}
+
+// labelMoved keeps an order's status in step with its labels: completed
+// when none is on its way, printing again when one is reprinted.
+func (o *Orders) labelMoved(tx *sql.Tx, r ledger.Row, to ledger.LabelState) error {
+	if r.OrderID == "" {
+		return nil
+	}
+	if to == ledger.LabelQueued {
+		_, err := tx.Exec(`UPDATE label_orders SET status = 'printing' WHERE order_id = ? AND status = 'completed'`, r.OrderID)
+		return err
+	}
+	open, err := ledger.OpenLabels(tx, r.OrderID)
+	if err != nil || open > 0 {
+		return err
+	}
+	_, err = tx.Exec(`UPDATE label_orders SET status = 'completed' WHERE order_id = ? AND status = 'printing'`, r.OrderID)
+	return err
+}
+
+func nowMS() int64 { return time.Now().UnixMilli() }
+
+// extraFor computes the extra labels of an order: the order's own, or the
+// channel default.
+func (o *Orders) extraFor(lo v2.LabelOrder) int {
+	amount, typ := o.cfg.Extra.Amount, o.cfg.Extra.Type
+	if lo.ExtraLabelAmount != nil {
+		amount, typ = *lo.ExtraLabelAmount, lo.ExtraLabelType
+	}
+	if amount <= 0 {
+		return 0
+	}
+	if typ == "percentage" {
+		return (*lo.Quantity*amount + 99) / 100
+	}
+	return amount
+}
+
+// CreateLabelOrder checks and stores a label order; with Execute it is
+// released in the same transaction. A shortfall of serials stores the order
+// suspended and answers ledger.ErrNoSerials; every other refusal stores
+// nothing.
+func (o *Orders) CreateLabelOrder(ctx context.Context, actor string, lo v2.LabelOrder) error {
+	if err := lo.Validate(); err != nil {
+		return err
+	}
+	tmpl, ok := o.ledger.Templates().Get(lo.TemplateTag)
+	if !ok {
+		return ErrTemplateNotFound
+	}
+	if !o.dest[lo.DestinationTag] {
+		return ErrDestinationNotFound
+	}
+	for _, k := range tmpl.Keys {
+		if !labelKeys[k] {
+			return &v2.FieldError{Field: "template_tag", Rule: fmt.Sprintf("template %s takes key %q, which a label order cannot fill (gtin, batch, expiry, serial, order_id)", tmpl.Tag, k)}
+		}
+	}
+	req, _ := json.Marshal(lo)
+	var suspended bool
+	err := o.db.Write(ctx, func(tx *sql.Tx) error {
+		suspended = false
+		if _, err := ledger.ProductOf(tx, lo.ProductCode); err != nil {
+			return err
+		}
+		expiry, err := ledger.ExpiryOf(tx, lo.ProductCode, lo.Batch)
+		if err != nil {
+			return err
+		}
+		var exists int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM label_orders WHERE order_id = ?`, lo.OrderID).Scan(&exists); err != nil {
+			return err
+		}
+		if exists > 0 {
+			return ErrLabelOrderExists
+		}
+		if _, err := tx.Exec(`INSERT INTO label_orders (order_id, gtin, batch, expiry, quantity, extra, destination, template, status, created_by, created_at, request)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?, ?)`, lo.OrderID, lo.ProductCode, lo.Batch, expiry, *lo.Quantity, o.extraFor(lo),
+			lo.DestinationTag, lo.TemplateTag, actor, nowMS(), req); err != nil {
+			return err
+		}
+		if err := audit.Write(tx, actor, "label_order.create", lo.OrderID, "", string(Created), ""); err != nil {
+			return err
+		}
+		if !lo.Execute {
+			return nil
+		}
+		suspended, err = o.release(tx, actor, lo.OrderID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return o.afterRelease(ctx, lo.DestinationTag, lo.ProductCode, suspended)
+}
+
+func (o *Orders) afterRelease(ctx context.Context, printer, gtin string, suspended bool) error {
+	if suspended {
+		return ledger.ErrNoSerials
+	}
+	o.ledger.Wake(printer)
+	o.ledger.WarnLowPool(ctx, gtin)
+	return nil
+}
+
+// labelKeys are the data a label order fills into a template.
+var labelKeys = map[string]bool{"gtin": true, "batch": true, "expiry": true, "serial": true, "order_id": true}
+
+// Release allocates a created or suspended order's serials and queues its
+// labels. Without enough serials the order is suspended (ledger.ErrNoSerials)
+// and Release may be called again when the pool is filled.
+func (o *Orders) Release(ctx context.Context, actor, orderID string) error {
+	var printer, gtin string
+	var suspended bool
+	err := o.db.Write(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRow(`SELECT destination, gtin FROM label_orders WHERE order_id = ?`, orderID).Scan(&printer, &gtin); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("label order %q: %w", orderID, ErrLabelOrderNotFound)
+			}
+			return err
+		}
+		var err error
+		suspended, err = o.release(tx, actor, orderID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return o.afterRelease(ctx, printer, gtin, suspended)
+}
+
+// Resume releases a suspended (or never released) order again.
+func (o *Orders) Resume(ctx context.Context, actor, orderID string) error {
+	return o.Release(ctx, actor, orderID)
+}
+
+// release does the work of Release inside tx; it reports a suspension.
+func (o *Orders) release(tx *sql.Tx, actor, orderID string) (bool, error) {
+	var gtin, batch, expiry, template, dest string
+	var status State
+	var qty, extra int
+	err := tx.QueryRow(`SELECT gtin, batch, expiry, quantity, extra, destination, template, status FROM label_orders WHERE order_id = ?`, orderID).
+		Scan(&gtin, &batch, &expiry, &qty, &extra, &dest, &template, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("label order %q: %w", orderID, ErrLabelOrderNotFound)
+	}
+	if err != nil {
+		return false, err
+	}
+	if status != Created && status != Suspended {
+		return false, &StateError{OrderID: orderID, State: status, Act: "only created or suspended orders are released"}
+	}
+	tmpl, ok := o.ledger.Templates().Get(template)
+	if !ok {
+		return false, ErrTemplateNotFound
+	}
+	if !o.dest[dest] {
+		return false, ErrDestinationNotFound
+	}
+	serials, err := o.ledger.Take(tx, gtin, qty+extra)
+	if errors.Is(err, ledger.ErrNoSerials) {
+		if _, err := tx.Exec(`UPDATE label_orders SET status = 'suspended', message = ? WHERE order_id = ?`, v2.MsgNoSerialsAssigned, orderID); err != nil {
+			return false, err
+		}
+		return true, audit.Write(tx, actor, "label_order.suspend", orderID, string(status), string(Suspended), v2.MsgNoSerialsAssigned)
+	}
+	if err != nil {
+		return false, err
+	}
+	var buf []byte
+	for _, s := range serials {
+		d := ledger.PackData{OrderID: orderID, GTIN: gtin, Batch: batch, Expiry: expiry, Serial: s}
+		if buf, err = ledger.Render(tmpl, buf[:0], d); err != nil {
+			return false, &v2.FieldError{Field: "template_tag", Rule: fmt.Sprintf("the label does not render with this order's data: %v", err)}
+		}
+		if _, err := o.ledger.QueuePack(tx, dest, template, d); err != nil {
+			return false, err
+		}
+	}
+	if _, err := tx.Exec(`UPDATE label_orders SET status = 'printing', message = '' WHERE order_id = ?`, orderID); err != nil {
+		return false, err
+	}
+	return false, audit.Write(tx, actor, "label_order.release", orderID, string(status), string(Printing), fmt.Sprintf("%d labels", len(serials)))
+}
+
+// Recover releases orders stored with execute that a stop caught before
+// their release (stores of earlier versions released in a second step).
+func (o *Orders) Recover(ctx context.Context) {
+	rows, err := o.db.Reader().QueryContext(ctx, `SELECT order_id FROM label_orders WHERE status = 'created' AND json_extract(CAST(request AS TEXT), '$.execute') = 1 ORDER BY created_at`)
+	if err != nil {
+		o.cfg.Log.Error().Err(err).Msg("cannot read label orders to release")
+		return
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := o.Release(ctx, "agent", id); err != nil {
+			o.cfg.Log.Warn().Err(err).Str("order", id).Msg("label order stored with execute could not be released")
+		}
+	}
+}
+
+// Status reads an order's status and label counts by state.
+func (o *Orders) Status(ctx context.Context, orderID string) (State, map[ledger.LabelState]int, error) {
+	var status State
+	if err := o.db.Reader().QueryRowContext(ctx, `SELECT status FROM label_orders WHERE order_id = ?`, orderID).Scan(&status); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, ErrLabelOrderNotFound
+		}
+		return "", nil, err
+	}
+	counts, err := o.ledger.OrderCounts(ctx, orderID)
+	return status, counts, err
+}
