@@ -32,6 +32,15 @@ func openTest(t testing.TB, cfg Config) *DB {
 	return db
 }
 
+// privateTempDir returns a new directory of mode 0700, as the agent's data
+// directory is: t.TempDir's mode depends on the umask.
+func privateTempDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o700))
+	return dir
+}
+
 func createItems(t testing.TB, db *DB) {
 	t.Helper()
 	require.NoError(t, db.Write(context.Background(), func(tx *sql.Tx) error {
