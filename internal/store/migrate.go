@@ -47,6 +47,10 @@ func loadMigrations() ([]migration, error) {
 	return out, nil
 }
 
+// schemaMigrationsDDL creates the table that records applied migrations.
+const schemaMigrationsDDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))) STRICT`
+
 // migrate applies the migrations not yet recorded in schema_migrations, each
 // in its own transaction, and returns how many it applied. A database newer
 // than this binary is refused rather than used.
@@ -55,8 +59,7 @@ func (db *DB) migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := db.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))) STRICT`); err != nil {
+	if _, err := db.writer.ExecContext(ctx, schemaMigrationsDDL); err != nil {
 		return 0, db.classify(err)
 	}
 	var current int

@@ -6,6 +6,9 @@
 //
 // A write is acknowledged (Write returns nil) only after its transaction has
 // committed. Reads use a separate read-only pool and never wait for writes.
+//
+// The database is created only where no file exists, and a file that is not
+// a database is refused. Lock keeps a second agent off the data directory.
 package store
 
 import (
@@ -98,9 +101,11 @@ func readerDSN(path string) string {
 	return "file:" + path + "?mode=ro&_busy_timeout=5000&_foreign_keys=1&_query_only=1"
 }
 
-// Open opens (creating with mode 0600 if needed) and checks the database,
-// applies migrations and starts the writer. A database that fails its
-// integrity check is never modified: Open returns ErrCorrupt.
+// Open opens and checks the database, applies migrations and starts the
+// writer. Where no file exists it creates a new database (mode 0600, in a
+// directory created with mode 0700). A file that is not an SQLite database
+// (empty, or without the SQLite header) is ErrCorrupt, as is a database that
+// fails its integrity check. A refused database is never modified.
 func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("store: path is required")
@@ -114,8 +119,15 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	if err := createFile(cfg.Path); err != nil {
+	exists, err := checkFiles(cfg.Path)
+	if err != nil {
 		return nil, err
+	}
+	if !exists {
+		if err := createDatabase(ctx, cfg.Path); err != nil {
+			return nil, err
+		}
+		log.Info().Str("path", cfg.Path).Msg("new database created")
 	}
 	writer, err := sql.Open("sqlite3", WriterDSN(cfg.Path))
 	if err != nil {
@@ -129,10 +141,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	var version string
 	if err := writer.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
 		writer.Close()
-		if isCorruptErr(err) {
-			return nil, db.corrupt(err.Error())
-		}
-		return nil, db.classify(err)
+		return nil, db.openErr(err)
 	}
 	if err := db.quickCheck(ctx); err != nil {
 		writer.Close()
@@ -177,23 +186,19 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	return db, nil
 }
 
-// createFile makes sure the database file exists with mode 0600 before SQLite
-// creates it with the process umask.
-func createFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
+// openErr is ErrCorrupt when SQLite finds the file damaged or not a
+// database, and the classified error otherwise.
+func (db *DB) openErr(err error) error {
+	if isCorruptErr(err) {
+		return db.corrupt(err.Error())
 	}
-	return f.Close()
+	return db.classify(err)
 }
 
 func (db *DB) quickCheck(ctx context.Context) error {
 	rows, err := db.writer.QueryContext(ctx, "PRAGMA quick_check")
 	if err != nil {
-		if isCorruptErr(err) {
-			return db.corrupt(err.Error())
-		}
-		return db.classify(err)
+		return db.openErr(err)
 	}
 	defer rows.Close()
 	var problems []string
@@ -207,10 +212,7 @@ func (db *DB) quickCheck(ctx context.Context) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		if isCorruptErr(err) {
-			return db.corrupt(err.Error())
-		}
-		return db.classify(err)
+		return db.openErr(err)
 	}
 	if len(problems) > 0 {
 		return db.corrupt(strings.Join(problems, "; "))
@@ -218,11 +220,7 @@ func (db *DB) quickCheck(ctx context.Context) error {
 	return nil
 }
 
-func (db *DB) corrupt(detail string) error {
-	return fmt.Errorf("%w: %s (%s). The agent will not start on a damaged database and never deletes it: "+
-		"stop the service, keep this file for analysis, restore the latest backup to this path, and start again",
-		ErrCorrupt, db.cfg.Path, detail)
-}
+func (db *DB) corrupt(detail string) error { return corruptErr(db.cfg.Path, detail) }
 
 func isCorruptErr(err error) bool {
 	var se sqlite3.Error
