@@ -9,16 +9,45 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/rs/zerolog"
 )
 
 // sqliteHeader begins every SQLite 3 database file.
 const sqliteHeader = "SQLite format 3\x00"
 
-// checkFiles refuses what is not a database where the database is expected,
-// before SQLite opens anything, and reports whether the database exists. A
-// write-ahead log without its database is refused too. Nothing is changed.
-func checkFiles(path string) (exists bool, err error) {
-	_, err = os.Lstat(path)
+// The widest modes the agent accepts: the database holds the line's records
+// and tokens, so neither its directory nor its files may be open to the
+// group or to others.
+const (
+	privateDir  fs.FileMode = 0o700
+	privateFile fs.FileMode = 0o600
+)
+
+// checkFiles checks the data directory and the database file (with its
+// -wal and -shm, when present) before SQLite opens anything, and reports
+// whether the database exists. Modes wider than 0700 and 0600 are refused,
+// or tightened when fix is set; a symbolic link, a file that is not a
+// database and a write-ahead log without its database are refused. Nothing
+// is changed except, with fix, the modes.
+func checkFiles(path string, fix bool, log zerolog.Logger) (exists bool, err error) {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return false, fmt.Errorf("store: data directory: %w", err)
+	}
+	if !st.IsDir() {
+		return false, fmt.Errorf("store: data directory %s is not a directory", dir)
+	}
+	if st.Mode()&fs.ModeSticky != 0 {
+		// /tmp and the like: shared by design, so tightening it is not an answer.
+		return false, fmt.Errorf("store: data directory %s is shared (mode %04o): give the database a directory of its own", dir, unixMode(st.Mode()))
+	}
+	if err := checkMode("data directory", dir, st, privateDir, fix, log); err != nil {
+		return false, err
+	}
+
+	st, err = os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// A write-ahead log without its database holds the last
 		// transactions of a database that was moved or deleted; SQLite
@@ -34,10 +63,62 @@ func checkFiles(path string) (exists bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("store: %w", err)
 	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if p != path {
+			if st, err = os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+				continue
+			} else if err != nil {
+				return false, fmt.Errorf("store: %w", err)
+			}
+		}
+		if st.Mode()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(p)
+			return false, fmt.Errorf("store: database file %s is a symbolic link (to %s): configure the path of the file itself", p, target)
+		}
+		if !st.Mode().IsRegular() {
+			return false, fmt.Errorf("store: database file %s is not a regular file (%s)", p, st.Mode().Type())
+		}
+		if err := checkMode("database file", p, st, privateFile, fix, log); err != nil {
+			return false, err
+		}
+	}
 	if err := checkHeader(path); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// checkMode refuses st, the file or directory at path, when its
+// permissions are wider than want; with fix it sets want instead.
+func checkMode(what, path string, st fs.FileInfo, want fs.FileMode, fix bool, log zerolog.Logger) error {
+	mode := st.Mode()
+	if mode.Perm()&^want == 0 {
+		return nil
+	}
+	if !fix {
+		return fmt.Errorf("store: %s %s is mode %04o: run chmod %o %s", what, path, unixMode(mode), want, path)
+	}
+	if err := os.Chmod(path, want); err != nil {
+		return fmt.Errorf("store: %s %s is mode %04o and could not be tightened: %w", what, path, unixMode(mode), err)
+	}
+	log.Warn().Str("path", path).Str("was", fmt.Sprintf("%04o", unixMode(mode))).Str("now", fmt.Sprintf("%04o", want)).
+		Msg(what + " was open to other users; mode tightened")
+	return nil
+}
+
+// unixMode returns mode's permission and special bits as chmod spells them.
+func unixMode(mode fs.FileMode) uint32 {
+	m := uint32(mode.Perm())
+	if mode&fs.ModeSetuid != 0 {
+		m |= 0o4000
+	}
+	if mode&fs.ModeSetgid != 0 {
+		m |= 0o2000
+	}
+	if mode&fs.ModeSticky != 0 {
+		m |= 0o1000
+	}
+	return m
 }
 
 // checkHeader refuses a file that does not begin with the SQLite header:

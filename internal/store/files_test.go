@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -76,7 +77,7 @@ func TestNotADatabaseIsRefusedAndKept(t *testing.T) {
 				}
 				before := snapshot(t, dir)
 				path := filepath.Join(dir, "edgeagent.db")
-				_, err := open.fn(context.Background(), Config{Path: path}, zerolog.Nop())
+				_, err := open.fn(context.Background(), Config{Path: path, FixModes: true}, zerolog.Nop())
 				require.ErrorIs(t, err, ErrCorrupt)
 				require.ErrorContains(t, err, path+" ("+c.detail+")")
 				require.ErrorContains(t, err, "restore the latest backup to this path")
@@ -119,6 +120,91 @@ func TestWALWithoutDatabaseIsRefused(t *testing.T) {
 	require.ErrorIs(t, err, ErrCorrupt)
 	require.ErrorContains(t, err, path+" does not exist but its write-ahead log "+path+"-wal (6 bytes) does")
 	require.Equal(t, map[string]string{"edgeagent.db-wal": "frames"}, snapshot(t, dir))
+}
+
+func TestWideDataDirectoryIsRefused(t *testing.T) {
+	dir := privateTempDir(t)
+	path := filepath.Join(dir, "edgeagent.db")
+	makeDB(t, path)
+	require.NoError(t, os.Chmod(dir, 0o755))
+	_, err := Open(context.Background(), Config{Path: path}, zerolog.Nop())
+	require.EqualError(t, err, fmt.Sprintf("store: data directory %s is mode 0755: run chmod 700 %s", dir, dir))
+	m, err := fileMode(dir)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o755), m)
+
+	db := openTest(t, Config{Path: path, FixModes: true})
+	require.Equal(t, 1, count(t, db))
+	m, err = fileMode(dir)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), m, "FixModes tightens the directory")
+}
+
+func TestNewDataDirectoryInWideParentIsPrivate(t *testing.T) {
+	parent := privateTempDir(t)
+	require.NoError(t, os.Chmod(parent, 0o755))
+	dir := filepath.Join(parent, "state")
+	openTest(t, Config{Path: filepath.Join(dir, "edgeagent.db")})
+	m, err := fileMode(dir)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), m, "only the database's own directory must be private")
+}
+
+func TestSharedDataDirectoryIsRefused(t *testing.T) {
+	dir := privateTempDir(t)
+	require.NoError(t, os.Chmod(dir, 0o777|os.ModeSticky))
+	_, err := Open(context.Background(), Config{Path: filepath.Join(dir, "edgeagent.db"), FixModes: true}, zerolog.Nop())
+	require.EqualError(t, err, fmt.Sprintf("store: data directory %s is shared (mode 1777): give the database a directory of its own", dir))
+	m, err := fileMode(dir)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o777), m, "a shared directory is never tightened")
+	_, err = os.Stat(filepath.Join(dir, "edgeagent.db"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestWideDatabaseFilesAreRefused(t *testing.T) {
+	for _, name := range []string{"edgeagent.db", "edgeagent.db-wal", "edgeagent.db-shm"} {
+		t.Run(name, func(t *testing.T) {
+			dir := privateTempDir(t)
+			path := filepath.Join(dir, "edgeagent.db")
+			makeDB(t, path)
+			file := filepath.Join(dir, name)
+			if name != "edgeagent.db" {
+				// Left by an agent that was killed (a clean stop removes them).
+				require.NoError(t, os.WriteFile(file, nil, 0o600))
+			}
+			require.NoError(t, os.Chmod(file, 0o644))
+			before := snapshot(t, dir)
+			_, err := Open(context.Background(), Config{Path: path}, zerolog.Nop())
+			require.EqualError(t, err, fmt.Sprintf("store: database file %s is mode 0644: run chmod 600 %s", file, file))
+			require.Equal(t, before, snapshot(t, dir))
+
+			db := openTest(t, Config{Path: path, FixModes: true})
+			require.Equal(t, 1, count(t, db))
+			m, err := fileMode(file)
+			require.NoError(t, err)
+			require.Equal(t, os.FileMode(0o600), m, "FixModes tightens the file")
+		})
+	}
+}
+
+func TestSymlinkedDatabaseIsRefused(t *testing.T) {
+	dir := privateTempDir(t)
+	real := filepath.Join(dir, "real.db")
+	makeDB(t, real)
+	link := filepath.Join(dir, "edgeagent.db")
+	require.NoError(t, os.Symlink(real, link))
+	want := fmt.Sprintf("store: database file %s is a symbolic link (to %s): configure the path of the file itself", link, real)
+	_, err := Open(context.Background(), Config{Path: link, FixModes: true}, zerolog.Nop())
+	require.EqualError(t, err, want)
+
+	// A dangling link is refused too, not followed to create a database.
+	gone := filepath.Join(dir, "gone.db")
+	require.NoError(t, os.Symlink(filepath.Join(dir, "nowhere.db"), gone))
+	_, err = Open(context.Background(), Config{Path: gone}, zerolog.Nop())
+	require.ErrorContains(t, err, "is a symbolic link")
+	_, err = os.Lstat(filepath.Join(dir, "nowhere.db"))
+	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
 // TestFailedCreationLeavesNoFile: when creating a new database fails

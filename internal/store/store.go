@@ -7,8 +7,10 @@
 // A write is acknowledged (Write returns nil) only after its transaction has
 // committed. Reads use a separate read-only pool and never wait for writes.
 //
-// The database is created only where no file exists, and a file that is not
-// a database is refused. Lock keeps a second agent off the data directory.
+// The database is created only where no file exists, with mode 0600 in a
+// directory of mode 0700; a file that is not a database, a symbolic link, or
+// modes open to other users are refused. Lock keeps a second agent off the
+// data directory.
 package store
 
 import (
@@ -52,6 +54,10 @@ type Config struct {
 	// CheckpointEvery is how often the WAL is copied back into the
 	// database, beside the writes; 0 means 1s.
 	CheckpointEvery time.Duration
+	// FixModes makes Open tighten a data directory wider than 0700 or
+	// database files wider than 0600 (logging a warning) instead of
+	// refusing them.
+	FixModes bool
 }
 
 // DB is an open database.
@@ -103,9 +109,12 @@ func readerDSN(path string) string {
 
 // Open opens and checks the database, applies migrations and starts the
 // writer. Where no file exists it creates a new database (mode 0600, in a
-// directory created with mode 0700). A file that is not an SQLite database
-// (empty, or without the SQLite header) is ErrCorrupt, as is a database that
-// fails its integrity check. A refused database is never modified.
+// directory created with mode 0700). Before SQLite sees the file, Open
+// refuses a data directory wider than 0700, database files wider than 0600
+// (Config.FixModes tightens them instead), a database path that is a
+// symbolic link, and a file that is not an SQLite database: an empty file or
+// one without the SQLite header is ErrCorrupt, as is a database that fails
+// its integrity check. A refused database is never modified.
 func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("store: path is required")
@@ -116,10 +125,10 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	if cfg.ReadConns < 1 {
 		cfg.ReadConns = 4
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), privateDir); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	exists, err := checkFiles(cfg.Path)
+	exists, err := checkFiles(cfg.Path, cfg.FixModes, log)
 	if err != nil {
 		return nil, err
 	}
