@@ -47,7 +47,8 @@ func makeDB(t *testing.T, path string) {
 }
 
 // TestNotADatabaseIsRefusedAndKept: where a database is expected, a file
-// that is not one is refused as damage, and nothing in the directory changes. SQLite itself would take an empty
+// that is not one is refused as damage, by Open and OpenReadOnly alike,
+// and nothing in the directory changes. SQLite itself would take an empty
 // file for a new database (and delete the -wal beside it).
 func TestNotADatabaseIsRefusedAndKept(t *testing.T) {
 	random := make([]byte, 100)
@@ -69,7 +70,7 @@ func TestNotADatabaseIsRefusedAndKept(t *testing.T) {
 		for _, open := range []struct {
 			name string
 			fn   func(context.Context, Config, zerolog.Logger) (*DB, error)
-		}{{"Open", Open}} {
+		}{{"Open", Open}, {"OpenReadOnly", OpenReadOnly}} {
 			t.Run(c.name+"/"+open.name, func(t *testing.T) {
 				dir := privateTempDir(t)
 				for name, b := range c.files {
@@ -129,6 +130,8 @@ func TestWideDataDirectoryIsRefused(t *testing.T) {
 	require.NoError(t, os.Chmod(dir, 0o755))
 	_, err := Open(context.Background(), Config{Path: path}, zerolog.Nop())
 	require.EqualError(t, err, fmt.Sprintf("store: data directory %s is mode 0755: run chmod 700 %s", dir, dir))
+	_, err = OpenReadOnly(context.Background(), Config{Path: path, FixModes: true}, zerolog.Nop())
+	require.ErrorContains(t, err, "is mode 0755: run chmod 700", "a read-only open changes nothing")
 	m, err := fileMode(dir)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o755), m)
@@ -196,6 +199,8 @@ func TestSymlinkedDatabaseIsRefused(t *testing.T) {
 	require.NoError(t, os.Symlink(real, link))
 	want := fmt.Sprintf("store: database file %s is a symbolic link (to %s): configure the path of the file itself", link, real)
 	_, err := Open(context.Background(), Config{Path: link, FixModes: true}, zerolog.Nop())
+	require.EqualError(t, err, want)
+	_, err = OpenReadOnly(context.Background(), Config{Path: link}, zerolog.Nop())
 	require.EqualError(t, err, want)
 
 	// A dangling link is refused too, not followed to create a database.

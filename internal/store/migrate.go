@@ -91,6 +91,32 @@ func (db *DB) migrate(ctx context.Context) (int, error) {
 	return applied, nil
 }
 
+// checkSchema refuses, for a read-only open, a database whose schema is not
+// exactly the one this binary knows: it may not migrate it, and its queries
+// are written for this schema only.
+func (db *DB) checkSchema(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	var tables, current int
+	if err := db.reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").Scan(&tables); err != nil {
+		return db.openErr(err)
+	}
+	if tables > 0 {
+		if err := db.reader.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+			return db.openErr(err)
+		}
+	}
+	switch {
+	case current > len(ms):
+		return fmt.Errorf("store: database schema version %d is newer than this edgeagent (knows %d): use the edgeagent that runs on it", current, len(ms))
+	case current < len(ms):
+		return fmt.Errorf("store: database schema version %d is older than this edgeagent (knows %d): start the agent once to migrate it, or use the edgeagent that wrote it", current, len(ms))
+	}
+	return nil
+}
+
 // SchemaVersion returns the highest applied migration.
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v int

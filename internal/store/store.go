@@ -10,7 +10,7 @@
 // The database is created only where no file exists, with mode 0600 in a
 // directory of mode 0700; a file that is not a database, a symbolic link, or
 // modes open to other users are refused. Lock keeps a second agent off the
-// data directory.
+// data directory; OpenReadOnly serves commands that only look.
 package store
 
 import (
@@ -18,6 +18,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,8 @@ var (
 	ErrCorrupt = errors.New("store: database failed its integrity check")
 	// ErrClosed is returned by Write after Close.
 	ErrClosed = errors.New("store: closed")
+	// ErrReadOnly is returned by Write on a database opened with OpenReadOnly.
+	ErrReadOnly = errors.New("store: the database was opened read-only")
 )
 
 // Config configures Open. The zero value of each field has the meaning given.
@@ -56,7 +59,7 @@ type Config struct {
 	CheckpointEvery time.Duration
 	// FixModes makes Open tighten a data directory wider than 0700 or
 	// database files wider than 0600 (logging a warning) instead of
-	// refusing them.
+	// refusing them. OpenReadOnly never changes modes.
 	FixModes bool
 }
 
@@ -64,8 +67,12 @@ type Config struct {
 type DB struct {
 	cfg    Config
 	log    zerolog.Logger
-	writer *sql.DB
+	writer *sql.DB // nil when read-only
 	reader *sql.DB
+
+	// readOnly is set by OpenReadOnly: there is no writer and no
+	// checkpointer, only the reader pool.
+	readOnly bool
 
 	// Writes wait in queue; the writer that holds lead (the leader)
 	// commits them in batches on its own goroutine, so a lone write costs
@@ -195,6 +202,47 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	return db, nil
 }
 
+// OpenReadOnly opens an existing database for reading only, beside a
+// running agent or without one: SQLite opens it with mode=ro and
+// query_only, and there are no migrations, no integrity check and no
+// checkpoints, so the database file is never written. It never creates a
+// database (a missing one is an error that wraps fs.ErrNotExist), refuses
+// what Open refuses (FixModes is ignored: nothing is changed), and refuses a
+// schema older or newer than this binary's. Write returns ErrReadOnly.
+//
+// As for any reader of a WAL database, SQLite creates the empty -wal and the
+// -shm index beside a database that no writer has open (with the
+// database's mode and owner); the database file itself is not touched.
+func OpenReadOnly(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("store: path is required")
+	}
+	if cfg.ReadConns < 1 {
+		cfg.ReadConns = 4
+	}
+	if _, err := os.Lstat(cfg.Path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: no database at %s: %w", cfg.Path, fs.ErrNotExist)
+	}
+	exists, err := checkFiles(cfg.Path, false, log)
+	if err != nil {
+		return nil, err
+	}
+	if !exists { // removed since the Lstat above
+		return nil, fmt.Errorf("store: no database at %s: %w", cfg.Path, fs.ErrNotExist)
+	}
+	db := &DB{cfg: cfg, log: log, readOnly: true}
+	if db.reader, err = sql.Open("sqlite3", readerDSN(cfg.Path)); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db.reader.SetMaxOpenConns(cfg.ReadConns)
+	if err := db.checkSchema(ctx); err != nil {
+		db.reader.Close()
+		return nil, err
+	}
+	log.Info().Str("path", cfg.Path).Msg("database opened read-only")
+	return db, nil
+}
+
 // openErr is ErrCorrupt when SQLite finds the file damaged or not a
 // database, and the classified error otherwise.
 func (db *DB) openErr(err error) error {
@@ -266,8 +314,12 @@ func (db *DB) Path() string { return db.cfg.Path }
 // transaction committed (nil) or failed. Concurrent writes may share one
 // transaction (group commit); each runs inside its own savepoint, so one
 // failing fn rolls back only its own changes. fn must not keep tx after it
-// returns and must not call Write itself.
+// returns and must not call Write itself. On a database opened with
+// OpenReadOnly, Write returns ErrReadOnly and never runs fn.
 func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.readOnly {
+		return fmt.Errorf("%w: %s", ErrReadOnly, db.cfg.Path)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -489,13 +541,18 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Close waits for queued writes to commit, checkpoints the WAL and closes
-// the database. It is safe to call twice.
+// the database (a read-only one: closes its readers). It is safe to call
+// twice.
 func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
 		db.mu.Lock()
 		db.closed = true
 		db.mu.Unlock()
+		if db.readOnly {
+			err = db.reader.Close()
+			return
+		}
 		// Commit what is queued; later writes get ErrClosed.
 		db.lead.Lock()
 		for batch := db.take(nil); len(batch) > 0; batch = db.take(nil) {
