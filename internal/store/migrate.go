@@ -47,6 +47,10 @@ func loadMigrations() ([]migration, error) {
 	return out, nil
 }
 
+// schemaMigrationsDDL creates the table that records applied migrations.
+const schemaMigrationsDDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))) STRICT`
+
 // migrate applies the migrations not yet recorded in schema_migrations, each
 // in its own transaction, and returns how many it applied. A database newer
 // than this binary is refused rather than used.
@@ -55,8 +59,7 @@ func (db *DB) migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := db.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))) STRICT`); err != nil {
+	if _, err := db.writer.ExecContext(ctx, schemaMigrationsDDL); err != nil {
 		return 0, db.classify(err)
 	}
 	var current int
@@ -86,6 +89,32 @@ func (db *DB) migrate(ctx context.Context) (int, error) {
 		applied++
 	}
 	return applied, nil
+}
+
+// checkSchema refuses, for a read-only open, a database whose schema is not
+// exactly the one this binary knows: it may not migrate it, and its queries
+// are written for this schema only.
+func (db *DB) checkSchema(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	var tables, current int
+	if err := db.reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").Scan(&tables); err != nil {
+		return db.openErr(err)
+	}
+	if tables > 0 {
+		if err := db.reader.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+			return db.openErr(err)
+		}
+	}
+	switch {
+	case current > len(ms):
+		return fmt.Errorf("store: database schema version %d is newer than this edgeagent (knows %d): use the edgeagent that runs on it", current, len(ms))
+	case current < len(ms):
+		return fmt.Errorf("store: database schema version %d is older than this edgeagent (knows %d): start the agent once to migrate it, or use the edgeagent that wrote it", current, len(ms))
+	}
+	return nil
 }
 
 // SchemaVersion returns the highest applied migration.

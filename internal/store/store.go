@@ -6,6 +6,11 @@
 //
 // A write is acknowledged (Write returns nil) only after its transaction has
 // committed. Reads use a separate read-only pool and never wait for writes.
+//
+// The database is created only where no file exists, with mode 0600 in a
+// directory of mode 0700; a file that is not a database, a symbolic link, or
+// modes open to other users are refused. Lock keeps a second agent off the
+// data directory; OpenReadOnly serves commands that only look.
 package store
 
 import (
@@ -13,6 +18,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +38,8 @@ var (
 	ErrCorrupt = errors.New("store: database failed its integrity check")
 	// ErrClosed is returned by Write after Close.
 	ErrClosed = errors.New("store: closed")
+	// ErrReadOnly is returned by Write on a database opened with OpenReadOnly.
+	ErrReadOnly = errors.New("store: the database was opened read-only")
 )
 
 // Config configures Open. The zero value of each field has the meaning given.
@@ -49,14 +57,22 @@ type Config struct {
 	// CheckpointEvery is how often the WAL is copied back into the
 	// database, beside the writes; 0 means 1s.
 	CheckpointEvery time.Duration
+	// FixModes makes Open tighten a data directory wider than 0700 or
+	// database files wider than 0600 (logging a warning) instead of
+	// refusing them. OpenReadOnly never changes modes.
+	FixModes bool
 }
 
 // DB is an open database.
 type DB struct {
 	cfg    Config
 	log    zerolog.Logger
-	writer *sql.DB
+	writer *sql.DB // nil when read-only
 	reader *sql.DB
+
+	// readOnly is set by OpenReadOnly: there is no writer and no
+	// checkpointer, only the reader pool.
+	readOnly bool
 
 	// Writes wait in queue; the writer that holds lead (the leader)
 	// commits them in batches on its own goroutine, so a lone write costs
@@ -98,9 +114,14 @@ func readerDSN(path string) string {
 	return "file:" + path + "?mode=ro&_busy_timeout=5000&_foreign_keys=1&_query_only=1"
 }
 
-// Open opens (creating with mode 0600 if needed) and checks the database,
-// applies migrations and starts the writer. A database that fails its
-// integrity check is never modified: Open returns ErrCorrupt.
+// Open opens and checks the database, applies migrations and starts the
+// writer. Where no file exists it creates a new database (mode 0600, in a
+// directory created with mode 0700). Before SQLite sees the file, Open
+// refuses a data directory wider than 0700, database files wider than 0600
+// (Config.FixModes tightens them instead), a database path that is a
+// symbolic link, and a file that is not an SQLite database: an empty file or
+// one without the SQLite header is ErrCorrupt, as is a database that fails
+// its integrity check. A refused database is never modified.
 func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("store: path is required")
@@ -111,11 +132,18 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	if cfg.ReadConns < 1 {
 		cfg.ReadConns = 4
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), privateDir); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	if err := createFile(cfg.Path); err != nil {
+	exists, err := checkFiles(cfg.Path, cfg.FixModes, log)
+	if err != nil {
 		return nil, err
+	}
+	if !exists {
+		if err := createDatabase(ctx, cfg.Path); err != nil {
+			return nil, err
+		}
+		log.Info().Str("path", cfg.Path).Msg("new database created")
 	}
 	writer, err := sql.Open("sqlite3", WriterDSN(cfg.Path))
 	if err != nil {
@@ -129,10 +157,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	var version string
 	if err := writer.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
 		writer.Close()
-		if isCorruptErr(err) {
-			return nil, db.corrupt(err.Error())
-		}
-		return nil, db.classify(err)
+		return nil, db.openErr(err)
 	}
 	if err := db.quickCheck(ctx); err != nil {
 		writer.Close()
@@ -177,23 +202,60 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 	return db, nil
 }
 
-// createFile makes sure the database file exists with mode 0600 before SQLite
-// creates it with the process umask.
-func createFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
+// OpenReadOnly opens an existing database for reading only, beside a
+// running agent or without one: SQLite opens it with mode=ro and
+// query_only, and there are no migrations, no integrity check and no
+// checkpoints, so the database file is never written. It never creates a
+// database (a missing one is an error that wraps fs.ErrNotExist), refuses
+// what Open refuses (FixModes is ignored: nothing is changed), and refuses a
+// schema older or newer than this binary's. Write returns ErrReadOnly.
+//
+// As for any reader of a WAL database, SQLite creates the empty -wal and the
+// -shm index beside a database that no writer has open (with the
+// database's mode and owner); the database file itself is not touched.
+func OpenReadOnly(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("store: path is required")
 	}
-	return f.Close()
+	if cfg.ReadConns < 1 {
+		cfg.ReadConns = 4
+	}
+	if _, err := os.Lstat(cfg.Path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: no database at %s: %w", cfg.Path, fs.ErrNotExist)
+	}
+	exists, err := checkFiles(cfg.Path, false, log)
+	if err != nil {
+		return nil, err
+	}
+	if !exists { // removed since the Lstat above
+		return nil, fmt.Errorf("store: no database at %s: %w", cfg.Path, fs.ErrNotExist)
+	}
+	db := &DB{cfg: cfg, log: log, readOnly: true}
+	if db.reader, err = sql.Open("sqlite3", readerDSN(cfg.Path)); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db.reader.SetMaxOpenConns(cfg.ReadConns)
+	if err := db.checkSchema(ctx); err != nil {
+		db.reader.Close()
+		return nil, err
+	}
+	log.Info().Str("path", cfg.Path).Msg("database opened read-only")
+	return db, nil
+}
+
+// openErr is ErrCorrupt when SQLite finds the file damaged or not a
+// database, and the classified error otherwise.
+func (db *DB) openErr(err error) error {
+	if isCorruptErr(err) {
+		return db.corrupt(err.Error())
+	}
+	return db.classify(err)
 }
 
 func (db *DB) quickCheck(ctx context.Context) error {
 	rows, err := db.writer.QueryContext(ctx, "PRAGMA quick_check")
 	if err != nil {
-		if isCorruptErr(err) {
-			return db.corrupt(err.Error())
-		}
-		return db.classify(err)
+		return db.openErr(err)
 	}
 	defer rows.Close()
 	var problems []string
@@ -207,10 +269,7 @@ func (db *DB) quickCheck(ctx context.Context) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		if isCorruptErr(err) {
-			return db.corrupt(err.Error())
-		}
-		return db.classify(err)
+		return db.openErr(err)
 	}
 	if len(problems) > 0 {
 		return db.corrupt(strings.Join(problems, "; "))
@@ -218,11 +277,7 @@ func (db *DB) quickCheck(ctx context.Context) error {
 	return nil
 }
 
-func (db *DB) corrupt(detail string) error {
-	return fmt.Errorf("%w: %s (%s). The agent will not start on a damaged database and never deletes it: "+
-		"stop the service, keep this file for analysis, restore the latest backup to this path, and start again",
-		ErrCorrupt, db.cfg.Path, detail)
-}
+func (db *DB) corrupt(detail string) error { return corruptErr(db.cfg.Path, detail) }
 
 func isCorruptErr(err error) bool {
 	var se sqlite3.Error
@@ -259,8 +314,12 @@ func (db *DB) Path() string { return db.cfg.Path }
 // transaction committed (nil) or failed. Concurrent writes may share one
 // transaction (group commit); each runs inside its own savepoint, so one
 // failing fn rolls back only its own changes. fn must not keep tx after it
-// returns and must not call Write itself.
+// returns and must not call Write itself. On a database opened with
+// OpenReadOnly, Write returns ErrReadOnly and never runs fn.
 func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.readOnly {
+		return fmt.Errorf("%w: %s", ErrReadOnly, db.cfg.Path)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -482,13 +541,18 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Close waits for queued writes to commit, checkpoints the WAL and closes
-// the database. It is safe to call twice.
+// the database (a read-only one: closes its readers). It is safe to call
+// twice.
 func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
 		db.mu.Lock()
 		db.closed = true
 		db.mu.Unlock()
+		if db.readOnly {
+			err = db.reader.Close()
+			return
+		}
 		// Commit what is queued; later writes get ErrClosed.
 		db.lead.Lock()
 		for batch := db.take(nil); len(batch) > 0; batch = db.take(nil) {

@@ -32,6 +32,15 @@ func openTest(t testing.TB, cfg Config) *DB {
 	return db
 }
 
+// privateTempDir returns a new directory of mode 0700, as Open requires of
+// the database's directory: t.TempDir's mode depends on the umask.
+func privateTempDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o700))
+	return dir
+}
+
 func createItems(t testing.TB, db *DB) {
 	t.Helper()
 	require.NoError(t, db.Write(context.Background(), func(tx *sql.Tx) error {
@@ -126,7 +135,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 }
 
 func TestDiskFullIsTypedAndLosesNothing(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "full.db")
+	path := filepath.Join(privateTempDir(t), "full.db")
 	db := openTest(t, Config{Path: path, MaxPageCount: 56})
 	createItems(t, db)
 	big := strings.Repeat("x", 2000)
@@ -150,7 +159,7 @@ func TestDiskFullIsTypedAndLosesNothing(t *testing.T) {
 }
 
 func TestCorruptDatabaseIsRefusedAndKept(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bad.db")
+	path := filepath.Join(privateTempDir(t), "bad.db")
 	garbage := []byte(strings.Repeat("this is not a database ", 300))
 	require.NoError(t, os.WriteFile(path, garbage, 0o600))
 	_, err := Open(context.Background(), Config{Path: path}, zerolog.Nop())
@@ -170,7 +179,7 @@ func TestCloseIsSafeTwiceAndRefusesLaterWrites(t *testing.T) {
 }
 
 func TestNewerSchemaIsRefused(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "new.db")
+	path := filepath.Join(privateTempDir(t), "new.db")
 	db := openTest(t, Config{Path: path})
 	require.NoError(t, db.Write(context.Background(), func(tx *sql.Tx) error {
 		_, err := tx.Exec("INSERT INTO schema_migrations(version, name) VALUES (99, 'future.sql')")
@@ -189,7 +198,7 @@ func TestDurabilityAfterSIGKILL(t *testing.T) {
 	if os.Getenv("EDGEAGENT_STORE_CHILD") != "" {
 		return // this process is the child of another run of this test
 	}
-	path := filepath.Join(t.TempDir(), "crash.db")
+	path := filepath.Join(privateTempDir(t), "crash.db")
 	acked := map[int]bool{}
 	rounds := 6
 	if testing.Short() {
@@ -283,7 +292,7 @@ func fileMode(path string) (os.FileMode, error) {
 
 func TestBackupWhileWriting(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := privateTempDir(t)
 	db := openTest(t, Config{Path: filepath.Join(dir, "a.db")})
 	require.NoError(t, db.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('k', 'v')`)
