@@ -24,6 +24,7 @@ import (
 // memory after two idle seconds.
 func BenchmarkAgentStart(b *testing.B) {
 	dir := b.TempDir()
+	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	bin := filepath.Join(dir, "edgeagent")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Stderr = os.Stderr

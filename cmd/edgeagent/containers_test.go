@@ -37,6 +37,7 @@ func TestStationPageAndContainerCommands(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	cfgPath := filepath.Join(dir, "edgeagent.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`line:
   name: line-3

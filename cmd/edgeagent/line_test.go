@@ -29,6 +29,7 @@ func TestResumeAndReprintThroughTheAgent(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	cfgPath := filepath.Join(dir, "edgeagent.yaml")
 	yaml := fmt.Sprintf(`line:
   name: line-3

@@ -117,6 +117,7 @@ func TestRunServesHealthAndStopsOnSIGTERM(t *testing.T) {
 	require.Equal(t, "edgeagent test-1.0\n", string(out))
 
 	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	cfgPath := filepath.Join(dir, "edgeagent.yaml")
 	token := "s3cret-token-never-logged"
 	cfg := fmt.Sprintf("line: {name: test}\ndata_dir: %s\nlog: {format: json}\nhttp: {listen: \"127.0.0.1:0\", token: \"${T}\"}\nshutdown_timeout: 5s\n", filepath.Join(dir, "data"))

@@ -77,6 +77,7 @@ func TestEmulatePrinter(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)

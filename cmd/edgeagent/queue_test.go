@@ -16,6 +16,7 @@ import (
 
 func TestQueueCommands(t *testing.T) {
 	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	cfg := filepath.Join(dir, "edgeagent.yaml")
 	require.NoError(t, os.WriteFile(cfg, []byte("line:\n  name: line-9\ndata_dir: "+dir+"\nhttp:\n  listen: 127.0.0.1:0\n  token: a-long-enough-token\n"), 0o600))
 	db, err := store.Open(context.Background(), store.Config{Path: filepath.Join(dir, "edgeagent.db")}, zerolog.Nop())
@@ -73,6 +74,7 @@ func TestQueueCommands(t *testing.T) {
 
 func TestSerialsAndLabelCommands(t *testing.T) {
 	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	cfg := filepath.Join(dir, "edgeagent.yaml")
 	require.NoError(t, os.WriteFile(cfg, []byte("line:\n  name: line-9\n  products:\n    - gtin: \"09506000134352\"\n      market: EU\n"+
 		"      batches: [{batch: AB12, expiry: \"261231\"}]\ndata_dir: "+dir+"\nhttp:\n  listen: 127.0.0.1:0\n  token: a-long-enough-token\n"), 0o600))

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -101,6 +102,7 @@ type Agent struct {
 	API        *api.Server
 	log        zerolog.Logger
 	stations   map[string]StationConfig
+	lock       *store.DirLock
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
@@ -163,13 +165,21 @@ func RegisterProducts(ctx context.Context, l *api.Line, products []Product) erro
 
 // Start opens everything and serves until Stop.
 func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) {
-	db, err := store.Open(ctx, cfg.DB, log.With().Str("component", "store").Logger())
+	// One agent per data directory: a second one would recover labels
+	// the first is printing.
+	lock, err := store.Lock(filepath.Dir(cfg.DB.Path))
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{DB: db, Printers: map[string]*printer.Printer{}, log: log}
+	db, err := store.Open(ctx, cfg.DB, log.With().Str("component", "store").Logger())
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	a := &Agent{DB: db, Printers: map[string]*printer.Printer{}, log: log, lock: lock}
 	fail := func(err error) (*Agent, error) {
 		db.Close()
+		lock.Release()
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -332,6 +342,6 @@ func (a *Agent) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return errors.Join(append(errs, fmt.Errorf("stop: %w", ctx.Err()))...)
 	}
-	errs = append(errs, a.DB.Close())
+	errs = append(errs, a.DB.Close(), a.lock.Release())
 	return errors.Join(errs...)
 }

@@ -59,7 +59,7 @@ func start(t *testing.T, pcfg printersim.Config, cloudAddr string, cloudUp bool,
 		r.cloud = startCloud(t, cloudAddr)
 	}
 	cfg := Config{
-		DB:          store.Config{Path: filepath.Join(t.TempDir(), "edgeagent.db"), MaxBatch: 64, MaxDelay: time.Millisecond},
+		DB:          store.Config{Path: filepath.Join(t.TempDir(), "data", "edgeagent.db"), MaxBatch: 64, MaxDelay: time.Millisecond},
 		LineName:    "line-1",
 		Templates:   zpl.Builtin(),
 		Printers:    []PrinterConfig{{Tag: "line-1-printer", URL: sim.URL()}},
@@ -298,7 +298,7 @@ func TestRestartMidOrder(t *testing.T) {
 	require.NoError(t, err)
 	defer sim.Close()
 	cfg := Config{
-		DB:        store.Config{Path: filepath.Join(t.TempDir(), "edgeagent.db"), MaxBatch: 64},
+		DB:        store.Config{Path: filepath.Join(t.TempDir(), "data", "edgeagent.db"), MaxBatch: 64},
 		LineName:  "line-1",
 		Templates: zpl.Builtin(),
 		Printers:  []PrinterConfig{{Tag: "line-1-printer", URL: sim.URL()}},

@@ -23,7 +23,7 @@ import (
 // database, and 4 stations.
 func BenchmarkOverview(b *testing.B) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Path: filepath.Join(b.TempDir(), "o.db")}, zerolog.Nop())
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(b.TempDir(), "data", "o.db")}, zerolog.Nop())
 	require.NoError(b, err)
 	defer db.Close()
 	l := testLine(b, db, ledger.SerialConfig{}, orders.Extra{})

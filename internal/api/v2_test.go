@@ -19,7 +19,7 @@ import (
 )
 
 func v2Server(t *testing.T, generate bool) (*Server, *Line) {
-	db, err := store.Open(context.Background(), store.Config{Path: filepath.Join(t.TempDir(), "a.db")}, zerolog.Nop())
+	db, err := store.Open(context.Background(), store.Config{Path: filepath.Join(t.TempDir(), "data", "a.db")}, zerolog.Nop())
 	require.NoError(t, err)
 	l := testLine(t, db, ledger.SerialConfig{Generate: generate}, orders.Extra{Amount: 5, Type: "percentage"}, "p1")
 	t.Cleanup(func() { db.Close() })

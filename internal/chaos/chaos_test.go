@@ -177,6 +177,7 @@ type acks struct {
 func TestChaos(t *testing.T) {
 	root := testutil.ModuleRoot(t)
 	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	bin := filepath.Join(dir, "edgeagent")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/edgeagent")
 	build.Dir, build.Stderr = root, os.Stderr

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/edgeagent/edgeagent/internal/facts"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgeagent/edgeagent/internal/facts"
 
 	"github.com/rs/zerolog"
 
@@ -59,7 +60,7 @@ func BenchmarkDrain1M(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		ctx := context.Background()
-		db, err := store.Open(ctx, store.Config{Path: filepath.Join(b.TempDir(), "q.db"), MaxBatch: 512, MaxDelay: time.Millisecond}, zerolog.Nop())
+		db, err := store.Open(ctx, store.Config{Path: filepath.Join(b.TempDir(), "data", "q.db"), MaxBatch: 512, MaxDelay: time.Millisecond}, zerolog.Nop())
 		if err != nil {
 			b.Fatal(err)
 		}

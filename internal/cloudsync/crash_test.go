@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"github.com/edgeagent/edgeagent/internal/facts"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgeagent/edgeagent/internal/facts"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
@@ -139,6 +140,7 @@ func TestCrashRecovery(t *testing.T) {
 	require.NoError(t, err)
 	defer sim.Close()
 	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	start := func() *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1", "-test.v")
 		cmd.Env = append(os.Environ(), "EDGEAGENT_CRASH_CHILD="+dir, "EDGEAGENT_CRASH_CLOUD="+sim.URL())

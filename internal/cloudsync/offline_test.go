@@ -4,12 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/edgeagent/edgeagent/internal/facts"
 	"net"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgeagent/edgeagent/internal/facts"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
@@ -31,7 +32,7 @@ func TestThreeDaysOffline(t *testing.T) {
 	}
 	const shifts = 9
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "q.db"), MaxBatch: 512, MaxDelay: 2 * time.Millisecond}, zerolog.Nop())
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "data", "q.db"), MaxBatch: 512, MaxDelay: 2 * time.Millisecond}, zerolog.Nop())
 	require.NoError(t, err)
 	defer db.Close()
 

@@ -122,6 +122,7 @@ func TestDemoInABrowser(t *testing.T) {
 	}
 	browser := chromium(t)
 	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	d := startDemo(t, dir)
 
 	// The simulated line fills a pallet; the printer's dropped connection

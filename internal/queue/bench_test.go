@@ -16,7 +16,7 @@ import (
 // benchEnqueue enqueues b.N single-item facts from 32 producers, each fact
 // in its own durable write, as a line reports packs one by one.
 func benchEnqueue(b *testing.B, cfg store.Config) {
-	cfg.Path = filepath.Join(b.TempDir(), "q.db")
+	cfg.Path = filepath.Join(b.TempDir(), "data", "q.db")
 	db := openDB(b, cfg)
 	var next atomic.Int64
 	payload := []byte(`{"product_code":"09506000134352","batch":"AB12","expiry_date":"261231","serial":"SN"}`)

@@ -21,7 +21,7 @@ import (
 func openDB(t testing.TB, cfg store.Config) *store.DB {
 	t.Helper()
 	if cfg.Path == "" {
-		cfg.Path = filepath.Join(t.TempDir(), "q.db")
+		cfg.Path = filepath.Join(t.TempDir(), "data", "q.db")
 	}
 	db, err := store.Open(context.Background(), cfg, zerolog.Nop())
 	require.NoError(t, err)
