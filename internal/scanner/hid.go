@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgeagent/edgeagent/internal/clock"
 )
 
 // hidFormat is how a vendor lays out the HID POS scanned-data input report:
@@ -112,7 +114,7 @@ func (s *hidSource) Run(ctx context.Context, out chan<- Scan) error {
 				log.Warn().Err(err).Msg("scanner unavailable; retrying")
 				down = true
 			}
-			if sleepCtx(ctx, s.opt.retry()) != nil {
+			if clock.Sleep(ctx, s.opt.retry()) != nil {
 				return nil
 			}
 			continue

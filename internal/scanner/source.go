@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/edgeagent/edgeagent/internal/clock"
 	"github.com/rs/zerolog"
 )
 
@@ -108,7 +109,7 @@ func (s *streamSource) Run(ctx context.Context, out chan<- Scan) error {
 				log.Warn().Err(err).Msg("scanner unavailable; retrying")
 				down = true
 			}
-			if sleepCtx(ctx, s.opt.retry()) != nil {
+			if clock.Sleep(ctx, s.opt.retry()) != nil {
 				break
 			}
 			continue
@@ -166,17 +167,6 @@ func frameLoop(ctx context.Context, r byteReader, fr *Framer, name string, wedge
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
