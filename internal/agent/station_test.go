@@ -75,7 +75,7 @@ type step struct {
 	msg  string // part of the message, when it matters
 }
 
-func run(t *testing.T, st *line.Station, steps []step) []stations.Verdict {
+func run(t *testing.T, st *stations.Station, steps []step) []stations.Verdict {
 	t.Helper()
 	var out []stations.Verdict
 	for i, s := range steps {
