@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/edgeagent/edgeagent/internal/clock"
 	"github.com/edgeagent/edgeagent/internal/store"
 )
 
@@ -147,7 +148,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	lastPurge := time.Time{}
 	for ctx.Err() == nil {
 		if wait := d.paused(); wait > 0 {
-			if sleep(ctx, wait) != nil {
+			if clock.Sleep(ctx, wait) != nil {
 				break
 			}
 			continue
@@ -487,16 +488,5 @@ func (d *Dispatcher) purge(ctx context.Context) {
 		if n < int64(d.cfg.PurgeBatch) {
 			return
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
