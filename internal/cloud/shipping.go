@@ -253,6 +253,18 @@ func (s *Shipping) Shipment(ctx context.Context, id string) (Shipment, error) {
 	return body.Data, err
 }
 
+// ParcelFailedError is a parcel the carrier refused (ANNOUNCEMENT_FAILED)
+// or that was cancelled: final for its order. Message holds the status
+// message and the first announcement error.
+type ParcelFailedError struct {
+	Shipment string
+	Parcel   int64
+	Code     string
+	Message  string
+}
+
+func (e *ParcelFailedError) Error() string { return e.Code + ": " + e.Message }
+
 // Failed parcel statuses.
 var failedParcel = map[string]bool{"ANNOUNCEMENT_FAILED": true, "CANCELLED": true}
 
@@ -271,7 +283,8 @@ func (s *Shipping) WaitForLabels(ctx context.Context, id string, poll time.Durat
 				if len(sh.Errors) > 0 {
 					msg += ": " + sh.Errors[0].Detail
 				}
-				return sh, &Error{Op: "shipment " + id, Code: p.Status.Code, Message: msg}
+				return sh, &Error{Op: "shipment " + id, Code: p.Status.Code, Message: msg,
+					Answer: &ParcelFailedError{Shipment: id, Parcel: p.ID, Code: p.Status.Code, Message: msg}}
 			}
 			if !hasLabel(p) {
 				ready = false
