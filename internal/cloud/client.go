@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"github.com/edgeagent/edgeagent/internal/v2"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -305,17 +307,23 @@ func (c *Client) send(ctx context.Context, op, method, path string, query url.Va
 			return Envelope{}, &Error{Op: op, Status: resp.StatusCode, Message: "unexpected answer: " + err.Error()}
 		}
 		if !env.Success {
-			return env, &Error{Op: op, Status: resp.StatusCode, Message: env.Message}
+			return env, &Error{Op: op, Status: resp.StatusCode, Message: env.Message, Answer: answer(env.Message, env.Data)}
 		}
 		return env, nil
 	}
 	e := &Error{Op: op, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header)}
-	var eb ErrorBody
+	// The error body, with the data some answers carry (the serials a
+	// commission refused, each with its status).
+	var eb struct {
+		ErrorBody
+		Data json.RawMessage `json:"data"`
+	}
 	if json.Unmarshal(data, &eb) == nil && (eb.Message != "" || eb.Code != "" || eb.Error != "") {
 		e.Message, e.Code = eb.Message, eb.Code
 		if e.Code == "" {
-			e.Code = eb.Error
+			e.Code = eb.ErrorBody.Error
 		}
+		e.Answer = answer(eb.Message, eb.Data)
 	} else {
 		e.Message = strings.TrimSpace(string(data[:min(len(data), 200)]))
 	}
@@ -323,15 +331,36 @@ func (c *Client) send(ctx context.Context, op, method, path string, query url.Va
 	return Envelope{}, e
 }
 
-// transportError wraps a failure without an answer. When the request body
-// may have reached the service, the outcome is ambiguous.
+// transportError wraps a failure without an answer; it is always worth
+// retrying. When the request carried a body and the failure came after the
+// connection was made (a reset, a timeout, a closed connection), the body
+// may have reached the service: the outcome is ambiguous.
 func transportError(op string, err error, sent bool) error {
-	e := &Error{Op: op, Err: redact(err), Retryable: true}
-	var ue *url.Error
-	if errors.As(err, &ue) && sent && !errors.Is(err, context.DeadlineExceeded) {
-		e.Ambiguous = !strings.Contains(err.Error(), "connection refused") && !strings.Contains(err.Error(), "no such host")
+	connected, timeout := netFailure(err)
+	return &Error{Op: op, Err: redact(err), Retryable: true, Ambiguous: sent && connected, Timeout: timeout}
+}
+
+// netFailure tells from the error's type whether a connection was made
+// before it failed, and whether it failed because time ran out. Refused
+// connections, unknown hosts, failed dials and refused certificates happen
+// before anything is sent; everything else (a reset, a broken pipe, the end
+// of the stream, a deadline) may come after the request went out.
+func netFailure(err error) (connected, timeout bool) {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	var certErr *tls.CertificateVerificationError
+	var netErr net.Error
+	timeout = errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		(errors.As(err, &netErr) && netErr.Timeout())
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &dnsErr), errors.As(err, &certErr):
+		return false, timeout
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return false, timeout
 	}
-	return e
+	// syscall.ECONNRESET, syscall.EPIPE, io.EOF, a read or write
+	// *net.OpError, a deadline: the request may have been sent.
+	return true, timeout
 }
 
 // redact drops the URL's query from transport errors; none of ours carries
@@ -399,6 +428,7 @@ func (c *Client) authenticate(ctx context.Context) (string, error) {
 		var eb ErrorBody
 		if json.Unmarshal(data, &eb) == nil {
 			e.Message, e.Code = eb.Message, eb.Code
+			e.Answer = answer(eb.Message, nil)
 		}
 		classify(e)
 		return "", e

@@ -99,34 +99,6 @@ func TestAuthErrors(t *testing.T) {
 	assert.Equal(t, cloud.MsgUnparsable, eb.Message)
 }
 
-func TestDynamicTokenRefresh(t *testing.T) {
-	s := startSim(t, cloudsim.Faults{TokenTTL: 300 * time.Millisecond})
-	c := client(t, s, func(c *cloud.Config) {
-		c.Token, c.APIKey, c.APISecret, c.BearerToken = "", "demo-key", "demo-secret", true
-	})
-	ctx := context.Background()
-	_, err := c.OpenPackagingOrders(ctx)
-	require.NoError(t, err)
-	time.Sleep(400 * time.Millisecond) // the token expires on the server
-	_, err = c.OpenPackagingOrders(ctx)
-	require.NoError(t, err, "a 401 Failed to authenticate token renews the token once")
-	auths := 0
-	var codes []int
-	for _, r := range s.Received() {
-		if r.Endpoint == "auth" {
-			auths++
-		}
-		codes = append(codes, r.Status)
-	}
-	assert.Equal(t, 2, auths)
-	assert.Equal(t, []int{200, 200, 401, 200, 200}, codes)
-
-	_, err = client(t, s, func(c *cloud.Config) { c.Token, c.APIKey, c.APISecret = "", "demo-key", "wrong" }).OpenPackagingOrders(ctx)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "cloud auth: HTTP 401")
-	assert.NotContains(t, err.Error(), "wrong")
-}
-
 func TestLabelOrders(t *testing.T) {
 	s := startSim(t, cloudsim.Faults{})
 	c := client(t, s, nil)

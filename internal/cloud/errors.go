@@ -45,9 +45,15 @@ type Error struct {
 	Message    string
 	Retryable  bool
 	RetryAfter time.Duration
-	// Ambiguous is set when the request may have been applied although no
-	// answer came (a connection reset after sending).
+	// Answer is the typed form of the service's message (a
+	// *AlreadyDoneError, a *NamedError, …), nil for a message the client
+	// does not know; errors.Is and errors.As reach it.
+	Answer error
+	// Ambiguous is set when the request went out and no answer came: the
+	// service may have applied it. Timeout is set when the answer did not
+	// come in time.
 	Ambiguous bool
+	Timeout   bool
 	Err       error // the transport error, if any
 }
 
@@ -79,7 +85,17 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-func (e *Error) Unwrap() error { return e.Err }
+// Unwrap gives errors.Is and errors.As the transport error and the typed
+// answer.
+func (e *Error) Unwrap() []error {
+	var out []error
+	for _, err := range []error{e.Err, e.Answer} {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
 
 // Is matches errors by message, so callers can test for the documented
 // cases: errors.Is(err, cloud.ErrLabelOrderExists).

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/edgeagent/edgeagent/internal/v2"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgeagent/edgeagent/internal/clock"
+	"github.com/edgeagent/edgeagent/internal/v2"
 )
 
 // ShippingConfig sets up the shipping-label client.
@@ -185,7 +187,7 @@ func (s *Shipping) CreateLabelsAsync(ctx context.Context, req CreateLabels) ([]O
 		}
 		pending = retry
 		if len(pending) > 0 {
-			if err := sleepCtx(ctx, s.cfg.NotFoundWait); err != nil {
+			if err := clock.Sleep(ctx, s.cfg.NotFoundWait); err != nil {
 				return results, err
 			}
 		}
@@ -251,6 +253,18 @@ func (s *Shipping) Shipment(ctx context.Context, id string) (Shipment, error) {
 	return body.Data, err
 }
 
+// ParcelFailedError is a parcel the carrier refused (ANNOUNCEMENT_FAILED)
+// or that was cancelled: final for its order. Message holds the status
+// message and the first announcement error.
+type ParcelFailedError struct {
+	Shipment string
+	Parcel   int64
+	Code     string
+	Message  string
+}
+
+func (e *ParcelFailedError) Error() string { return e.Code + ": " + e.Message }
+
 // Failed parcel statuses.
 var failedParcel = map[string]bool{"ANNOUNCEMENT_FAILED": true, "CANCELLED": true}
 
@@ -269,7 +283,8 @@ func (s *Shipping) WaitForLabels(ctx context.Context, id string, poll time.Durat
 				if len(sh.Errors) > 0 {
 					msg += ": " + sh.Errors[0].Detail
 				}
-				return sh, &Error{Op: "shipment " + id, Code: p.Status.Code, Message: msg}
+				return sh, &Error{Op: "shipment " + id, Code: p.Status.Code, Message: msg,
+					Answer: &ParcelFailedError{Shipment: id, Parcel: p.ID, Code: p.Status.Code, Message: msg}}
 			}
 			if !hasLabel(p) {
 				ready = false
@@ -278,7 +293,7 @@ func (s *Shipping) WaitForLabels(ctx context.Context, id string, poll time.Durat
 		if ready {
 			return sh, nil
 		}
-		if err := sleepCtx(ctx, poll); err != nil {
+		if err := clock.Sleep(ctx, poll); err != nil {
 			return sh, err
 		}
 	}
@@ -354,15 +369,4 @@ func (s *Shipping) do(ctx context.Context, op, method, path string, body any, ac
 		return &Error{Op: op, Status: resp.StatusCode, Message: "unexpected answer: " + err.Error()}
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -78,6 +78,10 @@ func TestShippingPartialSuccess(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.WaitForLabels(ctx, bad[0].Ref.ShipmentID, 5*time.Millisecond)
 	assert.ErrorContains(t, err, "ANNOUNCEMENT_FAILED: Announcement failed: The carrier rejected the address")
+	var pf *cloud.ParcelFailedError
+	require.ErrorAs(t, err, &pf, "a carrier's refusal is typed")
+	assert.Equal(t, "ANNOUNCEMENT_FAILED", pf.Code)
+	assert.Equal(t, bad[0].Ref.ShipmentID, pf.Shipment)
 }
 
 func TestShippingSplitsAndRules(t *testing.T) {

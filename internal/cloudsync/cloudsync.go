@@ -1,15 +1,20 @@
 // Package cloudsync delivers outbox items to the cloud: it turns each kind
 // of item into the Manufacturer V2 call that reports it, batching serials,
 // and turns the cloud's answers into the queue's retry policy.
+//
+// Answers are told apart by their types (package cloud types the
+// service's messages), never by their words. An answer about one serial or
+// one child of a container decides for that one only: the rest of the
+// request is sent again at once, without what is settled, until the cloud
+// takes it or refuses it as a whole.
 package cloudsync
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/cloud"
@@ -43,45 +48,10 @@ type ShipRecorder interface {
 
 // Send delivers one batch.
 func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []queue.Outcome {
-	type SerialFact = facts.SerialFact
 	out := make([]queue.Outcome, len(items))
 	switch kind {
 	case facts.KindCommission, facts.KindDecommission:
-		sf := make([]SerialFact, len(items))
-		for i, p := range items {
-			if err := json.Unmarshal(p.Payload, &sf[i]); err != nil {
-				return fill(out, permanent("payload: "+err.Error()))
-			}
-		}
-		serials := make([]string, len(sf))
-		for i, f := range sf {
-			serials[i] = f.Serial
-		}
-		var err error
-		if kind == facts.KindCommission {
-			_, err = s.Client.Commission(ctx, cloud.Commission{ProductCode: sf[0].ProductCode, ProductCodeSchema: "GTIN",
-				Batch: sf[0].Batch, ExpiryDate: sf[0].ExpiryDate, Serials: serials})
-		} else {
-			stm := sf[0].SendToMarket
-			_, err = s.Client.Decommission(ctx, cloud.Decommission{ProductCode: sf[0].ProductCode, ProductCodeSchema: "GTIN",
-				Reason: sf[0].Reason, SendToMarket: &stm, MarketID: sf[0].MarketID, Serials: serials})
-		}
-		if err == nil {
-			return fill(out, nil)
-		}
-		// "Serial X is already Commissioned": that one is done; the rest of
-		// the batch was refused with it and goes again at once.
-		if sn, ok := alreadyDone(err, kind); ok {
-			for i, f := range sf {
-				if f.Serial == sn {
-					out[i].Delivered = true
-				} else {
-					out[i].Failure = &queue.Failure{Class: queue.Again, Message: "refused with " + sn}
-				}
-			}
-			return out
-		}
-		return fill(out, classify(err))
+		return s.serials(ctx, kind, items)
 	case facts.KindAggregate, facts.KindDisaggregate:
 		for i, p := range items {
 			var a cloud.Aggregation
@@ -89,13 +59,7 @@ func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []
 				out[i].Failure = permanent("payload: " + err.Error())
 				continue
 			}
-			var err error
-			if kind == facts.KindAggregate {
-				_, err = s.Client.Aggregate(ctx, a)
-			} else {
-				_, err = s.Client.Disaggregate(ctx, a)
-			}
-			out[i] = outcome(err, a.Parent, kind)
+			out[i] = s.aggregation(ctx, kind, a)
 		}
 		return out
 	case facts.KindPackagingOrder:
@@ -105,8 +69,7 @@ func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []
 				out[i].Failure = permanent("payload: " + err.Error())
 				continue
 			}
-			_, err := s.Client.CreatePackagingOrder(ctx, o)
-			out[i] = outcome(err, "", kind)
+			out[i] = order(withResend(ctx, func() error { _, err := s.Client.CreatePackagingOrder(ctx, o); return err }))
 		}
 		return out
 	case facts.KindShipLabel:
@@ -118,12 +81,207 @@ func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []
 				out[i].Failure = permanent("payload: " + err.Error())
 				continue
 			}
-			_, err := s.Client.CreateLabelOrder(ctx, o)
-			out[i] = outcome(err, "", kind)
+			out[i] = order(withResend(ctx, func() error { _, err := s.Client.CreateLabelOrder(ctx, o); return err }))
 		}
 		return out
 	}
 	return fill(out, permanent("unknown kind "+kind))
+}
+
+// withResend makes a call, and makes it once more at once when the request
+// went out and no answer came (a dropped connection, not a timeout): the
+// cloud may have applied it, and the second answer ("already done",
+// "already exists", "already aggregated in" the same container) says so.
+// A timeout is left to the queue's backoff, not to add load to a slow
+// service; the next attempt settles it the same way.
+func withResend(ctx context.Context, call func() error) error {
+	err := call()
+	var ce *cloud.Error
+	if errors.As(err, &ce) && ce.Ambiguous && !ce.Timeout && ctx.Err() == nil {
+		err = call()
+	}
+	return err
+}
+
+// serials commissions or decommissions a batch of serials in one request.
+// An answer naming serials settles each of them: in the state the call
+// wanted, it is delivered; refused for itself (not found, still in a
+// container, decommissioned before its commission), it is parked. The
+// rest goes again at once, so a batch costs one request more than the
+// answers it takes to name what was done; the cloud lists every serial a
+// commission refused in one answer.
+func (s Sender) serials(ctx context.Context, kind string, items []queue.Pending) []queue.Outcome {
+	out := make([]queue.Outcome, len(items))
+	sf := make([]facts.SerialFact, len(items))
+	index := make(map[string]int, len(items)) // serial → item; the natural key makes serials unique in a batch
+	var rest []int
+	for i, p := range items {
+		if err := json.Unmarshal(p.Payload, &sf[i]); err != nil {
+			out[i].Failure = permanent("payload: " + err.Error())
+			continue
+		}
+		index[sf[i].Serial] = i
+		rest = append(rest, i)
+	}
+	want := cloud.StateCommissioned
+	if kind == facts.KindDecommission {
+		want = cloud.StateDecommissioned
+	}
+	for len(rest) > 0 {
+		if ctx.Err() != nil {
+			fillIdx(out, rest, &queue.Failure{Class: queue.Again, Message: ctx.Err().Error()})
+			break
+		}
+		serials := make([]string, len(rest))
+		for k, i := range rest {
+			serials[k] = sf[i].Serial
+		}
+		err := withResend(ctx, func() error { return s.serialCall(ctx, kind, sf[rest[0]], serials) })
+		if err == nil {
+			fillIdx(out, rest, nil)
+			break
+		}
+		settled := settleSerials(err, kind, want, index, out)
+		if settled == 0 {
+			// About the request as a whole (a token, the product, the
+			// batch, the service down): every item alike.
+			fillIdx(out, rest, classify(err))
+			break
+		}
+		next := rest[:0]
+		for _, i := range rest {
+			if !out[i].Delivered && out[i].Failure == nil {
+				next = append(next, i)
+			}
+		}
+		rest = next
+	}
+	return out
+}
+
+// serialCall sends one commission or decommission of serials; f holds the
+// fields the batch shares (its batch key).
+func (s Sender) serialCall(ctx context.Context, kind string, f facts.SerialFact, serials []string) error {
+	if kind == facts.KindCommission {
+		_, err := s.Client.Commission(ctx, cloud.Commission{ProductCode: f.ProductCode, ProductCodeSchema: "GTIN",
+			Batch: f.Batch, ExpiryDate: f.ExpiryDate, Serials: serials})
+		return err
+	}
+	stm := f.SendToMarket
+	_, err := s.Client.Decommission(ctx, cloud.Decommission{ProductCode: f.ProductCode, ProductCodeSchema: "GTIN",
+		Reason: f.Reason, SendToMarket: &stm, MarketID: f.MarketID, Serials: serials})
+	return err
+}
+
+// settleSerials records the outcome of each serial still open that the
+// answer names, and returns how many it settled.
+func settleSerials(err error, kind, want string, index map[string]int, out []queue.Outcome) int {
+	n := 0
+	settle := func(serial string, o queue.Outcome) {
+		if i, ok := index[serial]; ok && !out[i].Delivered && out[i].Failure == nil {
+			out[i] = o
+			n++
+		}
+	}
+	var done *cloud.AlreadyDoneError
+	var in *cloud.InContainerError
+	var named *cloud.NamedError
+	switch {
+	case errors.As(err, &done):
+		for _, st := range done.Serials() {
+			if st.Status == want {
+				settle(st.SerialNumber, queue.Outcome{Delivered: true})
+			} else {
+				refusal := &cloud.AlreadyDoneError{Serial: st.SerialNumber, State: st.Status}
+				settle(st.SerialNumber, queue.Outcome{Failure: permanent("cloud " + kind + ": " + refusal.Error())})
+			}
+		}
+	case errors.As(err, &in):
+		settle(in.Serial, queue.Outcome{Failure: permanent("cloud " + kind + ": " + in.Error())})
+	case errors.As(err, &named) && named.What == "Serial" && named.Name != "":
+		settle(named.Name, queue.Outcome{Failure: permanent("cloud " + kind + ": " + named.Error())})
+	}
+	return n
+}
+
+// aggregation puts children in a container, or takes them out, deciding
+// per child: a child already where the call would put it is done and is
+// left out of the request, which goes again with the rest; a child in
+// another container is a real refusal, and the item is parked with the
+// cloud's words. The item is delivered when the cloud has taken what was
+// left.
+func (s Sender) aggregation(ctx context.Context, kind string, a cloud.Aggregation) queue.Outcome {
+	for {
+		if ctx.Err() != nil {
+			return queue.Outcome{Failure: &queue.Failure{Class: queue.Again, Message: ctx.Err().Error()}}
+		}
+		err := withResend(ctx, func() error {
+			var err error
+			if kind == facts.KindAggregate {
+				_, err = s.Client.Aggregate(ctx, a)
+			} else {
+				_, err = s.Client.Disaggregate(ctx, a)
+			}
+			return err
+		})
+		if err == nil {
+			return queue.Outcome{Delivered: true}
+		}
+		var in *cloud.AlreadyAggregatedError
+		var out *cloud.NotInContainerError
+		var dropped bool
+		switch {
+		case kind == facts.KindAggregate && errors.As(err, &in) && in.Parent != a.Parent:
+			return queue.Outcome{Failure: permanent(fmt.Sprintf("cloud aggregate %s: %s", a.Parent, in.Error()))}
+		case kind == facts.KindAggregate && errors.As(err, &in):
+			a, dropped = without(a, in.Child, in.Container)
+		case kind == facts.KindDisaggregate && errors.As(err, &out) && out.Parent == a.Parent:
+			a, dropped = without(a, out.Child, out.Container)
+		}
+		if !dropped {
+			return queue.Outcome{Failure: classify(err)}
+		}
+		if len(a.ChildTradeItems)+len(a.ChildContainers) == 0 {
+			return queue.Outcome{Delivered: true} // every child was where it belongs
+		}
+	}
+}
+
+// without returns the aggregation less one child, and whether it held it.
+func without(a cloud.Aggregation, child string, container bool) (cloud.Aggregation, bool) {
+	dropped := false
+	if container {
+		var kept []string
+		for _, c := range a.ChildContainers {
+			if c == child && !dropped {
+				dropped = true
+				continue
+			}
+			kept = append(kept, c)
+		}
+		a.ChildContainers = kept
+		return a, dropped
+	}
+	var kept []cloud.TradeItem
+	for _, c := range a.ChildTradeItems {
+		if c.SerialNumber == child && !dropped {
+			dropped = true
+			continue
+		}
+		kept = append(kept, c)
+	}
+	a.ChildTradeItems = kept
+	return a, dropped
+}
+
+// order is the outcome of creating a label or packaging order: "already
+// exists" means an earlier attempt of ours made it (the order id is the
+// natural key of the item).
+func order(err error) queue.Outcome {
+	if err == nil || errors.Is(err, cloud.ErrExists) {
+		return queue.Outcome{Delivered: true}
+	}
+	return queue.Outcome{Failure: classify(err)}
 }
 
 func fill(out []queue.Outcome, f *queue.Failure) []queue.Outcome {
@@ -137,74 +295,33 @@ func fill(out []queue.Outcome, f *queue.Failure) []queue.Outcome {
 	return out
 }
 
+// fillIdx gives the items at idx one outcome: delivered when f is nil.
+func fillIdx(out []queue.Outcome, idx []int, f *queue.Failure) {
+	for _, i := range idx {
+		out[i] = queue.Outcome{Delivered: f == nil, Failure: f}
+	}
+}
+
 func permanent(msg string) *queue.Failure {
 	return &queue.Failure{Class: queue.Permanent, Message: msg}
 }
 
-var (
-	alreadyRE    = regexp.MustCompile(`^Serial (\S+) is already (Commissioned|Decommissioned)$`)
-	aggregatedRE = regexp.MustCompile(`^(?:Serial|Container) \S+ is already aggregated in (\d{18})$`)
-)
-
-// alreadyDone reports the serial a commission or decommission refusal says
-// is already in the state the call wanted.
-func alreadyDone(err error, kind string) (string, bool) {
-	var ce *cloud.Error
-	if !errors.As(err, &ce) || ce.Status != http.StatusConflict {
-		return "", false
-	}
-	m := alreadyRE.FindStringSubmatch(ce.Message)
-	if m == nil {
-		return "", false
-	}
-	want := "Commissioned"
-	if kind == facts.KindDecommission {
-		want = "Decommissioned"
-	}
-	return m[1], m[2] == want
-}
-
-// outcome turns one call's result into the queue's terms: "already exists"
-// for the same fact is a delivery.
-func outcome(err error, parent, kind string) queue.Outcome {
-	if err == nil {
-		return queue.Outcome{Delivered: true}
-	}
-	var ce *cloud.Error
-	if errors.As(err, &ce) && ce.Status == http.StatusConflict {
-		switch {
-		case kind == facts.KindLabelOrder && ce.Message == cloud.MsgLabelOrderExists,
-			kind == facts.KindPackagingOrder && strings.Contains(ce.Message, "already exists"):
-			return queue.Outcome{Delivered: true}
-		case kind == facts.KindAggregate:
-			if m := aggregatedRE.FindStringSubmatch(ce.Message); m != nil && m[1] == parent {
-				return queue.Outcome{Delivered: true}
-			}
-		}
-	}
-	if kind == facts.KindDisaggregate && errors.As(err, &ce) && ce.Status == http.StatusConflict &&
-		strings.Contains(ce.Message, "is not in container "+parent) {
-		return queue.Outcome{Delivered: true} // taken out already
-	}
-	return queue.Outcome{Failure: classify(err)}
-}
-
-// classify maps a cloud error to the retry policy.
+// classify maps a failure of a whole request to the retry policy.
 func classify(err error) *queue.Failure {
 	var ce *cloud.Error
 	var fe *cloud.FieldError
 	switch {
 	case errors.As(err, &fe):
 		return permanent(fe.Error())
-	case errors.As(err, &ce) && ce.Status == http.StatusUnauthorized:
+	case errors.Is(err, context.Canceled):
+		return &queue.Failure{Class: queue.Again, Message: err.Error()}
+	case errors.As(err, &ce) && (ce.Status == http.StatusUnauthorized || errors.Is(err, cloud.ErrChannel)):
+		// The token or the channel key: the configuration, not the items.
 		return &queue.Failure{Class: queue.Auth, Message: ce.Error()}
 	case errors.As(err, &ce) && ce.Retryable:
 		return &queue.Failure{Class: queue.Temporary, RetryAfter: ce.RetryAfter, Message: ce.Error()}
 	case errors.As(err, &ce):
 		return permanent(ce.Error())
-	}
-	if errors.Is(err, context.Canceled) {
-		return &queue.Failure{Class: queue.Again, Message: err.Error()}
 	}
 	return &queue.Failure{Class: queue.Temporary, Message: err.Error()}
 }

@@ -94,13 +94,13 @@ func (s Sender) ship(ctx context.Context, items []queue.Pending) []queue.Outcome
 func (s Sender) fetch(ctx context.Context, f facts.ShipFact, shipment string, poll time.Duration) queue.Outcome {
 	sh, err := s.Shipping.WaitForLabels(ctx, shipment, poll)
 	if err != nil {
-		var ce *cloud.Error
-		if errors.As(err, &ce) && ce.Status == 0 && ce.Code != "" {
+		var pf *cloud.ParcelFailedError
+		if errors.As(err, &pf) {
 			// The carrier refused the announcement: final for this order.
-			if err := s.Ship.ShipFailed(ctx, f.ID, ce.Message); err != nil {
+			if err := s.Ship.ShipFailed(ctx, f.ID, pf.Message); err != nil {
 				return queue.Outcome{Failure: &queue.Failure{Class: queue.Temporary, Message: err.Error()}}
 			}
-			return queue.Outcome{Failure: permanent(fmt.Sprintf("order %s: %s", f.OrderNumber, ce.Message))}
+			return queue.Outcome{Failure: permanent(fmt.Sprintf("order %s: %s", f.OrderNumber, pf.Message))}
 		}
 		return queue.Outcome{Failure: classify(err)}
 	}

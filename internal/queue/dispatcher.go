@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/edgeagent/edgeagent/internal/clock"
 	"github.com/edgeagent/edgeagent/internal/store"
 )
 
@@ -74,6 +76,15 @@ type Config struct {
 	Retention     time.Duration  // keep delivered items this long (default 30 days)
 	PurgeBatch    int            // delete at most this many delivered items at a time (default 500)
 	PurgeEvery    time.Duration  // how often to look for items past retention (default 1m)
+
+	// OnDelivered, if set, is called with the items the cloud took, inside
+	// the transaction that marks them delivered, so that the state the
+	// delivery settles (a serial now commissioned) is written with it or
+	// not at all. It is called once per recorded batch, never with no
+	// items, and must write through tx only (not through store.Write). An
+	// error rolls the whole outcome back: the batch waits its backoff and
+	// is sent again, and the cloud's "already done" delivers it then.
+	OnDelivered func(tx *sql.Tx, items []Pending) error
 }
 
 func (c Config) withDefaults() Config {
@@ -147,7 +158,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	lastPurge := time.Time{}
 	for ctx.Err() == nil {
 		if wait := d.paused(); wait > 0 {
-			if sleep(ctx, wait) != nil {
+			if clock.Sleep(ctx, wait) != nil {
 				break
 			}
 			continue
@@ -380,12 +391,14 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 	err := d.db.Write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
 		deliveredN, parkedN, pauseAuth = 0, 0, false
 		var delivered []any
+		var deliveredItems []Pending
 		retry := map[retryKey][]any{} // items failing alike are updated together
 		for i, o := range outcomes {
 			p := b.items[i]
 			switch {
 			case o.Delivered:
 				delivered = append(delivered, p.ID)
+				deliveredItems = append(deliveredItems, p)
 			case o.Failure == nil:
 				continue
 			case o.Failure.Class == Auth:
@@ -410,11 +423,17 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 		if err := inList(tx, `UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE id IN `, []any{now}, delivered); err != nil {
 			return err
 		}
+		if d.cfg.OnDelivered != nil && len(deliveredItems) > 0 {
+			if err := d.cfg.OnDelivered(tx, deliveredItems); err != nil {
+				return fmt.Errorf("after delivery: %w", err)
+			}
+		}
 		deliveredN = len(delivered)
 		return nil
 	})
 	if err != nil {
-		d.log.Error().Err(err).Str("stream", b.stream).Msg("record delivery outcome")
+		d.log.Error().Err(err).Str("stream", b.stream).Msg("record delivery outcome: the batch goes again later")
+		d.postpone(ctx, b, err)
 		return
 	}
 	d.delivered.Add(uint64(deliveredN))
@@ -432,6 +451,26 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 		d.pausedUntil = time.Now().Add(d.cfg.AuthPause)
 		d.mu.Unlock()
 		d.log.Warn().Dur("for", d.cfg.AuthPause).Msg("the cloud refused the token: sync paused")
+	}
+}
+
+// postpone puts a batch whose outcome could not be recorded back to wait
+// its backoff, with the reason; sent again then, the cloud answers "already
+// done" for what it has. If even that cannot be written, the stream is
+// held for the wait instead, so that it is not sent again at once.
+func (d *Dispatcher) postpone(ctx context.Context, b batch, cause error) {
+	wait := d.backoff(b.items[0].Attempts, 0)
+	ids := make([]any, len(b.items))
+	for i, p := range b.items {
+		ids[i] = p.ID
+	}
+	err := d.db.Write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+		return inList(tx, `UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE state = 'pending' AND id IN `,
+			[]any{nowMS() + wait.Milliseconds(), "record the outcome: " + cause.Error()}, ids)
+	})
+	if err != nil {
+		d.log.Error().Err(err).Str("stream", b.stream).Msg("postpone the batch")
+		_ = clock.Sleep(ctx, wait)
 	}
 }
 
@@ -487,16 +526,5 @@ func (d *Dispatcher) purge(ctx context.Context) {
 		if n < int64(d.cfg.PurgeBatch) {
 			return
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

@@ -13,6 +13,20 @@ func productError() (int, any) {
 
 func conflict(msg string) (int, any) { return errBody(http.StatusConflict, "", "", msg) }
 
+// alreadyDone refuses a commission or decommission because serials are in
+// a state already: the message names the first, data lists each with its
+// status, so that one answer settles every one of them [inferred shape:
+// the data[] of serial_number and status of the decommission answer].
+func alreadyDone(serials []cloud.SerialStatus) (int, any) {
+	return http.StatusConflict, serialsRefused{cloud.ErrorBody{Message: fmt.Sprintf("Serial %s is already %s", serials[0].SerialNumber, serials[0].Status)}, serials}
+}
+
+// serialsRefused is an error body with the serials it is about.
+type serialsRefused struct {
+	cloud.ErrorBody
+	Data []cloud.SerialStatus `json:"data"`
+}
+
 func contains(list []string, v string) bool {
 	for _, x := range list {
 		if x == v {
@@ -137,10 +151,14 @@ func (s *Sim) commission(_ http.ResponseWriter, _ *http.Request, body []byte) (i
 	if req.Batch != "" && !contains(p.Batches, req.Batch) {
 		return errBody(http.StatusNotFound, "", "", cloud.MsgBatchNotFound)
 	}
+	var known []cloud.SerialStatus
 	for _, sn := range req.Serials {
 		if sr, ok := s.serials[key(req.ProductCode, sn)]; ok {
-			return conflict(fmt.Sprintf("Serial %s is already %s", sn, sr.status))
+			known = append(known, cloud.SerialStatus{SerialNumber: sn, Status: sr.status})
 		}
+	}
+	if len(known) > 0 {
+		return alreadyDone(known)
 	}
 	for _, sn := range req.Serials {
 		s.serials[key(req.ProductCode, sn)] = &serial{gtin: req.ProductCode, batch: req.Batch, expiry: req.ExpiryDate, status: "Commissioned"}
@@ -165,16 +183,20 @@ func (s *Sim) decommission(_ http.ResponseWriter, _ *http.Request, body []byte) 
 	if req.MarketID != "" && req.MarketID != p.Market {
 		return validation(&cloud.FieldError{Field: "market_id", Rule: fmt.Sprintf("the product is registered for market %s", p.Market)})
 	}
+	var done []cloud.SerialStatus
 	for _, sn := range req.Serials {
 		sr, ok := s.serials[key(req.ProductCode, sn)]
 		switch {
 		case !ok:
 			return errBody(http.StatusNotFound, "", "", fmt.Sprintf("Serial %s not found", sn))
 		case sr.status == "Decommissioned":
-			return conflict(fmt.Sprintf("Serial %s is already Decommissioned", sn))
+			done = append(done, cloud.SerialStatus{SerialNumber: sn, Status: sr.status})
 		case sr.parent != "":
 			return conflict(fmt.Sprintf("Serial %s is aggregated in %s: disaggregate it first", sn, sr.parent))
 		}
+	}
+	if len(done) > 0 {
+		return alreadyDone(done)
 	}
 	out := make([]cloud.SerialStatus, len(req.Serials))
 	for i, sn := range req.Serials {

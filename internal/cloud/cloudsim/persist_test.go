@@ -26,6 +26,7 @@ func TestSaveAndLoadKeepState(t *testing.T) {
 	require.Equal(t, map[string][]string{"095060001343521236": {"09506000134352/A1"}}, s2.Containers())
 	st, body := s2.commission(nil, nil, []byte(`{"product_code":"09506000134352","product_code_schema":"GTIN","batch":"AB12","serials":["A2"]}`))
 	require.Equal(t, 409, st, "a serial commissioned before the restart stays commissioned")
-	require.Equal(t, "Serial A2 is already Commissioned", body.(cloud.ErrorBody).Message)
+	require.Equal(t, "Serial A2 is already Commissioned", body.(serialsRefused).Message)
+	require.Equal(t, []cloud.SerialStatus{{SerialNumber: "A2", Status: "Commissioned"}}, body.(serialsRefused).Data)
 	require.NoError(t, New(Config{}).Load(filepath.Join(t.TempDir(), "missing.json")), "no state yet is an empty state")
 }
