@@ -6,6 +6,7 @@ package agent
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -208,6 +209,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 	if _, ok := cfg.Queue.MaxBatch[facts.KindShipLabel]; !ok {
 		cfg.Queue.MaxBatch[facts.KindShipLabel] = shipments.MaxOrders
 	}
+	// A delivered commission moves its serial to commissioned, in the
+	// transaction that records the delivery.
+	cfg.Queue.OnDelivered = func(tx *sql.Tx, items []queue.Pending) error { return a.Line.Ledger.Delivered(tx, items) }
 	a.Dispatcher = queue.NewDispatcher(db, sender, cfg.Queue, log.With().Str("component", "sync").Logger())
 
 	a.Line, err = NewLine(ctx, db, cfg, a.Dispatcher.Notify, log)

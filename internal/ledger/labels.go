@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/audit"
 	"github.com/edgeagent/edgeagent/internal/facts"
 	"github.com/edgeagent/edgeagent/internal/label"
+	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -606,4 +608,23 @@ func (l *Ledger) SerialCounts(ctx context.Context) (map[string]map[SerialState]i
 		out[g][s] = n
 	}
 	return out, rows.Err()
+}
+
+// Delivered is the outbox dispatcher's delivery hook: it runs in the
+// transaction that records items delivered, and moves each serial whose
+// commission the cloud now has to commissioned.
+func (l *Ledger) Delivered(tx *sql.Tx, items []queue.Pending) error {
+	for _, it := range items {
+		if it.Kind != facts.KindCommission {
+			continue
+		}
+		var f facts.SerialFact
+		if err := json.Unmarshal(it.Payload, &f); err != nil {
+			return fmt.Errorf("commission %s: %w", it.Key, err)
+		}
+		if err := l.Commissioned(tx, f.ProductCode, f.Serial); err != nil {
+			return err
+		}
+	}
+	return nil
 }

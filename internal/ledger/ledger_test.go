@@ -257,3 +257,27 @@ func TestOtherLabelsAndHooks(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, counts[LabelPrinted])
 }
+
+func TestDeliveredCommissionsMoveSerials(t *testing.T) {
+	l, db := openLedger(t, Config{Serials: SerialConfig{Generate: true}})
+	ctx := context.Background()
+	ids := queuePacks(t, l, "O1", "p", 2)
+	for _, id := range ids {
+		ref := label.Ref{Kind: label.Pack, ID: id}
+		require.NoError(t, l.Printing(ctx, "p", ref))
+		require.NoError(t, l.Printed(ctx, "p", ref))
+	}
+	recs, err := queue.List(ctx, db, "", 0, true)
+	require.NoError(t, err)
+	var items []queue.Pending
+	for _, r := range recs {
+		// Newest first: the first label's commission goes first.
+		items = append([]queue.Pending{{ID: r.ID, Kind: r.Kind, Key: r.Key, Payload: r.Payload}}, items...)
+	}
+	require.Len(t, items, 2)
+	require.NoError(t, db.Write(ctx, func(tx *sql.Tx) error { return l.Delivered(tx, items[:1]) }))
+	assert.Equal(t, SerialCommissioned, serialState(t, l, ids[0]))
+	assert.Equal(t, SerialPrinted, serialState(t, l, ids[1]))
+	bad := []queue.Pending{{Kind: "commission", Key: "x", Payload: []byte("{")}}
+	require.Error(t, db.Write(ctx, func(tx *sql.Tx) error { return l.Delivered(tx, bad) }))
+}
