@@ -195,7 +195,11 @@ func Reopen(tx *sql.Tx, sscc, station, order string, now int64) error {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return &StateError{SSCC: sscc, Act: "reopened"}
+		var state State
+		if err := tx.QueryRow(`SELECT state FROM containers WHERE sscc = ?`, sscc).Scan(&state); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		return &StateError{SSCC: sscc, State: state, Act: "reopened"}
 	}
 	return nil
 }

@@ -282,7 +282,10 @@ func (s *Shipments) labelMoved(tx *sql.Tx, r ledger.Row, to ledger.LabelState) e
 	default:
 		return nil
 	}
-	if _, err := tx.Exec(`UPDATE ship_orders SET state = ?, detail = ?, updated_at = ? WHERE id = ?`, state, r.Reason, nowMS(), id); err != nil {
+	// r is the label as it was before the move: its new reason (why its
+	// outcome is unknown) is the one the ledger just stored.
+	if _, err := tx.Exec(`UPDATE ship_orders SET state = ?, detail = (SELECT reason FROM labels WHERE id = ?), updated_at = ? WHERE id = ?`,
+		state, r.ID, nowMS(), id); err != nil {
 		return err
 	}
 	if to == ledger.LabelUnknown {
