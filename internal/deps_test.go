@@ -20,7 +20,7 @@ const module = "github.com/edgeagent/edgeagent/internal/"
 var allowed = map[string][]string{
 	"gs1":       {},
 	"zpl":       {"gs1"},
-	"printer":   {"zpl"},
+	"printer":   {"zpl", "label", "clock"},
 	"scanner":   {"gs1"},
 	"store":     {},
 	"queue":     {"store"},

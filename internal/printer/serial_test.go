@@ -3,15 +3,18 @@ package printer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.bug.st/serial"
 
 	"github.com/edgeagent/edgeagent/internal/testutil"
 )
@@ -193,4 +196,84 @@ func TestSerialURL(t *testing.T) {
 	require.NoError(t, CheckURL("serial:///dev/ttyUSB0?baud=9600&databits=8&parity=none&stopbits=1&handshake=xonxoff"))
 	_, err := Open(context.Background(), "serial:///dev/nonexistent-tty", Options{})
 	require.ErrorContains(t, err, "open serial port /dev/nonexistent-tty")
+}
+
+// eintrPort is a serial port whose system calls are interrupted by signals
+// now and then, as they are on a loaded machine: every other drain, the
+// first write and the first read fail with EINTR.
+type eintrPort struct {
+	serial.Port // methods the transport does not use panic
+
+	mu       sync.Mutex
+	written  []byte
+	writes   int
+	drains   int
+	reads    int
+	replies  chan []byte
+	closedCh chan struct{}
+}
+
+func (p *eintrPort) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.writes++
+	if p.writes == 1 {
+		// Half the chunk went out before the signal arrived.
+		n := len(b) / 2
+		p.written = append(p.written, b[:n]...)
+		return n, syscall.EINTR
+	}
+	p.written = append(p.written, b...)
+	return len(b), nil
+}
+
+func (p *eintrPort) Drain() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drains++
+	if p.drains%2 == 1 {
+		return fmt.Errorf("drain: %w", syscall.EINTR)
+	}
+	return nil
+}
+
+func (p *eintrPort) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	p.reads++
+	first := p.reads == 1
+	p.mu.Unlock()
+	if first {
+		return 0, syscall.EINTR
+	}
+	select {
+	case r := <-p.replies:
+		return copy(b, r), nil
+	case <-p.closedCh:
+		return 0, errors.New("port closed")
+	}
+}
+
+func (p *eintrPort) Close() error { close(p.closedCh); return nil }
+
+func TestSerialRetriesInterruptedSystemCalls(t *testing.T) {
+	port := &eintrPort{replies: make(chan []byte, 1), closedCh: make(chan struct{})}
+	cfg := serialConfig{path: "/dev/fake", mode: serial.Mode{BaudRate: 115200, DataBits: 8}, handshake: handshakeXonXoff}
+	tr := newSerialTransport(port, cfg, Options{}.withDefaults())
+	defer tr.Close()
+
+	data := payload()[:500]
+	n, err := tr.Write(context.Background(), data)
+	require.NoError(t, err, "EINTR from write or drain is not a failure")
+	assert.Equal(t, len(data), n)
+	port.mu.Lock()
+	assert.Equal(t, data, port.written, "every byte written once, in order")
+	assert.Greater(t, port.drains, 2, "interrupted drains were asked again")
+	port.mu.Unlock()
+
+	// The read loop outlived its interrupted read.
+	port.replies <- []byte(`"zpl"`)
+	c := NewConn(tr, time.Second)
+	v, err := c.r.quoted(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "zpl", v)
 }
