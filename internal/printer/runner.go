@@ -19,16 +19,6 @@ type Label struct {
 	Data   []byte
 }
 
-// Outcome is what became of a label.
-type Outcome string
-
-// Outcomes.
-const (
-	OutcomePrinting Outcome = "printing" // recorded before the bytes leave
-	OutcomePrinted  Outcome = "printed"  // the printer confirmed it
-	OutcomeUnknown  Outcome = "unknown"  // the connection was lost or the printer faulted mid-label; never re-sent automatically
-)
-
 // Recorder keeps the ledger. Printing must have committed durably when it
 // returns: the runner sends the label only after that.
 type Recorder interface {
