@@ -22,23 +22,35 @@ import (
 func openPTY(t *testing.T) (*os.File, string) { return testutil.PTY(t) }
 
 // slowPrinter is a printer on the master side of a pty with a small receive
-// buffer that it drains slowly. It sends XOFF when the buffer is nearly
-// full and XON when it has room, and loses bytes that arrive while it is
-// full, as a real printer does.
+// buffer that it drains slowly. It sends XOFF once a little is waiting and
+// XON when the buffer is almost empty, and loses bytes that arrive while it
+// is full, as a real printer does.
+//
+// XOFF leaves room for 3840 more bytes: 330ms of the agent writing on at
+// 115200 baud. A UART fills at line rate, but this printer sees bytes only
+// when its goroutine reads the pty; on a loaded machine that can lag by
+// tens of milliseconds, and with less room the printer, not the agent,
+// would lose bytes (a burst of 512 unread bytes at once was seen with 768).
 type slowPrinter struct {
-	m        *os.File
-	mu       sync.Mutex
-	buf      []byte
-	got      []byte
-	lost     int
-	xoffs    int
-	paused   bool
-	capacity int
-	done     chan struct{}
+	m      *os.File
+	mu     sync.Mutex
+	buf    []byte
+	got    []byte
+	lost   int
+	xoffs  int
+	paused bool
+	peak   int // the most the buffer held
+	done   chan struct{}
 }
 
+const (
+	slowCapacity  = 4096
+	slowXOFFAbove = 256
+	slowXONBelow  = 64
+)
+
 func newSlowPrinter(m *os.File) *slowPrinter {
-	p := &slowPrinter{m: m, capacity: 1024, done: make(chan struct{})}
+	p := &slowPrinter{m: m, done: make(chan struct{})}
 	go p.receive()
 	go p.drain()
 	return p
@@ -50,12 +62,13 @@ func (p *slowPrinter) receive() {
 		n, err := p.m.Read(b)
 		p.mu.Lock()
 		for _, c := range b[:n] {
-			if len(p.buf) >= p.capacity {
+			if len(p.buf) >= slowCapacity {
 				p.lost++
 				continue
 			}
 			p.buf = append(p.buf, c)
 		}
+		p.peak = max(p.peak, len(p.buf))
 		p.flow()
 		p.mu.Unlock()
 		if err != nil {
@@ -82,14 +95,14 @@ func (p *slowPrinter) drain() {
 	}
 }
 
-// flow sends XOFF above a quarter full and XON below a sixteenth; p.mu held.
+// flow sends XOFF and XON; p.mu is held.
 func (p *slowPrinter) flow() {
 	switch {
-	case !p.paused && len(p.buf) > p.capacity/4:
+	case !p.paused && len(p.buf) > slowXOFFAbove:
 		p.paused = true
 		p.xoffs++
 		p.m.Write([]byte{xoff})
-	case p.paused && len(p.buf) < p.capacity/16:
+	case p.paused && len(p.buf) < slowXONBelow:
 		p.paused = false
 		p.m.Write([]byte{xon})
 	}
@@ -120,9 +133,12 @@ func TestSerialXonXoffLosesNothing(t *testing.T) {
 	n, err := tr.Write(context.Background(), data)
 	require.NoError(t, err)
 	require.Equal(t, len(data), n)
-	require.Eventually(t, func() bool { got, _, _ := pr.received(); return len(got) >= len(data) }, 20*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { got, lost, _ := pr.received(); return len(got)+lost >= len(data) }, 20*time.Second, 10*time.Millisecond)
 	got, lost, xoffs := pr.received()
-	assert.Zero(t, lost, "no byte lost")
+	pr.mu.Lock()
+	peak := pr.peak
+	pr.mu.Unlock()
+	assert.Zero(t, lost, "no byte lost (the printer's buffer peaked at %d of %d bytes)", peak, slowCapacity)
 	assert.Equal(t, data, got)
 	assert.Greater(t, xoffs, 3, "the printer had to hold the agent back")
 
