@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/printer"
 )
 
@@ -27,21 +28,6 @@ func printerURL(t *testing.T, env, scheme string) string {
 		return "serial://" + v
 	}
 	return scheme + "://" + v
-}
-
-type hwRecorder struct{ t *testing.T }
-
-func (r hwRecorder) Printing(_ context.Context, _ string, l printer.Label) error {
-	r.t.Logf("printing %s", l.Serial)
-	return nil
-}
-func (r hwRecorder) Printed(_ context.Context, _ string, l printer.Label) error {
-	r.t.Logf("printed %s", l.Serial)
-	return nil
-}
-func (r hwRecorder) Unknown(_ context.Context, _ string, l printer.Label, why string) error {
-	r.t.Errorf("label %s unknown: %s", l.Serial, why)
-	return nil
 }
 
 // printAndConfirm reads the status, prints one test label through the runner
@@ -60,20 +46,20 @@ func printAndConfirm(t *testing.T, url string) {
 	require.NoError(t, err)
 	c.Close()
 
-	p, err := printer.New(printer.Config{URL: url}, hwRecorder{t}, zerolog.New(zerolog.NewTestWriter(t)))
+	data := fmt.Sprintf("^XA^PW400^LL200^FO20,20^A0N,30^FDedgeagent hardware test^FS^FO20,60^A0N,24^FD%s^FS^PQ1^XZ", time.Now().Format(time.RFC3339))
+	test := label.Label{Ref: label.Ref{Kind: label.Test, ID: 1}, Subject: "HWTEST", Data: []byte(data)}
+	q := printer.NewQueue()
+	require.NoError(t, q.Add(test))
+	p, err := printer.New(printer.Config{URL: url}, q, zerolog.New(zerolog.NewTestWriter(t)))
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() { p.Run(runCtx); close(stopped) }()
-	label := fmt.Sprintf("^XA^PW400^LL200^FO20,20^A0N,30^FDedgeagent hardware test^FS^FO20,60^A0N,24^FD%s^FS^PQ1^XZ", time.Now().Format(time.RFC3339))
-	job, err := p.Submit("hw", []printer.Label{{ID: "hw", Serial: "HWTEST", Data: []byte(label)}})
-	require.NoError(t, err)
-	res, err := job.Wait(ctx)
-	require.NoError(t, err)
-	require.NoError(t, res.Err)
-	require.Equal(t, 1, res.Printed)
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Run(runCtx) }()
+	require.NoError(t, q.Wait(ctx, test.Ref))
 	stop() // the printer serves one connection at a time
-	<-stopped
+	require.NoError(t, <-stopped)
+	out, reason := q.Outcome(test.Ref)
+	require.Equal(t, printer.OutcomePrinted, out, reason)
 
 	if ok {
 		tr, err := printer.Open(ctx, url, printer.Options{})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/logging"
 	"github.com/edgeagent/edgeagent/internal/printer"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
@@ -131,23 +133,6 @@ func cmdPrinterSend(e env) error {
 	return nil
 }
 
-// loggedRecorder records test labels in the log only: they carry no serial
-// of the ledger.
-type loggedRecorder struct{ w io.Writer }
-
-func (r loggedRecorder) Printing(_ context.Context, p string, l printer.Label) error {
-	fmt.Fprintf(r.w, "printing test label on %s\n", p)
-	return nil
-}
-func (r loggedRecorder) Printed(_ context.Context, p string, l printer.Label) error {
-	fmt.Fprintf(r.w, "printed: the printer confirmed the test label\n")
-	return nil
-}
-func (r loggedRecorder) Unknown(_ context.Context, p string, l printer.Label, why string) error {
-	fmt.Fprintf(r.w, "unknown: %s\n", why)
-	return nil
-}
-
 func cmdPrinterTest(e env) error {
 	fs := flags(e, "printer test", "URL", "Print a test label and wait until the printer confirms it was printed.")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
@@ -161,27 +146,52 @@ func cmdPrinterTest(e env) error {
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, *timeout)
 	defer cancel()
-	p, err := printer.New(printer.Config{Name: url, URL: url, BackoffMax: time.Second}, loggedRecorder{e.stdout}, zerolog.Nop())
-	if err != nil {
-		return exitError{1, err}
-	}
-	go p.Run(ctx)
-	label := fmt.Sprintf("^XA^CI28^PW400^LL240^FO20,20^A0N,36,30^FDedgeagent test label^FS"+
+
+	// The test label goes through the same runner as production labels,
+	// from a ledger in memory: it carries no serial of the real ledger.
+	data := fmt.Sprintf("^XA^CI28^PW400^LL240^FO20,20^A0N,36,30^FDedgeagent test label^FS"+
 		"^FO20,70^A0N,24,20^FD%s^FS^FO20,110^BY2^BCN,80,N,N,N^FDTEST^FS^PQ1^XZ", time.Now().Format(time.RFC3339))
-	job, err := p.Submit("test", []printer.Label{{ID: "test", Serial: "TEST", Data: []byte(label)}})
+	test := label.Label{Ref: label.Ref{Kind: label.Test, ID: 1}, Subject: "TEST", Data: []byte(data)}
+	q := printer.NewQueue()
+	if err := q.Add(test); err != nil {
+		return exitError{1, err}
+	}
+	// The runner keeps trying a printer that is not in ZPL mode, waiting
+	// for someone to fix it; a one-shot test says so and ends instead.
+	waitCtx, giveUp := context.WithCancelCause(ctx)
+	defer giveUp(nil)
+	onEvent := func(ev printer.Event) {
+		if ev.State == printer.StateError {
+			giveUp(errors.New(ev.Reason))
+		}
+	}
+	p, err := printer.New(printer.Config{Name: url, URL: url, BackoffMax: time.Second, OnEvent: onEvent}, q, zerolog.Nop())
 	if err != nil {
 		return exitError{1, err}
 	}
-	res, err := job.Wait(ctx)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+	fmt.Fprintf(e.stdout, "printing test label on %s\n", url)
+	waitErr := q.Wait(waitCtx, test.Ref)
+	stop() // a label already sent is still confirmed
+	runErr := <-done
+	out, reason := q.Outcome(test.Ref)
 	switch {
-	case err != nil:
-		return exitError{1, fmt.Errorf("no confirmation within %s (%s)", *timeout, p.Snapshot().State)}
-	case res.Err != nil:
-		return exitError{1, res.Err}
-	case res.Printed != 1:
+	case out == printer.OutcomePrinted:
+		fmt.Fprintln(e.stdout, "printed: the printer confirmed the test label")
+		return nil
+	case out == printer.OutcomeUnknown:
+		fmt.Fprintf(e.stdout, "unknown: %s\n", reason)
 		return exitError{1, fmt.Errorf("the test label's outcome is unknown")}
+	case runErr != nil:
+		return exitError{1, runErr}
+	case ctx.Err() == nil && waitErr != nil:
+		return exitError{1, context.Cause(waitCtx)} // the printer is not in ZPL mode
+	default:
+		s := p.Snapshot()
+		return exitError{1, fmt.Errorf("no confirmation within %s (%s: %s)", *timeout, s.State, s.LastErr)}
 	}
-	return nil
 }
 
 func cmdPrinterDiscover(e env) error {

@@ -8,17 +8,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/printer"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
-
-// nopRecorder stands for the ledger, whose cost is measured in line.
-type nopRecorder struct{}
-
-func (nopRecorder) Printing(context.Context, string, printer.Label) error        { return nil }
-func (nopRecorder) Printed(context.Context, string, printer.Label) error         { return nil }
-func (nopRecorder) Unknown(context.Context, string, printer.Label, string) error { return nil }
 
 // BenchmarkJob10k prints a 10,000-label pack job on the emulator at
 // unlimited speed: what each label costs the agent (render, send, confirm
@@ -32,15 +26,19 @@ func BenchmarkJob10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p, err := printer.New(printer.Config{URL: sim.URL()}, nopRecorder{}, zerolog.Nop())
+		// The in-memory queue stands for the ledger, whose cost is
+		// measured in line.
+		q := printer.NewQueue()
+		p, err := printer.New(printer.Config{URL: sim.URL()}, q, zerolog.Nop())
 		if err != nil {
 			b.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		go p.Run(ctx)
+		done := make(chan struct{})
+		go func() { p.Run(ctx); close(done) }()
 		b.StartTimer()
 		start := time.Now()
-		lbls := make([]printer.Label, n)
+		lbls := make([]label.Label, n)
 		var buf []byte
 		for i := range lbls {
 			sn := fmt.Sprintf("SN%08d", i)
@@ -48,15 +46,16 @@ func BenchmarkJob10k(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			lbls[i] = printer.Label{ID: sn, Serial: sn, Data: append([]byte(nil), buf...)}
+			lbls[i] = label.Label{Ref: label.Ref{Kind: label.Pack, ID: int64(i + 1)}, Subject: sn, Data: append([]byte(nil), buf...)}
+			if err := q.Add(lbls[i]); err != nil {
+				b.Fatal(err)
+			}
 		}
-		job, err := p.Submit("bench", lbls)
-		if err != nil {
+		if err := q.Wait(context.Background(), refs(lbls)...); err != nil {
 			b.Fatal(err)
 		}
-		res, err := job.Wait(context.Background())
-		if err != nil || res.Err != nil || res.Printed != n {
-			b.Fatalf("%v %+v", err, res)
+		if s := p.Snapshot(); s.Printed != n || s.Unknown != 0 {
+			b.Fatalf("%+v", s)
 		}
 		elapsed := time.Since(start)
 		b.StopTimer()
@@ -72,6 +71,7 @@ func BenchmarkJob10k(b *testing.B) {
 		b.ReportMetric(float64(elapsed.Nanoseconds())/n, "ns/label")
 		b.ReportMetric(n/elapsed.Seconds(), "labels/s")
 		cancel()
+		<-done
 		sim.Close()
 		b.StartTimer()
 	}

@@ -4,38 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/edgeagent/edgeagent/internal/clock"
+	"github.com/edgeagent/edgeagent/internal/label"
 )
-
-// Label is one label to print: a single ^XA…^XZ format with ^PQ1, carrying
-// one serial.
-type Label struct {
-	ID     string // the ledger's identifier for this physical label
-	Serial string
-	Data   []byte
-}
-
-// Outcome is what became of a label.
-type Outcome string
-
-// Outcomes.
-const (
-	OutcomePrinting Outcome = "printing" // recorded before the bytes leave
-	OutcomePrinted  Outcome = "printed"  // the printer confirmed it
-	OutcomeUnknown  Outcome = "unknown"  // the connection was lost or the printer faulted mid-label; never re-sent automatically
-)
-
-// Recorder keeps the ledger. Printing must have committed durably when it
-// returns: the runner sends the label only after that.
-type Recorder interface {
-	Printing(ctx context.Context, printer string, l Label) error
-	Printed(ctx context.Context, printer string, l Label) error
-	Unknown(ctx context.Context, printer string, l Label, reason string) error
-}
 
 // State is the runner's state, for the dashboard.
 type State string
@@ -43,10 +19,10 @@ type State string
 // States.
 const (
 	StateOffline  State = "offline"  // not connected; reconnecting
-	StateReady    State = "ready"    // connected and idle
-	StatePrinting State = "printing" // working through a job
+	StateReady    State = "ready"    // connected, and no label waiting
+	StatePrinting State = "printing" // working through the queue
 	StatePaused   State = "paused"   // a fault stops printing; resumes when it clears
-	StateError    State = "error"    // cannot print until someone acts (e.g. not in ZPL mode)
+	StateError    State = "error"    // cannot print until someone acts (not in ZPL mode, the ledger failing); retrying
 )
 
 // Event is something the dashboard shows.
@@ -55,8 +31,8 @@ type Event struct {
 	At      time.Time
 	State   State
 	Faults  []string
-	Label   *Label  // for label outcomes
-	Outcome Outcome // for label outcomes
+	Label   *label.Label // for label outcomes
+	Outcome Outcome      // for label outcomes
 	Reason  string
 }
 
@@ -69,10 +45,13 @@ type Config struct {
 	PollInterval   time.Duration // longest wait between confirmation polls (default 50ms)
 	FaultPoll      time.Duration // status polls while paused (default 500ms)
 	ConfirmTimeout time.Duration // a label that makes no progress without a fault (default 2m)
-	BackoffMin     time.Duration // reconnect backoff (default 100ms)
+	BackoffMin     time.Duration // retries: reconnecting, a ledger that fails (default 100ms)
 	BackoffMax     time.Duration // (default 10s)
-	QueueSize      int           // jobs waiting (default 64)
-	OnEvent        func(Event)   // called from the runner goroutine; must not block
+	// StopTimeout is how long, once Run's ctx has ended, a label already
+	// on its way may take to be confirmed by the printer, and then again
+	// to be recorded (default 10s).
+	StopTimeout time.Duration
+	OnEvent     func(Event) // called from the runner goroutine; must not block
 }
 
 func (c Config) withDefaults() Config {
@@ -87,68 +66,40 @@ func (c Config) withDefaults() Config {
 	def(&c.ConfirmTimeout, 2*time.Minute)
 	def(&c.BackoffMin, 100*time.Millisecond)
 	def(&c.BackoffMax, 10*time.Second)
-	if c.QueueSize <= 0 {
-		c.QueueSize = 64
-	}
+	def(&c.StopTimeout, 10*time.Second)
 	return c
 }
 
-// JobResult counts what became of a job's labels.
-type JobResult struct {
-	Printed int
-	Unknown int
-	Err     error // the job stopped early: labels after the failure were not sent
-}
-
-// Job is a submitted job.
-type Job struct {
-	ID     string
-	Labels []Label
-	done   chan struct{}
-	result JobResult
-}
-
-// Wait returns the job's result when it is finished.
-func (j *Job) Wait(ctx context.Context) (JobResult, error) {
-	select {
-	case <-j.done:
-		return j.result, nil
-	case <-ctx.Done():
-		return JobResult{}, ctx.Err()
-	}
-}
-
-// Snapshot is the runner's state now.
+// Snapshot is the runner's state now. The ledger knows how many labels
+// wait.
 type Snapshot struct {
 	Name    string
 	URL     string
 	State   State
 	Faults  []string
-	Printed int64
-	Unknown int64
-	Queued  int
+	Printed int64 // labels confirmed since the runner started
+	Unknown int64 // labels whose outcome could not be confirmed
 	LastErr string
 }
 
-// Printer owns the one connection to a printer and prints jobs in order.
+// Printer owns the one connection to a printer (port 9100 serves one host
+// at a time) and prints the labels its ledger queues for it, oldest first.
 type Printer struct {
-	cfg  Config
-	rec  Recorder
-	log  zerolog.Logger
-	jobs chan *Job
+	cfg    Config
+	ledger Ledger
+	log    zerolog.Logger
 
 	conn     *Conn
 	odometer bool  // the printer keeps an odometer
 	odoLast  int64 // its value after the last confirmed label
 	odoKnown bool  // odoLast is current for this connection
-	backoff  time.Duration
 
 	mu   sync.Mutex
 	snap Snapshot
 }
 
-// New creates a runner; Run drives it.
-func New(cfg Config, rec Recorder, log zerolog.Logger) (*Printer, error) {
+// New creates a runner that takes its labels from ledger; Run drives it.
+func New(cfg Config, ledger Ledger, log zerolog.Logger) (*Printer, error) {
 	cfg = cfg.withDefaults()
 	if err := CheckURL(cfg.URL); err != nil {
 		return nil, err
@@ -156,26 +107,9 @@ func New(cfg Config, rec Recorder, log zerolog.Logger) (*Printer, error) {
 	if cfg.Name == "" {
 		cfg.Name = cfg.URL
 	}
-	p := &Printer{cfg: cfg, rec: rec, log: log, jobs: make(chan *Job, cfg.QueueSize)}
+	p := &Printer{cfg: cfg, ledger: ledger, log: log}
 	p.snap = Snapshot{Name: cfg.Name, URL: cfg.URL, State: StateOffline}
 	return p, nil
-}
-
-// ErrQueueFull is returned when the printer has too many jobs waiting.
-var ErrQueueFull = errors.New("printer job queue is full")
-
-// Submit queues a job.
-func (p *Printer) Submit(id string, labels []Label) (*Job, error) {
-	j := &Job{ID: id, Labels: labels, done: make(chan struct{})}
-	select {
-	case p.jobs <- j:
-		p.mu.Lock()
-		p.snap.Queued++
-		p.mu.Unlock()
-		return j, nil
-	default:
-		return nil, ErrQueueFull
-	}
 }
 
 // Snapshot returns the current state.
@@ -213,22 +147,188 @@ func (p *Printer) emit(e Event) {
 	p.cfg.OnEvent(e)
 }
 
-// Run prints jobs until ctx ends; it then closes the connection.
+// idleAfter is how long Next may wait before the runner reports itself
+// ready rather than printing.
+const idleAfter = 100 * time.Millisecond
+
+// errStopped ends the wait for a label in flight when the stop allowance
+// has run out.
+var errStopped = errors.New("the agent stopped before the printer confirmed the label")
+
+// Run prints the ledger's labels until ctx ends, and then closes the
+// connection. For each label it:
+//
+//  1. takes the oldest from Ledger.Next;
+//  2. connects if need be, checks that the printer speaks ZPL, and checks
+//     its health (~HQES), waiting while it is faulted;
+//  3. has the ledger record it as printing;
+//  4. sends it, and waits for the printer to confirm it;
+//  5. has the ledger record it as printed, or as unknown when the
+//     connection was lost on the way.
+//
+// Whatever stops a label before step 3 (no connection, a printer not in
+// ZPL mode, a failing ledger) leaves it queued: the runner tries again
+// with capped, jittered backoff and goes on by itself once the cause has
+// cleared. Recording an outcome is retried until the ledger takes it.
+//
+// When ctx ends, the runner takes no new label, but one it has recorded
+// as printing is still sent, confirmed and recorded, for up to
+// Config.StopTimeout. Run then returns nil, or the error that kept the
+// outcome of that last label from being recorded.
 func (p *Printer) Run(ctx context.Context) error {
 	defer p.disconnect()
+	retry := clock.Backoff{Min: p.cfg.BackoffMin, Max: p.cfg.BackoffMax}
 	for {
-		select {
-		case <-ctx.Done():
+		l, err := p.next(ctx)
+		if ctx.Err() != nil {
 			return nil
-		case j := <-p.jobs:
-			p.mu.Lock()
-			p.snap.Queued--
-			p.mu.Unlock()
-			j.result = p.runJob(ctx, j)
-			close(j.done)
-			if ctx.Err() == nil && p.snap.State != StateError {
-				p.setState(StateReady, nil, "")
+		}
+		if err != nil {
+			p.setState(StateError, nil, "take the next label from the ledger: "+err.Error())
+			_ = retry.Wait(ctx)
+			continue
+		}
+		sent, err := p.print(ctx, l)
+		switch {
+		case sent && ctx.Err() != nil:
+			return err
+		case sent:
+			retry.Reset()
+		case ctx.Err() != nil:
+			return nil // the label stays queued
+		case err != nil:
+			p.log.Debug().Err(err).Stringer("label", l.Ref).Msg("label not sent; trying again")
+			_ = retry.Wait(ctx)
+		default:
+			retry.Reset() // voided: on to the next
+		}
+	}
+}
+
+// next takes the next label from the ledger. When none comes at once the
+// runner reports itself ready while it waits.
+func (p *Printer) next(ctx context.Context) (label.Label, error) {
+	wctx, cancel := context.WithTimeout(ctx, idleAfter)
+	l, err := p.ledger.Next(wctx, p.cfg.Name)
+	timedOut := wctx.Err() != nil
+	cancel()
+	if err == nil || ctx.Err() != nil || !timedOut {
+		return l, err
+	}
+	if p.conn != nil {
+		p.setState(StateReady, nil, "")
+	}
+	return p.ledger.Next(ctx, p.cfg.Name)
+}
+
+// inFlight returns the context for work on a label that is on its way
+// (recorded as printing, perhaps sent): it does not end with ctx, so that
+// a stop does not cut a label off half way, but StopTimeout after ctx
+// ends it is cancelled with errStopped as its cause.
+func (p *Printer) inFlight(ctx context.Context) (context.Context, context.CancelFunc) {
+	ictx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(p.cfg.StopTimeout, func() { cancel(errStopped) })
+		context.AfterFunc(ictx, func() { t.Stop() })
+	})
+	return ictx, func() { stop(); cancel(context.Canceled) }
+}
+
+// print takes one label through the printer. sent reports whether the
+// ledger recorded it as printing: if not, the label is still queued (err
+// says why, or is nil for a label voided in the meantime). A sent label's
+// outcome has been recorded unless err says otherwise, which happens only
+// after a stop.
+func (p *Printer) print(ctx context.Context, l label.Label) (sent bool, err error) {
+	odoBefore, err := p.waitReady(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	ictx, cancel := p.inFlight(ctx)
+	defer cancel()
+	if err := p.ledger.Printing(ictx, p.cfg.Name, l.Ref); err != nil {
+		if errors.Is(err, ErrNotQueued) {
+			p.log.Info().Stringer("label", l.Ref).Str("subject", l.Subject).Msg("label no longer queued; skipped")
+			return false, nil
+		}
+		err = fmt.Errorf("record %s as printing: %w", l.Ref, err)
+		if ctx.Err() == nil {
+			p.setState(StateError, nil, err.Error())
+		}
+		return false, err
+	}
+	p.setState(StatePrinting, nil, "")
+	if err := p.conn.Send(ictx, l.Data); err != nil {
+		p.disconnect()
+		return true, p.unknown(ctx, l, lost(ictx, "connection lost while sending: "+err.Error()))
+	}
+	if p.conn.Transport().Bidirectional() {
+		if err := p.confirm(ictx, odoBefore); err != nil {
+			p.disconnect()
+			return true, p.unknown(ctx, l, lost(ictx, err.Error()))
+		}
+	}
+	return true, p.printed(ctx, l)
+}
+
+// lost is the reason a label in flight is unknown: the stop, when its
+// allowance ran out, or what went wrong.
+func lost(ictx context.Context, reason string) string {
+	if errors.Is(context.Cause(ictx), errStopped) {
+		return errStopped.Error()
+	}
+	return reason
+}
+
+func (p *Printer) printed(ctx context.Context, l label.Label) error {
+	p.mu.Lock()
+	p.snap.Printed++
+	p.mu.Unlock()
+	p.log.Debug().Stringer("label", l.Ref).Str("subject", l.Subject).Msg("label printed")
+	p.emit(Event{State: StatePrinting, Label: &l, Outcome: OutcomePrinted})
+	return p.record(ctx, l, OutcomePrinted, func(rctx context.Context) error {
+		return p.ledger.Printed(rctx, p.cfg.Name, l.Ref)
+	})
+}
+
+func (p *Printer) unknown(ctx context.Context, l label.Label, reason string) error {
+	p.mu.Lock()
+	p.snap.Unknown++
+	p.mu.Unlock()
+	p.log.Warn().Stringer("label", l.Ref).Str("subject", l.Subject).Str("reason", reason).Msg("label outcome unknown: a person must confirm or decommission it")
+	p.emit(Event{State: StatePrinting, Label: &l, Outcome: OutcomeUnknown, Reason: reason})
+	return p.record(ctx, l, OutcomeUnknown, func(rctx context.Context) error {
+		return p.ledger.Unknown(rctx, p.cfg.Name, l.Ref, reason)
+	})
+}
+
+// record has the ledger record a label's outcome, retrying with backoff
+// until it succeeds: what the printer did is not given up because the
+// disk was full for a while. Once ctx has ended it keeps trying for
+// StopTimeout.
+func (p *Printer) record(ctx context.Context, l label.Label, out Outcome, rec func(context.Context) error) error {
+	rctx, cancel := p.inFlight(ctx)
+	defer cancel()
+	retry := clock.Backoff{Min: p.cfg.BackoffMin, Max: p.cfg.BackoffMax}
+	for failures := 0; ; failures++ {
+		err := rec(rctx)
+		if err == nil {
+			if failures > 0 {
+				p.log.Info().Stringer("label", l.Ref).Str("outcome", string(out)).Int("failures", failures).Msg("outcome recorded")
+				p.setState(StatePrinting, nil, "")
 			}
+			return nil
+		}
+		err = fmt.Errorf("record %s as %s: %w", l.Ref, out, err)
+		p.log.Error().Err(err).Msg("ledger failed; trying again")
+		if ctx.Err() == nil {
+			p.setState(StateError, nil, err.Error())
+		}
+		if retry.Wait(rctx) != nil {
+			return err
 		}
 	}
 }
@@ -241,35 +341,31 @@ func (p *Printer) disconnect() {
 	}
 }
 
-// connect opens the connection, retrying with capped jittered backoff, and
-// checks the printer speaks ZPL.
+// connect opens the connection if there is none and checks that the
+// printer speaks ZPL. It tries once: Run paces the retries.
 func (p *Printer) connect(ctx context.Context) error {
-	for p.conn == nil {
-		dctx, cancel := context.WithTimeout(ctx, p.cfg.Options.withDefaults().DialTimeout)
-		t, err := Open(dctx, p.cfg.URL, p.cfg.Options)
-		cancel()
-		if err == nil {
-			c := NewConn(t, p.cfg.StatusTimeout)
-			if err = p.checkPrinter(ctx, c); err == nil {
-				p.conn, p.backoff = c, 0
-				p.setState(StatePrinting, nil, "")
-				return nil
-			}
-			c.Close()
-			if errors.Is(err, ErrNotZPL) {
-				p.setState(StateError, nil, err.Error())
-				return err
-			}
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		p.setState(StateOffline, nil, err.Error())
-		if err := p.sleepBackoff(ctx); err != nil {
-			return err
-		}
+	if p.conn != nil {
+		return nil
 	}
-	return nil
+	dctx, cancel := context.WithTimeout(ctx, p.cfg.Options.withDefaults().DialTimeout)
+	t, err := Open(dctx, p.cfg.URL, p.cfg.Options)
+	cancel()
+	if err == nil {
+		c := NewConn(t, p.cfg.StatusTimeout)
+		if err = p.checkPrinter(ctx, c); err == nil {
+			p.conn = c
+			return nil
+		}
+		c.Close()
+	}
+	switch {
+	case ctx.Err() != nil:
+	case errors.Is(err, ErrNotZPL):
+		p.setState(StateError, nil, err.Error())
+	default:
+		p.setState(StateOffline, nil, err.Error())
+	}
+	return err
 }
 
 func (p *Printer) checkPrinter(ctx context.Context, c *Conn) error {
@@ -284,100 +380,14 @@ func (p *Printer) checkPrinter(ctx context.Context, c *Conn) error {
 	return err
 }
 
-func (p *Printer) sleepBackoff(ctx context.Context) error {
-	if p.backoff == 0 {
-		p.backoff = p.cfg.BackoffMin
-	} else {
-		p.backoff = min(p.backoff*2, p.cfg.BackoffMax)
-	}
-	d := p.backoff/2 + rand.N(p.backoff/2+1)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
-}
-
-func (p *Printer) runJob(ctx context.Context, j *Job) JobResult {
-	var res JobResult
-	p.log.Info().Str("job", j.ID).Int("labels", len(j.Labels)).Msg("job started")
-	for i := range j.Labels {
-		l := &j.Labels[i]
-		out, err := p.printLabel(ctx, l)
-		switch out {
-		case OutcomePrinted:
-			res.Printed++
-		case OutcomeUnknown:
-			res.Unknown++
-		}
-		if err != nil {
-			res.Err = err
-			p.log.Error().Err(err).Str("job", j.ID).Int("label", i).Msg("job stopped")
-			break
-		}
-	}
-	p.log.Info().Str("job", j.ID).Int("printed", res.Printed).Int("unknown", res.Unknown).Msg("job finished")
-	return res
-}
-
-// printLabel sends one label and waits for the printer to confirm it. The
-// outcome is "" when the label was not sent (err says why).
-func (p *Printer) printLabel(ctx context.Context, l *Label) (Outcome, error) {
-	if err := p.connect(ctx); err != nil {
-		return "", err
-	}
-	odoBefore, err := p.waitReady(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := p.rec.Printing(ctx, p.cfg.Name, *l); err != nil {
-		return "", fmt.Errorf("record label %s as printing: %w", l.ID, err)
-	}
-	if err := p.conn.Send(ctx, l.Data); err != nil {
-		p.disconnect()
-		return p.unknown(ctx, l, "connection lost while sending: "+err.Error())
-	}
-	if !p.conn.Transport().Bidirectional() {
-		return p.printed(ctx, l)
-	}
-	if err := p.confirm(ctx, odoBefore); err != nil {
-		if ctx.Err() != nil {
-			return p.unknown(context.WithoutCancel(ctx), l, "stopped before the printer confirmed the label")
-		}
-		p.disconnect()
-		return p.unknown(ctx, l, err.Error())
-	}
-	return p.printed(ctx, l)
-}
-
-func (p *Printer) printed(ctx context.Context, l *Label) (Outcome, error) {
-	p.mu.Lock()
-	p.snap.Printed++
-	p.mu.Unlock()
-	p.emit(Event{State: StatePrinting, Label: l, Outcome: OutcomePrinted})
-	if err := p.rec.Printed(ctx, p.cfg.Name, *l); err != nil {
-		return OutcomePrinted, fmt.Errorf("record label %s as printed: %w", l.ID, err)
-	}
-	return OutcomePrinted, nil
-}
-
-func (p *Printer) unknown(ctx context.Context, l *Label, reason string) (Outcome, error) {
-	p.mu.Lock()
-	p.snap.Unknown++
-	p.mu.Unlock()
-	p.log.Warn().Str("label", l.ID).Str("serial", l.Serial).Str("reason", reason).Msg("label outcome unknown: a person must confirm or decommission it")
-	p.emit(Event{State: StatePrinting, Label: l, Outcome: OutcomeUnknown, Reason: reason})
-	if err := p.rec.Unknown(ctx, p.cfg.Name, *l, reason); err != nil {
-		return OutcomeUnknown, fmt.Errorf("record label %s as unknown: %w", l.ID, err)
-	}
-	return OutcomeUnknown, nil
-}
-
-// waitReady checks health (~HQES) and waits while the printer is faulted,
-// reconnecting as needed. It returns the odometer before the next label.
+// waitReady connects if need be and checks the printer's health (~HQES),
+// waiting while it is faulted. It returns the odometer before the next
+// label. An error means the printer cannot take a label now. The state
+// turns to printing only once the ledger has recorded the label, so that
+// a failing ledger does not make it flap.
 func (p *Printer) waitReady(ctx context.Context) (int64, error) {
 	for {
+		reused := p.conn != nil
 		if err := p.connect(ctx); err != nil {
 			return 0, err
 		}
@@ -387,16 +397,23 @@ func (p *Printer) waitReady(ctx context.Context) (int64, error) {
 		ext, err := p.conn.ExtendedStatus(ctx)
 		if err != nil {
 			p.disconnect()
-			continue
+			if reused && ctx.Err() == nil {
+				// The printer may have closed a connection that sat
+				// idle: a new one is tried at once.
+				continue
+			}
+			if ctx.Err() == nil {
+				p.setState(StateOffline, nil, err.Error())
+			}
+			return 0, err
 		}
 		if faults := ext.Faults(); len(faults) > 0 {
 			p.setState(StatePaused, faults, "")
-			if err := sleep(ctx, p.cfg.FaultPoll); err != nil {
+			if err := clock.Sleep(ctx, p.cfg.FaultPoll); err != nil {
 				return 0, err
 			}
 			continue
 		}
-		p.setState(StatePrinting, nil, "")
 		if !p.odometer {
 			return 0, nil
 		}
@@ -406,7 +423,10 @@ func (p *Printer) waitReady(ctx context.Context) (int64, error) {
 		n, _, err := p.conn.Odometer(ctx)
 		if err != nil {
 			p.disconnect()
-			continue
+			if ctx.Err() == nil {
+				p.setState(StateOffline, nil, err.Error())
+			}
+			return 0, err
 		}
 		return n, nil
 	}
@@ -456,7 +476,7 @@ func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 		if faults := ext.Faults(); len(faults) > 0 {
 			p.setState(StatePaused, faults, "")
 			last = time.Now()
-			if err := sleep(ctx, p.cfg.FaultPoll); err != nil {
+			if err := clock.Sleep(ctx, p.cfg.FaultPoll); err != nil {
 				return err
 			}
 			continue
@@ -465,20 +485,9 @@ func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 		if time.Since(last) > p.cfg.ConfirmTimeout {
 			return fmt.Errorf("the printer did not confirm the label within %s", p.cfg.ConfirmTimeout)
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := clock.Sleep(ctx, wait); err != nil {
 			return err
 		}
 		wait = min(wait*2, p.cfg.PollInterval)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

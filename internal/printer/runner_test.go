@@ -3,6 +3,7 @@ package printer_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -14,58 +15,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/printer"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
-// ledger is an in-memory Recorder that checks the order of outcomes.
-type ledger struct {
-	t     *testing.T
-	mu    sync.Mutex
-	state map[string]printer.Outcome
-	log   []string
-}
-
-func newLedger(t *testing.T) *ledger { return &ledger{t: t, state: map[string]printer.Outcome{}} }
-
-func (l *ledger) set(lbl printer.Label, from []printer.Outcome, to printer.Outcome) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	cur := l.state[lbl.Serial]
-	ok := false
-	for _, f := range from {
-		ok = ok || cur == f
-	}
-	if !ok {
-		l.t.Errorf("serial %s: %q -> %q is not allowed", lbl.Serial, cur, to)
-	}
-	l.state[lbl.Serial] = to
-	l.log = append(l.log, lbl.Serial+" "+string(to))
-	return nil
-}
-
-func (l *ledger) Printing(_ context.Context, _ string, lbl printer.Label) error {
-	return l.set(lbl, []printer.Outcome{""}, printer.OutcomePrinting)
-}
-func (l *ledger) Printed(_ context.Context, _ string, lbl printer.Label) error {
-	return l.set(lbl, []printer.Outcome{printer.OutcomePrinting}, printer.OutcomePrinted)
-}
-func (l *ledger) Unknown(_ context.Context, _ string, lbl printer.Label, _ string) error {
-	return l.set(lbl, []printer.Outcome{printer.OutcomePrinting}, printer.OutcomeUnknown)
-}
-
-func (l *ledger) count(o printer.Outcome) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, s := range l.state {
-		if s == o {
-			n++
-		}
-	}
-	return n
-}
+// These tests drive the runner against the emulator on a real TCP socket.
 
 var labelTemplate = func() *zpl.Template {
 	t, err := zpl.Compile("t.zpl", []byte("^FX tag: t\n^FX keys: serial\n^XA^PW400^LL200^FO20,20^A0N,40^FD{{serial}}^FS^PQ1^XZ"))
@@ -75,17 +31,61 @@ var labelTemplate = func() *zpl.Template {
 	return t
 }()
 
-func labels(n int) []printer.Label {
-	out := make([]printer.Label, n)
+// labels returns n pack labels, IDs 1…n, serials SN00001…
+func labels(n int) []label.Label {
+	out := make([]label.Label, n)
 	for i := range out {
 		sn := fmt.Sprintf("SN%05d", i+1)
 		data, err := labelTemplate.Render(nil, zpl.Data{"serial": sn})
 		if err != nil {
 			panic(err)
 		}
-		out[i] = printer.Label{ID: fmt.Sprint(i + 1), Serial: sn, Data: data}
+		out[i] = label.Label{Ref: label.Ref{Kind: label.Pack, ID: int64(i + 1)}, Subject: sn, Data: data}
 	}
 	return out
+}
+
+func refs(lbls []label.Label) []label.Ref {
+	var out []label.Ref
+	for _, l := range lbls {
+		out = append(out, l.Ref)
+	}
+	return out
+}
+
+func subjects(lbls []label.Label) []string {
+	var out []string
+	for _, l := range lbls {
+		out = append(out, l.Subject)
+	}
+	return out
+}
+
+func queue(t *testing.T, lbls []label.Label) *printer.Queue {
+	t.Helper()
+	q := printer.NewQueue()
+	for _, l := range lbls {
+		require.NoError(t, q.Add(l))
+	}
+	return q
+}
+
+// waitAll waits until every label has an outcome.
+func waitAll(t *testing.T, q *printer.Queue, lbls []label.Label) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, q.Wait(ctx, refs(lbls)...))
+}
+
+// outcomes counts the labels' outcomes.
+func outcomes(q *printer.Queue, lbls []label.Label) map[printer.Outcome]int {
+	n := map[printer.Outcome]int{}
+	for _, l := range lbls {
+		o, _ := q.Outcome(l.Ref)
+		n[o]++
+	}
+	return n
 }
 
 var fdRE = regexp.MustCompile(`\^FD([^^]*)\^FS`)
@@ -101,9 +101,12 @@ func printedSerials(sim *printersim.Sim) []string {
 	return out
 }
 
+// startSim starts the emulator on a listener the test opened.
 func startSim(t *testing.T, cfg printersim.Config) *printersim.Sim {
 	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg.Listener = ln
 	sim, err := printersim.Start(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
 	require.NoError(t, err)
 	t.Cleanup(func() { sim.Close() })
@@ -129,49 +132,67 @@ func (e *events) states() []string {
 	return out
 }
 
-func startRunner(t *testing.T, url string, rec printer.Recorder, ev *events) *printer.Printer {
+// running is a runner on its goroutine.
+type running struct {
+	*printer.Printer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// stop cancels Run's context and returns what Run returned.
+func (r *running) stop(t *testing.T, within time.Duration) error {
 	t.Helper()
-	p, err := printer.New(printer.Config{Name: "p1", URL: url, FaultPoll: 20 * time.Millisecond, BackoffMin: 10 * time.Millisecond,
-		BackoffMax: 100 * time.Millisecond, StatusTimeout: 300 * time.Millisecond, OnEvent: ev.add},
-		rec, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	r.cancel()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(within):
+		t.Fatalf("Run did not return within %s of the stop", within)
+		return nil
+	}
+}
+
+func startRunner(t *testing.T, url string, l printer.Ledger, ev *events, tune ...func(*printer.Config)) *running {
+	t.Helper()
+	cfg := printer.Config{Name: "p1", URL: url, FaultPoll: 20 * time.Millisecond, BackoffMin: 10 * time.Millisecond,
+		BackoffMax: 100 * time.Millisecond, StatusTimeout: 300 * time.Millisecond, OnEvent: ev.add}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	p, err := printer.New(cfg, l, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return p
+	r := &running{Printer: p, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- p.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-r.done })
+	return r
 }
 
-func runJob(t *testing.T, p *printer.Printer, lbls []printer.Label) printer.JobResult {
+// assertEachOnce checks that the ledger heard of each label as printing and
+// then printed, and of nothing else.
+func assertEachOnce(t *testing.T, q *printer.Queue, lbls []label.Label) {
 	t.Helper()
-	j, err := p.Submit("job-1", lbls)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := j.Wait(ctx)
-	require.NoError(t, err)
-	return res
-}
-
-func serialsOf(lbls []printer.Label) []string {
-	var out []string
+	var want []string
 	for _, l := range lbls {
-		out = append(out, l.Serial)
+		want = append(want, l.Ref.String()+" printing", l.Ref.String()+" printed")
 	}
-	return out
+	var got []string
+	for _, r := range q.History() {
+		got = append(got, r.Ref.String()+" "+string(r.Outcome))
+	}
+	assert.Equal(t, want, got)
 }
 
 func TestMediaOutPausesAndResumes(t *testing.T) {
 	sim := startSim(t, printersim.Config{Speed: 200, Faults: []printersim.Fault{{Kind: printersim.MediaOut, After: 7, For: 300 * time.Millisecond}}})
-	rec, ev := newLedger(t), &events{}
-	p := startRunner(t, sim.URL(), rec, ev)
 	lbls := labels(20)
-	res := runJob(t, p, lbls)
-	require.NoError(t, res.Err)
-	assert.Equal(t, 20, res.Printed)
-	assert.Zero(t, res.Unknown)
-	assert.Equal(t, serialsOf(lbls), printedSerials(sim), "every serial printed exactly once, in order")
-	assert.Equal(t, 20, rec.count(printer.OutcomePrinted))
+	q, ev := queue(t, lbls), &events{}
+	r := startRunner(t, sim.URL(), q, ev)
+	waitAll(t, q, lbls)
+	assert.Equal(t, subjects(lbls), printedSerials(sim), "every serial printed exactly once, in order")
+	assertEachOnce(t, q, lbls)
+	assert.Equal(t, int64(20), r.Snapshot().Printed)
 	assert.Contains(t, ev.states(), "paused[media out]", "the dashboard hears of the fault")
 	st := ev.states()
 	i := indexOf(st, "paused[media out]")
@@ -190,70 +211,142 @@ func indexOf(s []string, v string) int {
 
 func TestDropMidLabelIsUnknownAndNotResent(t *testing.T) {
 	sim := startSim(t, printersim.Config{Faults: []printersim.Fault{{Kind: printersim.Drop, After: 5}}})
-	rec, ev := newLedger(t), &events{}
-	p := startRunner(t, sim.URL(), rec, ev)
 	lbls := labels(12)
-	res := runJob(t, p, lbls)
-	require.NoError(t, res.Err)
-	assert.Equal(t, 11, res.Printed)
-	assert.Equal(t, 1, res.Unknown)
-	rec.mu.Lock()
-	assert.Equal(t, printer.OutcomeUnknown, rec.state["SN00006"], "the label on the wire when the connection dropped")
-	rec.mu.Unlock()
-	want := append(serialsOf(lbls[:5]), serialsOf(lbls[6:])...)
+	q, ev := queue(t, lbls), &events{}
+	r := startRunner(t, sim.URL(), q, ev)
+	waitAll(t, q, lbls)
+	assert.Equal(t, map[printer.Outcome]int{printer.OutcomePrinted: 11, printer.OutcomeUnknown: 1}, outcomes(q, lbls))
+	out, reason := q.Outcome(lbls[5].Ref)
+	assert.Equal(t, printer.OutcomeUnknown, out, "the label on the wire when the connection dropped")
+	assert.Contains(t, reason, "connection lost", "with the real reason")
+	want := append(subjects(lbls[:5]), subjects(lbls[6:])...)
 	assert.Equal(t, want, printedSerials(sim), "the rest printed once; SN00006 not sent again")
 	assert.GreaterOrEqual(t, sim.Connections(), 2, "the runner reconnected")
+	s := r.Snapshot()
+	assert.Equal(t, int64(11), s.Printed)
+	assert.Equal(t, int64(1), s.Unknown)
 }
 
-func TestNotZPLModeIsAClearErrorAndPrintsNothing(t *testing.T) {
-	sim := startSim(t, printersim.Config{Language: "line_print"})
-	rec := newLedger(t)
-	p := startRunner(t, sim.URL(), rec, &events{})
-	res := runJob(t, p, labels(3))
-	require.ErrorIs(t, res.Err, printer.ErrNotZPL)
-	assert.Contains(t, res.Err.Error(), `device.languages is "line_print"`)
-	assert.Zero(t, res.Printed)
-	assert.Empty(t, rec.log, "no label was recorded as printing")
-	assert.Empty(t, sim.Printed())
-	assert.Equal(t, printer.StateError, p.Snapshot().State)
+func TestNotZPLModeWaitsAndResumesByItself(t *testing.T) {
+	sim := startSim(t, printersim.Config{Speed: 100})
+	lbls := labels(8)
+	q, ev := queue(t, lbls[:3]), &events{}
+	r := startRunner(t, sim.URL(), q, ev)
+	waitAll(t, q, lbls[:3])
+
+	// Someone switches the printer to line mode on its menu, and it
+	// restarts.
+	sim.SetLanguage("line_print")
+	sim.Disconnect()
+	for _, l := range lbls[3:] {
+		require.NoError(t, q.Add(l))
+	}
+	require.Eventually(t, func() bool { return r.Snapshot().State == printer.StateError }, 10*time.Second, 5*time.Millisecond)
+	assert.Contains(t, r.Snapshot().LastErr, `device.languages is "line_print"`, "the dashboard says what to fix")
+	time.Sleep(300 * time.Millisecond) // several retries
+	assert.Len(t, sim.Printed(), 3, "nothing is sent to a printer that is not in ZPL mode")
+	assert.Equal(t, 5, q.Queued(), "the labels stay queued")
+	assert.Greater(t, sim.Connections(), 3, "the runner keeps trying")
+
+	// Back to ZPL: the runner goes on by itself.
+	sim.SetLanguage("zpl")
+	waitAll(t, q, lbls)
+	assert.Equal(t, subjects(lbls), printedSerials(sim), "every label printed once, in order")
+	assertEachOnce(t, q, lbls)
+	assert.Zero(t, r.Snapshot().Unknown)
+	assert.Contains(t, ev.states(), "error[]")
 }
 
 func TestWithoutOdometerAndAfterRefusedConnections(t *testing.T) {
 	sim := startSim(t, printersim.Config{NoOdometer: true, Faults: []printersim.Fault{{Kind: printersim.Refuse, For: 150 * time.Millisecond}}})
-	rec, ev := newLedger(t), &events{}
-	p := startRunner(t, sim.URL(), rec, ev)
 	lbls := labels(5)
-	res := runJob(t, p, lbls)
-	require.NoError(t, res.Err)
-	assert.Equal(t, 5, res.Printed)
-	assert.Equal(t, serialsOf(lbls), printedSerials(sim))
+	q, ev := queue(t, lbls), &events{}
+	startRunner(t, sim.URL(), q, ev)
+	waitAll(t, q, lbls)
+	assertEachOnce(t, q, lbls)
+	assert.Equal(t, subjects(lbls), printedSerials(sim))
 	assert.GreaterOrEqual(t, sim.Connections(), 2, "refused connections were retried")
 	assert.NotContains(t, strings.Join(ev.states(), " "), "error")
 }
 
 func TestHeadOpenWhileLabelWaitsInBuffer(t *testing.T) {
 	sim := startSim(t, printersim.Config{Speed: 20, Faults: []printersim.Fault{{Kind: printersim.HeadOpen, After: 2, For: 200 * time.Millisecond}}})
-	rec, ev := newLedger(t), &events{}
-	p := startRunner(t, sim.URL(), rec, ev)
 	lbls := labels(4)
-	res := runJob(t, p, lbls)
-	require.NoError(t, res.Err)
-	assert.Equal(t, 4, res.Printed)
-	assert.Equal(t, serialsOf(lbls), printedSerials(sim))
+	q, ev := queue(t, lbls), &events{}
+	startRunner(t, sim.URL(), q, ev)
+	waitAll(t, q, lbls)
+	assertEachOnce(t, q, lbls)
+	assert.Equal(t, subjects(lbls), printedSerials(sim))
 	assert.Contains(t, ev.states(), "paused[head open]")
+}
+
+func TestIdleRunnerIsReadyAndPrintsWhatIsAdded(t *testing.T) {
+	sim := startSim(t, printersim.Config{})
+	lbls := labels(3)
+	q, ev := queue(t, lbls[:1]), &events{}
+	r := startRunner(t, sim.URL(), q, ev)
+	waitAll(t, q, lbls[:1])
+	require.Eventually(t, func() bool { return r.Snapshot().State == printer.StateReady }, 5*time.Second, 5*time.Millisecond,
+		"with nothing queued the printer is ready")
+	for _, l := range lbls[1:] {
+		require.NoError(t, q.Add(l))
+	}
+	waitAll(t, q, lbls)
+	assert.Equal(t, subjects(lbls), printedSerials(sim))
 }
 
 func TestFileTransportWritesOneFilePerLabel(t *testing.T) {
 	dir := t.TempDir()
-	rec := newLedger(t)
-	p := startRunner(t, "file://"+dir, rec, &events{})
-	res := runJob(t, p, labels(3))
-	require.NoError(t, res.Err)
-	assert.Equal(t, 3, res.Printed)
+	lbls := labels(3)
+	q := queue(t, lbls)
+	startRunner(t, "file://"+dir, q, &events{})
+	waitAll(t, q, lbls)
+	assertEachOnce(t, q, lbls)
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 3)
 	info, err := entries[0].Info()
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+}
+
+// waitOutcome waits until the ledger has recorded out for r.
+func waitOutcome(t *testing.T, q *printer.Queue, r label.Ref, out printer.Outcome) {
+	t.Helper()
+	require.Eventually(t, func() bool { o, _ := q.Outcome(r); return o == out }, 10*time.Second, time.Millisecond)
+}
+
+func TestCleanStopConfirmsTheLabelInFlight(t *testing.T) {
+	// Half a second a label: the stop comes while the first one prints.
+	sim := startSim(t, printersim.Config{Speed: 2})
+	lbls := labels(3)
+	q := queue(t, lbls)
+	r := startRunner(t, sim.URL(), q, &events{})
+	waitOutcome(t, q, lbls[0].Ref, printer.OutcomePrinting)
+	require.Empty(t, sim.Printed(), "the stop must come while the label is being printed")
+
+	require.NoError(t, r.stop(t, 5*time.Second))
+	out, reason := q.Outcome(lbls[0].Ref)
+	assert.Equal(t, printer.OutcomePrinted, out, "the label in flight is confirmed: %s", reason)
+	assert.Equal(t, []string{"SN00001"}, printedSerials(sim))
+	assert.Equal(t, 2, q.Queued(), "no new label is taken after the stop")
+	assert.Zero(t, r.Snapshot().Unknown)
+	assert.Equal(t, int64(1), r.Snapshot().Printed)
+}
+
+func TestStopTimeoutLeavesTheLabelUnknown(t *testing.T) {
+	// Half a second a label, and a stop allowed 100ms.
+	sim := startSim(t, printersim.Config{Speed: 2})
+	lbls := labels(2)
+	q := queue(t, lbls)
+	r := startRunner(t, sim.URL(), q, &events{}, func(c *printer.Config) { c.StopTimeout = 100 * time.Millisecond })
+	waitOutcome(t, q, lbls[0].Ref, printer.OutcomePrinting)
+
+	start := time.Now()
+	require.NoError(t, r.stop(t, 5*time.Second))
+	assert.Less(t, time.Since(start), time.Second, "the stop is bounded by StopTimeout")
+	out, reason := q.Outcome(lbls[0].Ref)
+	assert.Equal(t, printer.OutcomeUnknown, out)
+	assert.Equal(t, "the agent stopped before the printer confirmed the label", reason)
+	assert.Equal(t, 1, q.Queued(), "the next label stays queued")
 }

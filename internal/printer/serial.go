@@ -8,9 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.bug.st/serial"
+
+	"github.com/edgeagent/edgeagent/internal/clock"
 )
 
 const (
@@ -155,6 +158,10 @@ func (t *serialTransport) readLoop() {
 	buf := make([]byte, 256)
 	for {
 		n, err := t.port.Read(buf)
+		if errors.Is(err, syscall.EINTR) {
+			// A signal cut the read short: nothing was lost, read again.
+			err = nil
+		}
 		t.mu.Lock()
 		for _, c := range buf[:n] {
 			switch {
@@ -230,7 +237,7 @@ func (t *serialTransport) Write(ctx context.Context, p []byte) (int, error) {
 		// At most one chunk on the line: bytes already sent cannot be held
 		// back by an XOFF, so a chunk waits for the last one's air time.
 		if t.cfg.handshake != handshakeNone {
-			if err := sleep(ctx, time.Until(t.lineFree)); err != nil {
+			if err := clock.Sleep(ctx, time.Until(t.lineFree)); err != nil {
 				return written, err
 			}
 		}
@@ -239,18 +246,42 @@ func (t *serialTransport) Write(ctx context.Context, p []byte) (int, error) {
 		}
 		end := min(written+serialChunk, len(p))
 		n, err := t.port.Write(p[written:end])
-		written += n
+		written += max(n, 0)
+		if errors.Is(err, syscall.EINTR) {
+			// A signal interrupted the write; what it wrote is counted,
+			// the rest goes on the next turn.
+			err = nil
+		}
 		if err != nil {
 			return written, fmt.Errorf("serial write: %w", err)
 		}
 		if t.cfg.handshake != handshakeNone {
-			if err := t.port.Drain(); err != nil {
-				return written, fmt.Errorf("serial drain: %w", err)
+			if err := t.drain(ctx); err != nil {
+				return written, err
 			}
 			t.lineFree = time.Now().Add(t.airTime(n))
 		}
 	}
 	return written, nil
+}
+
+// drain waits until the bytes written have left the port (tcdrain). The
+// ioctl sleeps interruptibly in the kernel, so a signal (the Go runtime
+// sends them to preempt goroutines, more often under load) makes it fail
+// with EINTR; it is then simply asked again.
+func (t *serialTransport) drain(ctx context.Context) error {
+	for {
+		err := t.port.Drain()
+		if !errors.Is(err, syscall.EINTR) {
+			if err != nil {
+				return fmt.Errorf("serial drain: %w", err)
+			}
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 }
 
 // airTime is how long n bytes take on the wire at the port's settings.
@@ -279,16 +310,17 @@ func (t *serialTransport) mayWrite(ctx context.Context) error {
 	case handshakeDTR:
 		for {
 			ok, err := t.dsr()
+			if errors.Is(err, syscall.EINTR) {
+				ok, err = false, nil // ask again after the pause
+			}
 			if err != nil {
 				return fmt.Errorf("serial DSR: %w", err)
 			}
 			if ok {
 				return nil
 			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("printer held DSR low until the write timed out: %w", ctx.Err())
-			case <-time.After(10 * time.Millisecond):
+			if err := clock.Sleep(ctx, 10*time.Millisecond); err != nil {
+				return fmt.Errorf("printer held DSR low until the write timed out: %w", err)
 			}
 		}
 	}

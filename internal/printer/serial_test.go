@@ -3,15 +3,18 @@ package printer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.bug.st/serial"
 
 	"github.com/edgeagent/edgeagent/internal/testutil"
 )
@@ -19,23 +22,35 @@ import (
 func openPTY(t *testing.T) (*os.File, string) { return testutil.PTY(t) }
 
 // slowPrinter is a printer on the master side of a pty with a small receive
-// buffer that it drains slowly. It sends XOFF when the buffer is nearly
-// full and XON when it has room, and loses bytes that arrive while it is
-// full, as a real printer does.
+// buffer that it drains slowly. It sends XOFF once a little is waiting and
+// XON when the buffer is almost empty, and loses bytes that arrive while it
+// is full, as a real printer does.
+//
+// XOFF leaves room for 3840 more bytes: 330ms of the agent writing on at
+// 115200 baud. A UART fills at line rate, but this printer sees bytes only
+// when its goroutine reads the pty; on a loaded machine that can lag by
+// tens of milliseconds, and with less room the printer, not the agent,
+// would lose bytes (a burst of 512 unread bytes at once was seen with 768).
 type slowPrinter struct {
-	m        *os.File
-	mu       sync.Mutex
-	buf      []byte
-	got      []byte
-	lost     int
-	xoffs    int
-	paused   bool
-	capacity int
-	done     chan struct{}
+	m      *os.File
+	mu     sync.Mutex
+	buf    []byte
+	got    []byte
+	lost   int
+	xoffs  int
+	paused bool
+	peak   int // the most the buffer held
+	done   chan struct{}
 }
 
+const (
+	slowCapacity  = 4096
+	slowXOFFAbove = 256
+	slowXONBelow  = 64
+)
+
 func newSlowPrinter(m *os.File) *slowPrinter {
-	p := &slowPrinter{m: m, capacity: 1024, done: make(chan struct{})}
+	p := &slowPrinter{m: m, done: make(chan struct{})}
 	go p.receive()
 	go p.drain()
 	return p
@@ -47,12 +62,13 @@ func (p *slowPrinter) receive() {
 		n, err := p.m.Read(b)
 		p.mu.Lock()
 		for _, c := range b[:n] {
-			if len(p.buf) >= p.capacity {
+			if len(p.buf) >= slowCapacity {
 				p.lost++
 				continue
 			}
 			p.buf = append(p.buf, c)
 		}
+		p.peak = max(p.peak, len(p.buf))
 		p.flow()
 		p.mu.Unlock()
 		if err != nil {
@@ -79,14 +95,14 @@ func (p *slowPrinter) drain() {
 	}
 }
 
-// flow sends XOFF above a quarter full and XON below a sixteenth; p.mu held.
+// flow sends XOFF and XON; p.mu is held.
 func (p *slowPrinter) flow() {
 	switch {
-	case !p.paused && len(p.buf) > p.capacity/4:
+	case !p.paused && len(p.buf) > slowXOFFAbove:
 		p.paused = true
 		p.xoffs++
 		p.m.Write([]byte{xoff})
-	case p.paused && len(p.buf) < p.capacity/16:
+	case p.paused && len(p.buf) < slowXONBelow:
 		p.paused = false
 		p.m.Write([]byte{xon})
 	}
@@ -117,9 +133,12 @@ func TestSerialXonXoffLosesNothing(t *testing.T) {
 	n, err := tr.Write(context.Background(), data)
 	require.NoError(t, err)
 	require.Equal(t, len(data), n)
-	require.Eventually(t, func() bool { got, _, _ := pr.received(); return len(got) >= len(data) }, 20*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { got, lost, _ := pr.received(); return len(got)+lost >= len(data) }, 20*time.Second, 10*time.Millisecond)
 	got, lost, xoffs := pr.received()
-	assert.Zero(t, lost, "no byte lost")
+	pr.mu.Lock()
+	peak := pr.peak
+	pr.mu.Unlock()
+	assert.Zero(t, lost, "no byte lost (the printer's buffer peaked at %d of %d bytes)", peak, slowCapacity)
 	assert.Equal(t, data, got)
 	assert.Greater(t, xoffs, 3, "the printer had to hold the agent back")
 
@@ -193,4 +212,84 @@ func TestSerialURL(t *testing.T) {
 	require.NoError(t, CheckURL("serial:///dev/ttyUSB0?baud=9600&databits=8&parity=none&stopbits=1&handshake=xonxoff"))
 	_, err := Open(context.Background(), "serial:///dev/nonexistent-tty", Options{})
 	require.ErrorContains(t, err, "open serial port /dev/nonexistent-tty")
+}
+
+// eintrPort is a serial port whose system calls are interrupted by signals
+// now and then, as they are on a loaded machine: every other drain, the
+// first write and the first read fail with EINTR.
+type eintrPort struct {
+	serial.Port // methods the transport does not use panic
+
+	mu       sync.Mutex
+	written  []byte
+	writes   int
+	drains   int
+	reads    int
+	replies  chan []byte
+	closedCh chan struct{}
+}
+
+func (p *eintrPort) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.writes++
+	if p.writes == 1 {
+		// Half the chunk went out before the signal arrived.
+		n := len(b) / 2
+		p.written = append(p.written, b[:n]...)
+		return n, syscall.EINTR
+	}
+	p.written = append(p.written, b...)
+	return len(b), nil
+}
+
+func (p *eintrPort) Drain() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drains++
+	if p.drains%2 == 1 {
+		return fmt.Errorf("drain: %w", syscall.EINTR)
+	}
+	return nil
+}
+
+func (p *eintrPort) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	p.reads++
+	first := p.reads == 1
+	p.mu.Unlock()
+	if first {
+		return 0, syscall.EINTR
+	}
+	select {
+	case r := <-p.replies:
+		return copy(b, r), nil
+	case <-p.closedCh:
+		return 0, errors.New("port closed")
+	}
+}
+
+func (p *eintrPort) Close() error { close(p.closedCh); return nil }
+
+func TestSerialRetriesInterruptedSystemCalls(t *testing.T) {
+	port := &eintrPort{replies: make(chan []byte, 1), closedCh: make(chan struct{})}
+	cfg := serialConfig{path: "/dev/fake", mode: serial.Mode{BaudRate: 115200, DataBits: 8}, handshake: handshakeXonXoff}
+	tr := newSerialTransport(port, cfg, Options{}.withDefaults())
+	defer tr.Close()
+
+	data := payload()[:500]
+	n, err := tr.Write(context.Background(), data)
+	require.NoError(t, err, "EINTR from write or drain is not a failure")
+	assert.Equal(t, len(data), n)
+	port.mu.Lock()
+	assert.Equal(t, data, port.written, "every byte written once, in order")
+	assert.Greater(t, port.drains, 2, "interrupted drains were asked again")
+	port.mu.Unlock()
+
+	// The read loop outlived its interrupted read.
+	port.replies <- []byte(`"zpl"`)
+	c := NewConn(tr, time.Second)
+	v, err := c.r.quoted(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "zpl", v)
 }

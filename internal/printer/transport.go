@@ -36,6 +36,9 @@ type Options struct {
 	WriteTimeout time.Duration // a write that makes no progress (default 30s)
 	KeepAlive    time.Duration // TCP keepalive period (default 15s)
 	usb          usbBackend    // tests replace the USB backend
+	// dial, when set, replaces the TCP dialer: tests connect the runner to
+	// an emulator over an in-memory pipe.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func (o Options) withDefaults() Options {
@@ -127,8 +130,12 @@ func openTCP(ctx context.Context, u *url.URL, opt Options) (Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := net.Dialer{Timeout: opt.DialTimeout, KeepAlive: opt.KeepAlive}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	dial := opt.dial
+	if dial == nil {
+		d := net.Dialer{Timeout: opt.DialTimeout, KeepAlive: opt.KeepAlive}
+		dial = d.DialContext
+	}
+	conn, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to printer %s: %w", addr, err)
 	}

@@ -26,10 +26,11 @@ import (
 
 // Config sets up the emulator.
 type Config struct {
-	Listen     string  // address to listen on, e.g. 127.0.0.1:9100 (":0" picks a port)
-	DPMM       int     // 6, 8, 12 or 24 (default 8)
-	Speed      float64 // labels per second; 0 prints as fast as it can
-	Buffer     int     // label formats the receive buffer holds (default 16)
+	Listen     string       // address to listen on, e.g. 127.0.0.1:9100 (":0" picks a port)
+	Listener   net.Listener // when set, the emulator serves it instead of listening on Listen; Close closes it
+	DPMM       int          // 6, 8, 12 or 24 (default 8)
+	Speed      float64      // labels per second; 0 prints as fast as it can
+	Buffer     int          // label formats the receive buffer holds (default 16)
 	Faults     []Fault
 	OutDir     string // when set, each label's ZPL is stored there (and a PNG with PNG)
 	PNG        bool
@@ -90,9 +91,12 @@ func Start(cfg Config, log zerolog.Logger) (*Sim, error) {
 			return nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, err
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, err
+		}
 	}
 	s := &Sim{cfg: cfg, log: log, ln: ln, start: time.Now(), active: map[FaultKind]bool{}, fired: map[int]bool{}}
 	s.cond = sync.NewCond(&s.mu)
@@ -154,6 +158,24 @@ func (s *Sim) SetFault(kind FaultKind, on bool) {
 	defer s.mu.Unlock()
 	s.active[kind] = on
 	s.cond.Broadcast()
+}
+
+// SetLanguage changes device.languages, as the printer's menu does: a
+// value without "zpl" takes the printer out of ZPL mode.
+func (s *Sim) SetLanguage(lang string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.Language = lang
+}
+
+// Disconnect closes the current connection, if any, as a printer that is
+// restarted or unplugged from the network does. The next one is accepted.
+func (s *Sim) Disconnect() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		s.conn.Close()
+	}
 }
 
 // ActiveFaults lists the faults in effect.

@@ -3,6 +3,7 @@ package printersim_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,7 +20,9 @@ import (
 
 func start(t *testing.T, cfg printersim.Config) *printersim.Sim {
 	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg.Listener = ln
 	s, err := printersim.Start(cfg, zerolog.Nop())
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
@@ -133,4 +136,23 @@ func TestParseFaults(t *testing.T) {
 	_, err = printersim.Start(printersim.Config{Listen: "127.0.0.1:0", Speed: -1}, zerolog.Nop())
 	require.Error(t, err)
 	require.False(t, errors.Is(err, context.Canceled))
+}
+
+func TestMenuLanguageAndRestart(t *testing.T) {
+	s := start(t, printersim.Config{})
+	c := dial(t, s)
+	ctx := context.Background()
+	require.NoError(t, c.CheckZPL(ctx))
+
+	s.SetLanguage("line_print")
+	require.ErrorIs(t, c.CheckZPL(ctx), printer.ErrNotZPL)
+
+	// A restart ends the connection; the next one is served.
+	s.Disconnect()
+	_, err := c.HostID(ctx)
+	require.Error(t, err, "the old connection is gone")
+	s.SetLanguage("zpl")
+	c2 := dial(t, s)
+	require.NoError(t, c2.CheckZPL(ctx))
+	assert.Equal(t, 2, s.Connections())
 }
