@@ -57,7 +57,7 @@ var allowed = map[string][]string{
 		"scanner", "shipments", "stations", "store", "zpl"},
 	"internal/demo": {"agent", "cloud", "cloud/cloudsim", "containers", "gs1", "ledger", "orders", "printer/printersim", "queue",
 		"stations", "store", "v2", "zpl"},
-	"cmd/edgeagent": {"agent", "api", "cloud", "cloud/cloudsim", "config", "containers", "demo", "gs1", "ledger", "logging", "orders",
+	"cmd/edgeagent": {"agent", "api", "cloud", "cloud/cloudsim", "config", "containers", "demo", "gs1", "label", "ledger", "logging", "orders",
 		"printer", "printer/printersim", "queue", "scanner", "stations", "store", "zpl"},
 }
 

@@ -54,7 +54,7 @@ func cmdContainersList(e env) error {
 // containerAction runs a supervisor's container action on one argument
 // with a required reason.
 func containerAction(e env, name, usage, help, argName string, path func(arg string) (string, map[string]any),
-	act func(ctx context.Context, l *api.Line, arg, reason string) (string, error)) error {
+	act func(ctx context.Context, l *api.Line, arg, reason string) (map[string]any, error), say func(arg string, res map[string]any) string) error {
 	fs := flags(e, name, usage, help)
 	cfgPath := fs.String("config", "", "configuration file")
 	reason := fs.String("reason", "", "why (required)")
@@ -70,16 +70,13 @@ func containerAction(e env, name, usage, help, argName string, path func(arg str
 	}
 	p, body := path(pos[0])
 	body["reason"] = *reason
-	msg := "done: " + pos[0]
-	err = change(e, *cfgPath, p, body, func(ctx context.Context, l *api.Line) error {
-		var err error
-		msg, err = act(ctx, l, pos[0], *reason)
-		return err
+	res, err := change(e, *cfgPath, p, body, func(ctx context.Context, l *api.Line) (map[string]any, error) {
+		return act(ctx, l, pos[0], *reason)
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, msg)
+	fmt.Fprintln(e.stdout, say(pos[0], res))
 	return nil
 }
 
@@ -90,9 +87,10 @@ func cmdContainersDisaggregate(e env) error {
 		func(sscc string) (string, map[string]any) {
 			return "/api/v1/containers/" + url.PathEscape(sscc) + "/disaggregate", map[string]any{}
 		},
-		func(ctx context.Context, l *api.Line, sscc, reason string) (string, error) {
-			return "container " + sscc + " disaggregated", l.Containers.Disaggregate(ctx, actor(), sscc, reason)
-		})
+		func(ctx context.Context, l *api.Line, sscc, reason string) (map[string]any, error) {
+			return nil, l.Containers.Disaggregate(ctx, actor(), sscc, reason)
+		},
+		func(sscc string, _ map[string]any) string { return "container " + sscc + " disaggregated" })
 }
 
 func cmdContainersRemove(e env) error {
@@ -102,12 +100,15 @@ func cmdContainersRemove(e env) error {
 		func(item string) (string, map[string]any) {
 			return "/api/v1/containers/remove", map[string]any{"item": item}
 		},
-		func(ctx context.Context, l *api.Line, item, reason string) (string, error) {
+		func(ctx context.Context, l *api.Line, item, reason string) (map[string]any, error) {
 			it, err := containers.ParseItem(item)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			in, err := l.Containers.Remove(ctx, actor(), it, reason)
-			return item + " taken out of " + in, err
+			return map[string]any{"container": in}, err
+		},
+		func(item string, res map[string]any) string {
+			return fmt.Sprintf("%s taken out of %v", item, res["container"])
 		})
 }

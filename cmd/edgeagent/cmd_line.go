@@ -49,20 +49,20 @@ func cmdSerialsImport(e env) error {
 	if err := sc.Err(); err != nil {
 		return exitError{1, err}
 	}
-	n := -1
-	err = change(e, *cfgPath, "/api/v1/products/"+url.PathEscape(*gtin)+"/serials", map[string]any{"serials": serials}, func(ctx context.Context, l *api.Line) error {
-		var err error
-		n, err = l.Ledger.ImportSerials(ctx, actor(), *gtin, serials)
-		return err
-	})
+	res, err := change(e, *cfgPath, "/api/v1/products/"+url.PathEscape(*gtin)+"/serials", map[string]any{"serials": serials},
+		func(ctx context.Context, l *api.Line) (map[string]any, error) {
+			n, err := l.Ledger.ImportSerials(ctx, actor(), *gtin, serials)
+			if err != nil {
+				return nil, err
+			}
+			pool, err := l.Ledger.PoolLevel(ctx, *gtin)
+			return map[string]any{"added": n, "available": pool}, err
+		})
 	if err != nil {
 		return err
 	}
-	if n < 0 {
-		fmt.Fprintf(e.stdout, "%d serials sent to the running agent for %s\n", len(serials), *gtin)
-		return nil
-	}
-	fmt.Fprintf(e.stdout, "%d of %d serials added (%d were known)\n", n, len(serials), len(serials)-n)
+	n, pool := number(res["added"]), number(res["available"])
+	fmt.Fprintf(e.stdout, "%d of %d serials added (%d were known); %d available for %s\n", n, len(serials), len(serials)-n, pool, *gtin)
 	return nil
 }
 
@@ -117,9 +117,9 @@ func cmdLabelsResolve(e env) error {
 	if *reason == "" {
 		return usageError{"--reason is required"}
 	}
-	err = change(e, *cfgPath, fmt.Sprintf("/api/v1/labels/%d/resolve", id), map[string]any{"printed": *printed, "reason": *reason},
-		func(ctx context.Context, l *api.Line) error {
-			return l.Ledger.Resolve(ctx, actor(), id, *printed, *reason)
+	_, err = change(e, *cfgPath, fmt.Sprintf("/api/v1/labels/%d/resolve", id), map[string]any{"printed": *printed, "reason": *reason},
+		func(ctx context.Context, l *api.Line) (map[string]any, error) {
+			return nil, l.Ledger.Resolve(ctx, actor(), id, *printed, *reason)
 		})
 	if err != nil {
 		return err
@@ -130,24 +130,24 @@ func cmdLabelsResolve(e env) error {
 
 // callAgent posts an action to the running agent's /api/v1 with the local
 // token from the configuration.
-func callAgent(e env, cfgPath, path string, body map[string]any) error {
+func callAgent(e env, cfgPath, path string, body map[string]any) (map[string]any, error) {
 	if cfgPath == "" {
-		return usageError{"--config FILE is required"}
+		return nil, usageError{"--config FILE is required"}
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
-		return exitError{1, err}
+		return nil, exitError{1, err}
 	}
 	data, _ := json.Marshal(body)
 	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, "http://"+cfg.HTTP.Listen+path, bytes.NewReader(data))
 	if err != nil {
-		return exitError{1, err}
+		return nil, exitError{1, err}
 	}
 	req.Header.Set("Authorization", "Bearer "+cfg.HTTP.Token.Reveal())
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		return exitError{1, fmt.Errorf("the agent at %s does not answer (is it running?): %w", cfg.HTTP.Listen, err)}
+		return nil, exitError{1, fmt.Errorf("the agent at %s does not answer (is it running?): %w", cfg.HTTP.Listen, err)}
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -161,9 +161,11 @@ func callAgent(e env, cfgPath, path string, body map[string]any) error {
 		if msg == "" {
 			msg = strings.TrimSpace(string(out))
 		}
-		return exitError{1, fmt.Errorf("HTTP %d: %s", resp.StatusCode, msg)}
+		return nil, exitError{1, fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)}
 	}
-	return nil
+	var res map[string]any
+	_ = json.Unmarshal(out, &res)
+	return res, nil
 }
 
 func cmdOrdersResume(e env) error {
@@ -176,8 +178,10 @@ func cmdOrdersResume(e env) error {
 	if len(pos) != 1 {
 		return usageError{"give one label order ID"}
 	}
-	err = change(e, *cfgPath, "/api/v1/label-orders/"+url.PathEscape(pos[0])+"/resume", nil,
-		func(ctx context.Context, l *api.Line) error { return l.Orders.Resume(ctx, actor(), pos[0]) })
+	_, err = change(e, *cfgPath, "/api/v1/label-orders/"+url.PathEscape(pos[0])+"/resume", nil,
+		func(ctx context.Context, l *api.Line) (map[string]any, error) {
+			return nil, l.Orders.Resume(ctx, actor(), pos[0])
+		})
 	if err != nil {
 		return err
 	}
@@ -201,11 +205,25 @@ func cmdLabelsReprint(e env) error {
 	if *reason == "" {
 		return usageError{"--reason is required"}
 	}
-	err = change(e, *cfgPath, fmt.Sprintf("/api/v1/labels/%d/reprint", id), map[string]any{"reason": *reason},
-		func(ctx context.Context, l *api.Line) error { return l.Ledger.Reprint(ctx, actor(), id, *reason) })
+	_, err = change(e, *cfgPath, fmt.Sprintf("/api/v1/labels/%d/reprint", id), map[string]any{"reason": *reason},
+		func(ctx context.Context, l *api.Line) (map[string]any, error) {
+			return nil, l.Ledger.Reprint(ctx, actor(), id, *reason)
+		})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "label %d sent to its printer again\n", id)
 	return nil
+}
+
+// number reads a count from an action's result: an int when the command
+// ran locally, a JSON number when the agent answered.
+func number(v any) int {
+	switch n := v.(type) {
+	case int:
+		return n
+	case float64:
+		return int(n)
+	}
+	return 0
 }

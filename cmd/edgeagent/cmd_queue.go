@@ -125,9 +125,10 @@ func cmdQueueRetry(e env) error {
 	if err != nil {
 		return err
 	}
-	err = change(e, *cfgPath, fmt.Sprintf("/api/v1/queue/%d/retry", id), map[string]any{"reason": *reason}, func(ctx context.Context, l *api.Line) error {
-		return queue.Retry(ctx, l.Ledger.DB(), id, actor(), *reason)
-	})
+	_, err = change(e, *cfgPath, fmt.Sprintf("/api/v1/queue/%d/retry", id), map[string]any{"reason": *reason},
+		func(ctx context.Context, l *api.Line) (map[string]any, error) {
+			return nil, queue.Retry(ctx, l.Ledger.DB(), id, actor(), *reason)
+		})
 	if err != nil {
 		return err
 	}
@@ -150,9 +151,10 @@ func cmdQueuePark(e env) error {
 	if *reason == "" {
 		return usageError{"--reason is required"}
 	}
-	err = change(e, *cfgPath, fmt.Sprintf("/api/v1/queue/%d/park", id), map[string]any{"reason": *reason}, func(ctx context.Context, l *api.Line) error {
-		return queue.Park(ctx, l.Ledger.DB(), id, actor(), *reason)
-	})
+	_, err = change(e, *cfgPath, fmt.Sprintf("/api/v1/queue/%d/park", id), map[string]any{"reason": *reason},
+		func(ctx context.Context, l *api.Line) (map[string]any, error) {
+			return nil, queue.Park(ctx, l.Ledger.DB(), id, actor(), *reason)
+		})
 	if err != nil {
 		return err
 	}

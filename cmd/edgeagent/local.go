@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 
 	"github.com/rs/zerolog"
@@ -53,10 +52,10 @@ func readLine(e env, cfgPath string) (*api.Line, *store.DB, error) {
 // change carries out a change of the line: through the running agent's
 // API (path and body) when one runs, else with local on the database,
 // holding the agent's lock so that no agent starts meanwhile.
-func change(e env, cfgPath, path string, body map[string]any, local func(ctx context.Context, l *api.Line) error) error {
+func change(e env, cfgPath, path string, body map[string]any, local func(ctx context.Context, l *api.Line) (map[string]any, error)) (map[string]any, error) {
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	lock, err := store.Lock(filepath.Dir(cfg.Store.Path))
 	var locked *store.LockedError
@@ -64,12 +63,12 @@ func change(e env, cfgPath, path string, body map[string]any, local func(ctx con
 		return callAgent(e, cfgPath, path, body)
 	}
 	if err != nil {
-		return exitError{1, err}
+		return nil, exitError{1, err}
 	}
 	defer lock.Release()
 	db, err := store.Open(e.ctx, store.Config{Path: cfg.Store.Path}, zerolog.Nop())
 	if err != nil {
-		return exitError{1, err}
+		return nil, exitError{1, err}
 	}
 	defer db.Close()
 	ac := agentConfig(cfg, nil)
@@ -77,14 +76,12 @@ func change(e env, cfgPath, path string, body map[string]any, local func(ctx con
 	if err == nil {
 		err = agent.RegisterProducts(e.ctx, l, ac.Products)
 	}
+	var res map[string]any
 	if err == nil {
-		err = local(e.ctx, l)
+		res, err = local(e.ctx, l)
 	}
 	if err != nil {
-		return exitError{1, fmt.Errorf("%s", plainError(err))}
+		return nil, exitError{1, err}
 	}
-	return nil
+	return res, nil
 }
-
-// plainError is an error as an operator reads it.
-func plainError(err error) string { return err.Error() }

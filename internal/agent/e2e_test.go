@@ -182,7 +182,7 @@ func TestLabelOrderEndToEnd(t *testing.T) {
 	status, counts, err := r.agent.Line.Orders.Status(context.Background(), "MCS360418")
 	require.NoError(t, err)
 	assert.Equal(t, orders.Completed, status)
-	assert.Equal(t, map[string]int{"printed": 55}, counts)
+	assert.Equal(t, map[ledger.LabelState]int{ledger.LabelPrinted: 55}, counts)
 
 	code, body = post(t, r.url, "/v1/manufacturer/v2/api/label_orders/", order55)
 	assert.Equal(t, 409, code)
@@ -217,7 +217,7 @@ func TestLabelOrderWithPrinterFaults(t *testing.T) {
 
 	// The person looks: the label did not come out; reprint it with the
 	// same serial.
-	require.ErrorContains(t, r.agent.Line.Ledger.Reprint(ctx, "supervisor", unknown[0].ID, ""), "needs a reason")
+	require.ErrorContains(t, r.agent.Line.Ledger.Reprint(ctx, "supervisor", unknown[0].ID, ""), "a reason is required")
 	require.NoError(t, r.agent.Line.Ledger.Reprint(ctx, "supervisor", unknown[0].ID, "label not on the line"))
 	require.Eventually(t, func() bool { return len(r.sim.Printed()) == 55 }, 10*time.Second, 10*time.Millisecond)
 	all := printedSerials(t, r.sim)

@@ -22,6 +22,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
 	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/shipments"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/testutil"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
@@ -138,13 +139,13 @@ func TestAggregationStation(t *testing.T) {
 	r, sn := stationRig(t, StationConfig{StationConfig: stations.StationConfig{Name: "agg-1", Printer: "line-1-printer", CaseCapacity: 3, PalletCapacity: 4}})
 	ctx := context.Background()
 	l := r.agent.Line
-	st, ok := l.Station("agg-1")
+	st, ok := l.Stations.Get("agg-1")
 	require.True(t, ok)
 
 	// Serials in every state a pack must not be in.
-	_, err := l.Decommission(ctx, "qa", v2.Decommission{ProductCode: gtin, ProductCodeSchema: "GTIN", Reason: "sample", SendToMarket: new(bool), Serials: []string{sn[50]}})
+	_, err := l.Orders.Decommission(ctx, "qa", v2.Decommission{ProductCode: gtin, ProductCodeSchema: "GTIN", Reason: "sample", SendToMarket: new(bool), Serials: []string{sn[50]}})
 	require.NoError(t, err)
-	_, err = l.ImportSerials(ctx, "erp", gtin, []string{"NOTPRINTED1"})
+	_, err = l.Ledger.ImportSerials(ctx, "erp", gtin, []string{"NOTPRINTED1"})
 	require.NoError(t, err)
 	preprinted, _ := gs1.SSCC(0, prefix, 500)
 
@@ -246,10 +247,10 @@ func TestAggregationStation(t *testing.T) {
 	})
 	agree(t, r)
 	// A supervisor takes the second case off the pallet and empties it.
-	require.ErrorContains(t, l.Disaggregate(ctx, "supervisor", preprinted, "damaged"), "is on pallet "+pallet)
-	_, err = l.RemoveItem(ctx, "supervisor", preprinted, "damaged")
+	require.ErrorContains(t, l.Containers.Disaggregate(ctx, "supervisor", preprinted, "damaged"), "is on pallet "+pallet)
+	_, err = l.Containers.Remove(ctx, "supervisor", containers.Item{Case: preprinted}, "damaged")
 	require.NoError(t, err)
-	require.NoError(t, l.Disaggregate(ctx, "supervisor", preprinted, "damaged"))
+	require.NoError(t, l.Containers.Disaggregate(ctx, "supervisor", preprinted, "damaged"))
 	agree(t, r)
 	// The emptied case is packed again and closed a second time.
 	run(t, st, []step{
@@ -280,9 +281,9 @@ func TestDecommissionStation(t *testing.T) {
 		StationConfig{StationConfig: stations.StationConfig{Name: "dec-1", Mode: stations.ModeDecommission, Reason: "sample"}},
 		StationConfig{StationConfig: stations.StationConfig{Name: "agg-1"}})
 	l := r.agent.Line
-	agg, _ := l.Station("agg-1")
+	agg, _ := l.Stations.Get("agg-1")
 	run(t, agg, []step{{cmd(stations.CmdNew), "opened", "no printer"}, {packScan(t, sn[9]), "added", ""}})
-	dec, _ := l.Station("dec-1")
+	dec, _ := l.Stations.Get("dec-1")
 	run(t, dec, []step{
 		{packScan(t, sn[0]), "decommissioned", "sample"},
 		{packScan(t, sn[1]), "decommissioned", "sample"},
@@ -332,7 +333,7 @@ func TestStationsRaceForPacks(t *testing.T) {
 	added := map[string][]string{}
 	var mu sync.Mutex
 	for i, name := range []string{"a", "b"} {
-		st, _ := l.Station(name)
+		st, _ := l.Stations.Get(name)
 		run(t, st, []step{{cmd(stations.CmdNew), "opened", ""}})
 		order := rand.New(rand.NewSource(int64(i))).Perm(50)
 		wg.Add(1)
@@ -355,7 +356,7 @@ func TestStationsRaceForPacks(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 50, len(added["a"])+len(added["b"]), "each pack added exactly once")
 	for _, name := range []string{"a", "b"} {
-		st, _ := l.Station(name)
+		st, _ := l.Stations.Get(name)
 		run(t, st, []step{{cmd(stations.CmdClose), "closed", ""}})
 	}
 	agree(t, r)
@@ -494,7 +495,7 @@ func TestShipStationOffline(t *testing.T) {
 	list, err := r.agent.Line.Shipments.Orders(context.Background(), "ship-1")
 	require.NoError(t, err)
 	for _, o := range list {
-		assert.Equal(t, "requested", o.State)
+		assert.Equal(t, shipments.Requested, o.State)
 	}
 	r.cloud = startCloud(t, cloudAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -34,12 +34,16 @@ func (s *Server) agentRoutes(mux mux) {
 		}
 		return s.cfg.Line.Ledger.Resolve(r.Context(), actor, id, req.Printed, req.Reason)
 	}))
-	mux.HandleFunc("POST /api/v1/products/{gtin}/serials", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+	mux.HandleFunc("POST /api/v1/products/{gtin}/serials", s.agentResult(func(r *http.Request, actor string, req actionRequest) (map[string]any, error) {
 		if len(req.Serials) == 0 {
-			return v2.Refuse(http.StatusBadRequest, "serials: give at least one serial number")
+			return nil, v2.Refuse(http.StatusBadRequest, "serials: give at least one serial number")
 		}
-		_, err := s.cfg.Line.Ledger.ImportSerials(r.Context(), actor, r.PathValue("gtin"), req.Serials)
-		return err
+		n, err := s.cfg.Line.Ledger.ImportSerials(r.Context(), actor, r.PathValue("gtin"), req.Serials)
+		if err != nil {
+			return nil, err
+		}
+		pool, err := s.cfg.Line.Ledger.PoolLevel(r.Context(), r.PathValue("gtin"))
+		return map[string]any{"added": n, "available": pool}, err
 	}))
 	mux.HandleFunc("GET /api/v1/labels/unknown", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.who(r); !ok {
@@ -68,6 +72,14 @@ type actionRequest struct {
 }
 
 func (s *Server) agentAction(fn func(*http.Request, string, actionRequest) error) http.HandlerFunc {
+	return s.agentResult(func(r *http.Request, actor string, req actionRequest) (map[string]any, error) {
+		return nil, fn(r, actor, req)
+	})
+}
+
+// agentResult is agentAction for actions that answer with figures: they
+// are sent beside "ok".
+func (s *Server) agentResult(fn func(*http.Request, string, actionRequest) (map[string]any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		actor, ok := s.who(r)
 		if !ok {
@@ -83,7 +95,8 @@ func (s *Server) agentAction(fn func(*http.Request, string, actionRequest) error
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body: " + err.Error()})
 			return
 		}
-		if err := fn(r, actor, req); err != nil {
+		out, err := fn(r, actor, req)
+		if err != nil {
 			if rf, found := refusal(err); found {
 				writeJSON(w, rf.Status, map[string]string{"error": rf.Body.Message})
 				return
@@ -92,7 +105,11 @@ func (s *Server) agentAction(fn func(*http.Request, string, actionRequest) error
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error: see the agent's log"})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+		if out == nil {
+			out = map[string]any{}
+		}
+		out["ok"] = true
+		writeJSON(w, http.StatusOK, out)
 	}
 }
 

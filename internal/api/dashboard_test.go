@@ -148,7 +148,7 @@ func TestDashboardPagesAndLogin(t *testing.T) {
 	csrf := string(m[1])
 	assert.Equal(t, 401, post("/api/v1/stations/case-1/command", `{"command":"CMD:NEW"}`, ""), "no CSRF token")
 	assert.Equal(t, 401, post("/api/v1/stations/case-1/command", `{"command":"CMD:NEW"}`, "0000"), "wrong CSRF token")
-	assert.Equal(t, 409, post("/api/v1/stations/case-1/command", `{"command":"CMD:NEW"}`, csrf), "only close and cancel")
+	assert.Equal(t, 400, post("/api/v1/stations/case-1/command", `{"command":"CMD:NEW"}`, csrf), "only close and cancel")
 	assert.Equal(t, 409, post("/api/v1/stations/case-1/command", `{"command":"CMD:CLOSE"}`, csrf), "nothing open")
 	code, body := get(t, base+"/audit")
 	require.Equal(t, 200, code)

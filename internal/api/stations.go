@@ -99,13 +99,13 @@ func (s *Server) stationRoutes(mux mux) {
 	mux.HandleFunc("POST /api/v1/containers/{sscc}/disaggregate", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
 		return s.cfg.Line.Containers.Disaggregate(r.Context(), actor, r.PathValue("sscc"), req.Reason)
 	}))
-	mux.HandleFunc("POST /api/v1/containers/remove", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+	mux.HandleFunc("POST /api/v1/containers/remove", s.agentResult(func(r *http.Request, actor string, req actionRequest) (map[string]any, error) {
 		it, err := containers.ParseItem(req.Item)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		_, err = s.cfg.Line.Containers.Remove(r.Context(), actor, it, req.Reason)
-		return err
+		in, err := s.cfg.Line.Containers.Remove(r.Context(), actor, it, req.Reason)
+		return map[string]any{"container": in}, err
 	}))
 }
 

@@ -70,7 +70,7 @@ const commissionPath = "/v1/manufacturer/v2/api/serials/commission"
 func drain(t *testing.T, s Sender, items []queue.Item, batch int) []queue.Record {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "q.db")}, zerolog.Nop())
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "data", "q.db")}, zerolog.Nop())
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	require.NoError(t, db.Write(ctx, func(tx *sql.Tx) error {

@@ -79,6 +79,10 @@ type StateError struct {
 }
 
 func (e *StateError) Error() string {
+	if before, rule, ok := strings.Cut(e.Act, ": "); ok {
+		_ = before
+		return fmt.Sprintf("container %s is %s: %s", e.SSCC, e.State, rule)
+	}
 	return fmt.Sprintf("container %s is %s: it cannot be %s", e.SSCC, e.State, e.Act)
 }
 
@@ -410,7 +414,7 @@ func (c *Containers) Disaggregate(ctx context.Context, actor, sscc, reason strin
 			return fmt.Errorf("container %s: %w", sscc, ErrNotFound)
 		}
 		if k.State != Closed {
-			return &StateError{SSCC: sscc, State: k.State, Act: "disaggregated (only closed containers are; an open one is cancelled at its station)"}
+			return &StateError{SSCC: sscc, State: k.State, Act: "disaggregated: only closed containers are disaggregated (an open one is cancelled at its station)"}
 		}
 		if in, err := HolderOfCase(tx, sscc); err != nil {
 			return err

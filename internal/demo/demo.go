@@ -231,15 +231,15 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 	po := fmt.Sprintf("PO-DEMO-%03d", n)
 	lo := fmt.Sprintf("LO-DEMO-%03d", n)
 	s.cfg.Log.Info().Str("packaging_order", po).Msg("demo: next order")
-	if _, err := l.PackagingOrderDetails(ctx, po); err != nil {
+	if _, err := l.Orders.PackagingOrderDetails(ctx, po); err != nil {
 		q := perCase * cases
-		if _, err := l.CreatePackagingOrder(ctx, "demo-erp", v2.PackagingOrder{OrderID: po, ProductCode: gtin, ProductCodeSchema: "GTIN",
+		if _, err := l.Orders.CreatePackagingOrder(ctx, "demo-erp", v2.PackagingOrder{OrderID: po, ProductCode: gtin, ProductCodeSchema: "GTIN",
 			Batch: batch, ExpiryDate: expiry, Quantity: &q, Market: "EU"}); err != nil {
 			return err
 		}
 	}
 	for _, name := range []string{"case-1", "pallet-1"} {
-		st, _ := l.Station(name)
+		st, _ := l.Stations.Get(name)
 		if state, err := st.State(ctx, 0); err == nil && state.Container != "" {
 			_, _ = st.Handle(ctx, stations.Scan{Source: "demo", Raw: []byte(stations.CmdCancel), Plain: stations.CmdCancel})
 		}
@@ -248,7 +248,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 		}
 	}
 	q := perCase * cases
-	err := l.CreateLabelOrder(ctx, "demo-erp", v2.LabelOrder{OrderID: lo, ProductCode: gtin, ProductCodeSchema: "GTIN", Batch: batch,
+	err := l.Orders.CreateLabelOrder(ctx, "demo-erp", v2.LabelOrder{OrderID: lo, ProductCode: gtin, ProductCodeSchema: "GTIN", Batch: batch,
 		Quantity: &q, DestinationTag: "line-1-printer", TemplateTag: "pack", Execute: true})
 	var rf *v2.Refusal
 	if err != nil && !(errors.As(err, &rf) && rf.Body.Message == v2.MsgLabelOrderExists) {
@@ -274,7 +274,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 	// The operators pack what has come out of the printer, case by case;
 	// after a restart they go on with the cases already closed.
 	var packed, closedCases []string
-	all, err := l.Containers(ctx, "")
+	all, err := l.Containers.List(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -294,13 +294,13 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 		return nil
 	}
 	for len(closedCases) < cases {
-		serials, err := l.PrintedSerials(ctx, lo)
+		serials, err := l.Ledger.PrintedSerials(ctx, lo)
 		if err != nil {
 			return err
 		}
 		free := freeSerials(serials, packed)
 		if len(free) < perCase {
-			status, _, _ := l.LabelOrderStatus(ctx, lo)
+			status, _, _ := l.Orders.Status(ctx, lo)
 			if status == orders.Completed && len(free) < perCase {
 				break // labels lost to the fault: the rest was resolved by a person
 			}
@@ -348,7 +348,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 		}
 	}
 	// Quality takes one of the extra labels' packs as a sample.
-	serials, _ := l.PrintedSerials(ctx, lo)
+	serials, _ := l.Ledger.PrintedSerials(ctx, lo)
 	if free := freeSerials(serials, packed); len(free) > 0 {
 		if _, err := s.scan(ctx, "samples", pack(free[0], batch)); err != nil {
 			return err

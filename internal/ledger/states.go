@@ -107,8 +107,11 @@ type LabelStateError struct {
 }
 
 func (e *LabelStateError) Error() string {
-	if e.Want != "" {
-		return fmt.Sprintf("label %d is %s: only %s labels can become %s", e.ID, e.State, e.Want, e.To)
+	switch {
+	case e.Want == LabelUnknown && e.To == LabelQueued:
+		return fmt.Sprintf("label %d is %s: only labels whose outcome is unknown are reprinted", e.ID, e.State)
+	case e.Want == LabelUnknown:
+		return fmt.Sprintf("label %d is %s: only labels whose outcome is unknown are resolved", e.ID, e.State)
 	}
 	return fmt.Sprintf("label %d is %s: it cannot become %s", e.ID, e.State, e.To)
 }

@@ -183,7 +183,7 @@ func TestResolvingOtherLabels(t *testing.T) {
 	require.ErrorAs(t, l.Printed(ctx, "p", ref), &lse, "nothing is printed without being recorded as printing")
 	assert.Equal(t, "label 1 is queued: it cannot become printed", lse.Error())
 	require.ErrorAs(t, l.Resolve(ctx, "ana", id, false, "x"), &lse)
-	assert.Equal(t, "label 1 is queued: only unknown labels can become voided", lse.Error())
+	assert.Equal(t, "label 1 is queued: only labels whose outcome is unknown are resolved", lse.Error())
 	require.ErrorIs(t, l.Resolve(ctx, "ana", 99, false, "x"), ErrLabelNotFound)
 	require.NoError(t, l.Printing(ctx, "p", ref))
 	require.NoError(t, l.Unknown(ctx, "p", ref, "cable pulled"))
