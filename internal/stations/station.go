@@ -11,10 +11,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -280,15 +280,15 @@ type stationRow struct {
 
 // work is a scan being judged inside its transaction.
 type work struct {
-	s     *Station
-	tx    *sql.Tx
-	row   stationRow
+	s      *Station
+	tx     *sql.Tx
+	row    stationRow
 	v      *Verdict
 	notify bool   // facts were queued for the cloud
 	wake   string // a printer that has a label queued
 	who    string // the audit log's actor
-	dirty bool     // the station row changed
-	now   int64
+	dirty  bool   // the station row changed
+	now    int64
 }
 
 // refusal is an operator-readable "no".
