@@ -53,10 +53,9 @@ var allowed = map[string][]string{
 	"internal/stations":           {"audit", "containers", "gs1", "ledger", "orders", "shipments", "store"},
 	"internal/api":                {"audit", "containers", "ledger", "orders", "queue", "shipments", "stations", "store", "v2", "zpl"},
 	"internal/cloudsync":          {"cloud", "clock", "facts", "queue"},
-	"internal/agent": {"api", "clock", "cloud", "cloudsync", "containers", "facts", "label", "ledger", "orders", "printer", "queue",
+	"internal/agent": {"api", "clock", "cloud", "cloudsync", "config", "containers", "facts", "label", "ledger", "orders", "printer", "queue",
 		"scanner", "shipments", "stations", "store", "zpl"},
-	"internal/demo": {"agent", "cloud", "cloud/cloudsim", "containers", "gs1", "ledger", "orders", "printer/printersim", "queue",
-		"stations", "store", "v2", "zpl"},
+	"internal/demo": {"agent", "cloud/cloudsim", "config", "gs1", "orders", "printer/printersim", "stations", "v2", "zpl"},
 	"cmd/edgeagent": {"agent", "api", "cloud", "cloud/cloudsim", "config", "containers", "demo", "gs1", "label", "ledger", "logging", "orders",
 		"printer", "printer/printersim", "queue", "scanner", "stations", "store", "zpl"},
 }

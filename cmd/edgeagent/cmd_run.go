@@ -9,75 +9,14 @@ import (
 	"syscall"
 
 	"github.com/edgeagent/edgeagent/internal/agent"
-	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/config"
-	"github.com/edgeagent/edgeagent/internal/containers"
-	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/logging"
-	"github.com/edgeagent/edgeagent/internal/orders"
-	"github.com/edgeagent/edgeagent/internal/queue"
-	"github.com/edgeagent/edgeagent/internal/stations"
-	"github.com/edgeagent/edgeagent/internal/store"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
 // agentConfig maps the configuration file to the agent's parts.
 func agentConfig(cfg config.Config, templates *zpl.Set) agent.Config {
-	ac := agent.Config{
-		DB: store.Config{Path: cfg.Store.Path, MaxBatch: cfg.Store.GroupCommitMaxBatch, MaxDelay: cfg.Store.GroupCommitMaxDelay,
-			MaxPageCount: cfg.Store.MaxPages},
-		LineName:  cfg.Line.Name,
-		Templates: templates,
-		Serials: ledger.SerialConfig{Generate: cfg.Line.Serials.Generate, Length: cfg.Line.Serials.Length,
-			Alphabet: cfg.Line.Serials.Alphabet, LowPool: cfg.Line.Serials.LowPool},
-		Extra:   orders.Extra{Amount: cfg.Line.ExtraLabels.Amount, Type: cfg.Line.ExtraLabels.Type},
-		Listen:  cfg.HTTP.Listen,
-		Tokens:  map[string]string{"local": cfg.HTTP.Token.Reveal()},
-		Queue:   queue.Config{Workers: cfg.Sync.Workers, DefaultBatch: cfg.Sync.MaxBatch, Retention: cfg.Sync.Retention},
-		Version: version,
-	}
-	for _, p := range cfg.Line.Printers {
-		ac.Printers = append(ac.Printers, agent.PrinterConfig{Tag: p.Tag, URL: p.URL})
-	}
-	for _, p := range cfg.Line.Products {
-		b := map[string]string{}
-		for _, x := range p.Batches {
-			b[x.Batch] = x.Expiry
-		}
-		ac.Products = append(ac.Products, agent.Product{GTIN: p.GTIN, Market: p.Market, Batches: b})
-		if p.CaseCapacity > 0 || p.PalletCapacity > 0 {
-			if ac.Capacities == nil {
-				ac.Capacities = map[string]stations.Capacity{}
-			}
-			ac.Capacities[p.GTIN] = stations.Capacity{Case: p.CaseCapacity, Pallet: p.PalletCapacity}
-		}
-	}
-	ac.SSCC = containers.SSCCConfig{CompanyPrefix: cfg.Line.SSCC.CompanyPrefix, Extension: cfg.Line.SSCC.Extension}
-	for _, st := range cfg.Line.Stations {
-		sc := agent.StationConfig{StationConfig: stations.StationConfig{Name: st.Name, Mode: st.Mode, Printer: st.Printer, Reason: st.Reason,
-			SendToMarket: st.SendToMarket, Order: st.Order, CaseCapacity: st.CaseCapacity, PalletCapacity: st.PalletCapacity,
-			IntegrationID: st.IntegrationID}, Scanners: st.Scanners, Layout: st.Layout}
-		if st.GS != "" {
-			sc.GS = st.GS[0]
-		}
-		ac.Stations = append(ac.Stations, sc)
-	}
-	for _, t := range cfg.V2.Tokens {
-		ac.Tokens[t.Name] = t.Token.Reveal()
-	}
-	for _, k := range cfg.V2.ChannelKeys {
-		ac.ChannelKeys = append(ac.ChannelKeys, k.Reveal())
-	}
-	if cfg.Cloud.BaseURL != "" {
-		ac.Cloud = &cloud.Config{BaseURL: cfg.Cloud.BaseURL, ChannelKey: cfg.Cloud.ChannelKey.Reveal(), Token: cfg.Cloud.Token.Reveal(),
-			APIKey: cfg.Cloud.APIKey.Reveal(), APISecret: cfg.Cloud.APISecret.Reveal(), BearerToken: cfg.Cloud.Bearer,
-			CAFile: cfg.Cloud.CAFile, Timeout: cfg.Cloud.Timeout}
-		if sh := cfg.Cloud.Shipping; sh.BaseURL != "" {
-			ac.Shipping = &cloud.ShippingConfig{BaseURL: sh.BaseURL, PublicKey: sh.PublicKey.Reveal(), SecretKey: sh.SecretKey.Reveal(),
-				PartnerID: sh.PartnerID, Timeout: cfg.Cloud.Timeout, CAFile: cfg.Cloud.CAFile}
-		}
-	}
-	return ac
+	return agent.FromConfig(cfg, templates, version)
 }
 
 func cmdRun(e env) error {

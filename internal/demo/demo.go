@@ -23,16 +23,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/edgeagent/edgeagent/internal/agent"
-	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/cloud/cloudsim"
-	"github.com/edgeagent/edgeagent/internal/containers"
+	"github.com/edgeagent/edgeagent/internal/config"
 	"github.com/edgeagent/edgeagent/internal/gs1"
-	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
-	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/stations"
-	"github.com/edgeagent/edgeagent/internal/store"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
@@ -109,32 +105,33 @@ func Run(ctx context.Context, cfg Config) error {
 	defer casePrinter.Close()
 
 	base := sim.URL()
-	a, err := agent.Start(ctx, agent.Config{
-		DB:        store.Config{Path: filepath.Join(cfg.Dir, "edgeagent.db"), MaxBatch: 128},
-		LineName:  "demo-line",
-		Templates: zpl.Builtin(),
-		Printers:  []agent.PrinterConfig{{Tag: "line-1-printer", URL: packPrinter.URL()}, {Tag: "case-printer", URL: casePrinter.URL()}},
-		Products:  []agent.Product{{GTIN: gtin, Market: "EU", Batches: map[string]string{batch: expiry, "B2024-11": "270531"}}},
-		Serials:   ledger.SerialConfig{Generate: true, Length: 12, LowPool: 100},
-		Extra:     orders.Extra{Amount: 4, Type: "amount"},
-		Listen:    cfg.Listen,
-		Tokens:    map[string]string{"demo": token},
-		Cloud:     &cloud.Config{BaseURL: base, ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 5 * time.Second},
-		Shipping: &cloud.ShippingConfig{BaseURL: sim.ShippingURL(), PublicKey: "ship-public", SecretKey: "ship-secret",
-			NotFoundWait: 500 * time.Millisecond},
-		Queue:      queue.Config{BaseBackoff: time.Second, MaxBackoff: 10 * time.Second, Poll: 500 * time.Millisecond},
-		PullEvery:  time.Minute,
-		SSCC:       containers.SSCCConfig{CompanyPrefix: "9506000", Extension: 0},
-		Capacities: map[string]stations.Capacity{gtin: {Case: perCase, Pallet: cases}},
-		Stations: []agent.StationConfig{
-			{StationConfig: stations.StationConfig{Name: "case-1", Mode: stations.ModeCase, Printer: "case-printer"}, GS: '|'},
-			{StationConfig: stations.StationConfig{Name: "pallet-1", Mode: stations.ModePallet, Printer: "case-printer"}},
-			{StationConfig: stations.StationConfig{Name: "samples", Mode: stations.ModeDecommission, Reason: "sample"}},
-			{StationConfig: stations.StationConfig{Name: "ship-1", Mode: stations.ModeShip, Printer: "case-printer", IntegrationID: 70}, GS: '|'},
-		},
-		ShipPoll: time.Second,
-		Version:  cfg.Version,
-	}, cfg.Log)
+	// The demo line is configured as any line is, and becomes an agent the
+	// same way; only the timings of the emulated world are shorter.
+	line := config.Default()
+	line.Line = config.Line{Name: "demo-line",
+		Printers: []config.Printer{{Tag: "line-1-printer", URL: packPrinter.URL()}, {Tag: "case-printer", URL: casePrinter.URL()}},
+		Products: []config.Product{{GTIN: gtin, Market: "EU", CaseCapacity: perCase, PalletCapacity: cases,
+			Batches: []config.Batch{{Batch: batch, Expiry: expiry}, {Batch: "B2024-11", Expiry: "270531"}}}},
+		Serials:     config.Serials{Generate: true, Length: 12, LowPool: 100},
+		ExtraLabels: config.ExtraLabels{Amount: 4, Type: "amount"},
+		SSCC:        config.SSCC{CompanyPrefix: "9506000", Extension: 0},
+		Stations: []config.Station{
+			{Name: "case-1", Mode: stations.ModeCase, Printer: "case-printer", GS: "|"},
+			{Name: "pallet-1", Mode: stations.ModePallet, Printer: "case-printer"},
+			{Name: "samples", Mode: stations.ModeDecommission, Reason: "sample"},
+			{Name: "ship-1", Mode: stations.ModeShip, Printer: "case-printer", IntegrationID: 70, GS: "|"},
+		}}
+	line.DataDir = cfg.Dir
+	line.Store.Path = filepath.Join(cfg.Dir, "edgeagent.db")
+	line.HTTP = config.HTTP{Listen: cfg.Listen, Token: config.Secret(token)}
+	line.Cloud = config.Cloud{BaseURL: base, ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 5 * time.Second,
+		Shipping: config.Shipping{BaseURL: sim.ShippingURL(), PublicKey: "ship-public", SecretKey: "ship-secret"}}
+	ac := agent.FromConfig(line, zpl.Builtin(), cfg.Version)
+	ac.Tokens = map[string]string{"demo": token}
+	ac.Shipping.NotFoundWait = 500 * time.Millisecond
+	ac.Queue.BaseBackoff, ac.Queue.MaxBackoff, ac.Queue.Poll = time.Second, 10*time.Second, 500*time.Millisecond
+	ac.PullEvery, ac.ShipPoll, ac.StopTimeout = time.Minute, time.Second, 5*time.Second
+	a, err := agent.Start(ctx, ac, cfg.Log)
 	if err != nil {
 		return err
 	}
