@@ -18,6 +18,7 @@ import (
 // error that is not a refusal (a fault of the agent).
 func refusal(err error) (*v2.Refusal, bool) {
 	var (
+		fes  v2.FieldErrors
 		rf   *v2.Refusal
 		fe   *v2.FieldError
 		nf   *ledger.SerialNotFoundError
@@ -35,6 +36,8 @@ func refusal(err error) (*v2.Refusal, bool) {
 	switch {
 	case errors.As(err, &rf):
 		return rf, true
+	case errors.As(err, &fes):
+		return v2.Validation(fes), true
 	case errors.As(err, &fe):
 		return v2.Validation(fe), true
 	case errors.As(err, &me):

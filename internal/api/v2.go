@@ -3,7 +3,6 @@ package api
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -94,18 +93,9 @@ func (s *Server) answer(err error, ok any) (int, any) {
 	return http.StatusInternalServerError, v2.ErrorBody{Message: "Internal error: see the agent's log"}
 }
 
-// decode reads a JSON body; a value of the wrong type is a validation
-// error naming the field.
-func decode(body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return &v2.FieldError{Field: te.Field, Rule: "must be a " + te.Type.String()}
-		}
-		return &v2.FieldError{Field: "body", Rule: "must be a JSON object"}
-	}
-	return nil
-}
+// decode reads a request body strictly (v2.Decode): every fault comes
+// back at once, each naming its field.
+func decode(body []byte, v any) error { return v2.Decode(body, v) }
 
 func (s *Server) labelOrder(r *http.Request, actor string, body []byte) (int, any) {
 	var o v2.LabelOrder

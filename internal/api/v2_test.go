@@ -86,7 +86,7 @@ func TestLocalV2LabelOrders(t *testing.T) {
 		{"product", with(lo, `"product_code":"09506000134369"`), nil, 404, "ProductError: the product does not exist", ""},
 		{"order_id", with(lo, `"order_id":""`), nil, 400, "ValidationError: order_id: is required", ""},
 		{"schema", with(lo, `"product_code_schema":"EAN"`), nil, 400, `ValidationError: product_code_schema: must be "GTIN", got "EAN"`, ""},
-		{"quantity", with(lo, `"quantity":"ten"`), nil, 400, "ValidationError: quantity: must be a int", ""},
+		{"quantity", with(lo, `"quantity":"ten"`), nil, 400, "ValidationError: quantity: must be a whole number", ""},
 		{"extra type", with(lo, `"extra_label_amount":3`), nil, 400, "ValidationError: extra_label_type: is required when extra_label_amount is given", ""},
 		{"created", lo, nil, 200, "Label order created successfully", ""},
 		{"exists", lo, nil, 409, "Label order already exists!", ""},

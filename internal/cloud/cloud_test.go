@@ -131,8 +131,12 @@ func TestLabelOrders(t *testing.T) {
 	_, err = c.CreateLabelOrder(ctx, small)
 	require.ErrorIs(t, err, cloud.ErrNoSerialsAssigned)
 	big := labelOrder("BIG")
-	big.Quantity = ptr(100000)
+	big.Quantity = ptr(90000)
 	big.ExtraLabelType, big.ExtraLabelAmount = "percentage", ptr(10)
+	first := big
+	first.OrderID = "FIRST"
+	_, err = c.CreateLabelOrder(ctx, first)
+	require.NoError(t, err, "99,000 labels: within the line's 100,000 and the pool")
 	_, err = c.CreateLabelOrder(ctx, big)
 	require.ErrorIs(t, err, cloud.ErrSerialsRequested)
 	assert.True(t, cloud.IsRetryable(err))
@@ -146,7 +150,7 @@ func TestLabelOrders(t *testing.T) {
 		json        string
 	}{
 		{func(o *cloud.LabelOrder) { o.OrderID = "" }, "order_id", "is required", `"order_id":""`},
-		{func(o *cloud.LabelOrder) { o.OrderID = strings.Repeat("x", 256) }, "order_id", "1-255", `"order_id":"` + strings.Repeat("x", 256) + `"`},
+		{func(o *cloud.LabelOrder) { o.OrderID = strings.Repeat("x", 256) }, "order_id", "1-64", `"order_id":"` + strings.Repeat("x", 256) + `"`},
 		{func(o *cloud.LabelOrder) { o.ProductCodeSchema = "EAN" }, "product_code_schema", `must be "GTIN"`, `"product_code_schema":"EAN"`},
 		{func(o *cloud.LabelOrder) { o.ProductCode = "09506000134353" }, "product_code", "check digit", `"product_code":"09506000134353"`},
 		{func(o *cloud.LabelOrder) { o.Batch = "" }, "batch", "is required", `"batch":""`},
@@ -256,12 +260,12 @@ func TestPackagingOrders(t *testing.T) {
 		json        string
 	}{
 		{func(o *cloud.PackagingOrder) { o.OrderID = "" }, "order_id", "is required", `"order_id":""`},
-		{func(o *cloud.PackagingOrder) { o.OrderID = strings.Repeat("o", 256) }, "order_id", "1-255", `"order_id":"` + strings.Repeat("o", 256) + `"`},
+		{func(o *cloud.PackagingOrder) { o.OrderID = strings.Repeat("o", 256) }, "order_id", "1-64", `"order_id":"` + strings.Repeat("o", 256) + `"`},
 		{func(o *cloud.PackagingOrder) { o.OrderDescription = strings.Repeat("d", 256) }, "order_description", "1-255", `"order_description":"` + strings.Repeat("d", 256) + `"`},
 		{func(o *cloud.PackagingOrder) { o.ProductCode = "" }, "product_code", "is required", `"product_code":""`},
-		{func(o *cloud.PackagingOrder) { o.ProductCode = strings.Repeat("1", 256) }, "product_code", "1-255", `"product_code":"` + strings.Repeat("1", 256) + `"`},
+		{func(o *cloud.PackagingOrder) { o.ProductCode = strings.Repeat("1", 256) }, "product_code", "GTIN-14", `"product_code":"` + strings.Repeat("1", 256) + `"`},
 		{func(o *cloud.PackagingOrder) { o.ProductCodeSchema = "" }, "product_code_schema", `must be "GTIN"`, `"product_code_schema":""`},
-		{func(o *cloud.PackagingOrder) { o.Batch = strings.Repeat("b", 256) }, "batch", "1-255", `"batch":"` + strings.Repeat("b", 256) + `"`},
+		{func(o *cloud.PackagingOrder) { o.Batch = strings.Repeat("b", 21) }, "batch", "1-20", `"batch":"` + strings.Repeat("b", 21) + `"`},
 		{func(o *cloud.PackagingOrder) { o.ExpiryDate = "261301" }, "expiry_date", "month 13", `"expiry_date":"261301"`},
 		{func(o *cloud.PackagingOrder) { o.ExpiryDate = "260230" }, "expiry_date", "day 30", `"expiry_date":"260230"`},
 		{func(o *cloud.PackagingOrder) { o.ExpiryDate = "2026-12" }, "expiry_date", "YYMMDD", `"expiry_date":"2026-12"`},

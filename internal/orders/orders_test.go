@@ -133,7 +133,7 @@ func TestCreateLabelOrderRefusalsStoreNothing(t *testing.T) {
 		"unknown product":         {order: mod(func(o *v2.LabelOrder) { o.ProductCode = otherGTIN }), is: ledger.ErrProductNotFound},
 		"unknown batch":           {order: mod(func(o *v2.LabelOrder) { o.Batch = "ZZ99" }), is: ledger.ErrBatchNotFound},
 		"existing order":          {order: labelOrder("LO-1", 5), is: ErrLabelOrderExists},
-		"label does not render":   {order: mod(func(o *v2.LabelOrder) { o.Batch = "AB 12" }), field: "template_tag", rule: "does not render"},
+		"batch not in CSET 82":    {order: mod(func(o *v2.LabelOrder) { o.Batch = "AB 12" }), field: "batch", rule: "CSET 82"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := l.orders.CreateLabelOrder(ctx, "erp", tc.order)

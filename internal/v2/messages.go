@@ -1,5 +1,7 @@
 package v2
 
+import "errors"
+
 // Documented error messages and types of the Manufacturer V2 API.
 const (
 	MsgNoToken           = "No token provided"
@@ -29,6 +31,8 @@ type ErrorBody struct {
 	Message string `json:"message"`
 	Code    string `json:"code,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// Fields lists every broken field rule of a ValidationError.
+	Fields []FieldError `json:"fields,omitempty"`
 }
 
 // Refusal is a request the service refuses with one of its documented
@@ -60,6 +64,18 @@ var (
 )
 
 // Validation turns a broken field rule into the ValidationError answer.
+// Every *FieldError the error holds is listed in the answer's fields.
 func Validation(err error) *Refusal {
-	return &Refusal{Status: 400, Body: ErrorBody{Error: TypeValidation, Message: TypeValidation + ": " + err.Error()}}
+	b := ErrorBody{Error: TypeValidation, Message: TypeValidation + ": " + err.Error()}
+	var fes FieldErrors
+	var fe *FieldError
+	switch {
+	case errors.As(err, &fes):
+		for _, f := range fes {
+			b.Fields = append(b.Fields, *f)
+		}
+	case errors.As(err, &fe):
+		b.Fields = []FieldError{*fe}
+	}
+	return &Refusal{Status: 400, Body: b}
 }

@@ -22,23 +22,31 @@ var ExtraLabelTypes = []string{"amount", "percentage"}
 func (o LabelOrder) Validate() error {
 	var c Checker
 	c.Required("order_id", o.OrderID)
-	c.Length("order_id", o.OrderID, 255)
+	c.Printable("order_id", o.OrderID, MaxOrderID)
+	c.ZPLSafe("order_id", o.OrderID)
 	c.Required("product_code", o.ProductCode)
 	c.Schema("product_code_schema", o.ProductCodeSchema)
 	if o.ProductCode != "" {
 		c.Gtin("product_code", o.ProductCode)
 	}
 	c.Required("batch", o.Batch)
-	c.Length("batch", o.Batch, 255)
+	if o.Batch != "" {
+		c.Cset82("batch", o.Batch, 20)
+	}
 	switch {
 	case o.Quantity == nil:
 		c.Fail("quantity", "is required")
-	case *o.Quantity < 1 || *o.Quantity > 100000:
-		c.Fail("quantity", "must be 1-100000, got %d", *o.Quantity)
+	case *o.Quantity < 1 || *o.Quantity > MaxLabels:
+		c.Fail("quantity", "must be 1-%d, got %d", MaxLabels, *o.Quantity)
 	}
 	if o.ExtraLabelAmount != nil {
-		if *o.ExtraLabelAmount < 0 {
+		switch {
+		case *o.ExtraLabelAmount < 0:
 			c.Fail("extra_label_amount", "must not be negative, got %d", *o.ExtraLabelAmount)
+		case o.ExtraLabelType == "percentage" && *o.ExtraLabelAmount > 100:
+			c.Fail("extra_label_amount", "a percentage must be 0-100, got %d", *o.ExtraLabelAmount)
+		case *o.ExtraLabelAmount > MaxLabels:
+			c.Fail("extra_label_amount", "must be 0-%d, got %d", MaxLabels, *o.ExtraLabelAmount)
 		}
 		if o.ExtraLabelType == "" {
 			c.Fail("extra_label_type", "is required when extra_label_amount is given")
@@ -47,11 +55,46 @@ func (o LabelOrder) Validate() error {
 	if o.ExtraLabelType != "" && !oneOf(o.ExtraLabelType, ExtraLabelTypes) {
 		c.Fail("extra_label_type", "must be amount or percentage, got %q", o.ExtraLabelType)
 	}
+	if o.Quantity != nil && !c.Failed("quantity") && !c.Failed("extra_label_amount") {
+		if n := o.Labels(0, ""); n > MaxLabels {
+			c.Fail("quantity", "with its extra labels the order makes %d labels; at most %d", n, MaxLabels)
+		}
+	}
 	c.Required("destination_tag", o.DestinationTag)
-	c.Length("destination_tag", o.DestinationTag, 255)
+	c.Printable("destination_tag", o.DestinationTag, 255)
 	c.Required("template_tag", o.TemplateTag)
-	c.Length("template_tag", o.TemplateTag, 255)
+	c.Printable("template_tag", o.TemplateTag, 255)
 	return c.Result()
+}
+
+// The line's limits beyond the service's documented rules.
+const (
+	// MaxOrderID is the longest order ID, in characters.
+	MaxOrderID = 64
+	// MaxLabels bounds the labels of one label order, extra labels
+	// included.
+	MaxLabels = 100000
+)
+
+// Labels is how many labels the order makes: its quantity and its extra
+// labels, its own or (when it gives none) the channel's default amount and
+// type. The sum is computed without overflow: anything above MaxLabels is
+// MaxLabels+1.
+func (o LabelOrder) Labels(defAmount int, defType string) int {
+	if o.Quantity == nil || *o.Quantity < 0 {
+		return 0
+	}
+	q := min(*o.Quantity, MaxLabels+1)
+	amount, typ := defAmount, defType
+	if o.ExtraLabelAmount != nil {
+		amount, typ = *o.ExtraLabelAmount, o.ExtraLabelType
+	}
+	amount = min(max(amount, 0), MaxLabels+1)
+	extra := amount
+	if typ == "percentage" {
+		extra = (q*amount + 99) / 100
+	}
+	return min(q+extra, MaxLabels+1)
 }
 
 func oneOf(v string, list []string) bool {
@@ -86,12 +129,17 @@ type PackagingOrder struct {
 func (o PackagingOrder) Validate() error {
 	var c Checker
 	c.Required("order_id", o.OrderID)
-	c.Length("order_id", o.OrderID, 255)
-	c.Length("order_description", o.OrderDescription, 255)
+	c.Printable("order_id", o.OrderID, MaxOrderID)
+	c.ZPLSafe("order_id", o.OrderID)
+	c.Printable("order_description", o.OrderDescription, 255)
 	c.Required("product_code", o.ProductCode)
-	c.Length("product_code", o.ProductCode, 255)
+	if o.ProductCode != "" {
+		c.Gtin("product_code", o.ProductCode)
+	}
 	c.Schema("product_code_schema", o.ProductCodeSchema)
-	c.Length("batch", o.Batch, 255)
+	if o.Batch != "" {
+		c.Cset82("batch", o.Batch, 20)
+	}
 	c.Yymmdd("expiry_date", o.ExpiryDate)
 	if o.Quantity != nil && (*o.Quantity < 0 || *o.Quantity > 100000) {
 		c.Fail("quantity", "must be 0-100000, got %d", *o.Quantity)
@@ -102,7 +150,7 @@ func (o PackagingOrder) Validate() error {
 	if o.Market != "" && !oneOf(o.Market, Markets) {
 		c.Fail("market", "must be EU, US, CHN or IDN, got %q", o.Market)
 	}
-	c.Length("packaging_line_tag", o.PackagingLineTag, 255)
+	c.Printable("packaging_line_tag", o.PackagingLineTag, 255)
 	return c.Result()
 }
 

@@ -3,30 +3,99 @@ package v2
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // FieldError is a request field that breaks a documented rule.
 type FieldError struct {
-	Field string
-	Rule  string
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Rule }
 
-// Checker collects the first broken rule of a request.
-type Checker struct{ err *FieldError }
+// FieldErrors are every broken rule of a request, in the order of its
+// fields. errors.As finds each *FieldError in it.
+type FieldErrors []*FieldError
 
+func (e FieldErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, f := range e {
+		parts[i] = f.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap returns each field's error.
+func (e FieldErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, f := range e {
+		out[i] = f
+	}
+	return out
+}
+
+// Checker collects the broken rules of a request: each field's first.
+type Checker struct {
+	errs   FieldErrors
+	failed map[string]bool
+}
+
+// Fail records a broken rule; a field already failed keeps its first.
 func (c *Checker) Fail(field, format string, a ...any) {
-	if c.err == nil {
-		c.err = &FieldError{Field: field, Rule: fmt.Sprintf(format, a...)}
+	if c.failed[field] {
+		return
+	}
+	if c.failed == nil {
+		c.failed = map[string]bool{}
+	}
+	c.failed[field] = true
+	c.errs = append(c.errs, &FieldError{Field: field, Rule: fmt.Sprintf(format, a...)})
+}
+
+// Failed reports whether a field broke a rule already.
+func (c *Checker) Failed(field string) bool { return c.failed[field] }
+
+// Result is nil, or every broken rule (FieldErrors).
+func (c *Checker) Result() error {
+	if len(c.errs) == 0 {
+		return nil
+	}
+	return c.errs
+}
+
+// Printable checks a free text identifier (order IDs, tags): 1 to maxLen
+// characters of valid text, no control characters, not only spaces.
+func (c *Checker) Printable(field, v string, maxLen int) {
+	if v == "" {
+		return
+	}
+	if !utf8.ValidString(v) {
+		c.Fail(field, "must be valid UTF-8 text")
+		return
+	}
+	if n := utf8.RuneCountInString(v); n > maxLen {
+		c.Fail(field, "must be 1-%d characters, got %d", maxLen, n)
+		return
+	}
+	if strings.TrimSpace(v) == "" {
+		c.Fail(field, "must not be only spaces")
+		return
+	}
+	for i, r := range v {
+		if unicode.IsControl(r) {
+			c.Fail(field, "must not hold control characters (U+%04X at byte %d)", r, i+1)
+			return
+		}
 	}
 }
 
-func (c *Checker) Result() error {
-	if c.err == nil {
-		return nil
+// ZPLSafe checks a value that labels print: no ZPL command characters.
+func (c *Checker) ZPLSafe(field, v string) {
+	if strings.ContainsAny(v, "^~") {
+		c.Fail(field, "must not hold ^ or ~ (they start printer commands)")
 	}
-	return c.err
 }
 
 func (c *Checker) Required(field, v string) {
@@ -87,10 +156,10 @@ func (c *Checker) Yymmdd(field, v string) {
 	}
 }
 
-// serial checks a GS1 serial or batch: 1-20 characters of CSET 82.
+// Cset82 checks a GS1 serial or batch: 1-maxLen characters of CSET 82.
 func (c *Checker) Cset82(field, v string, maxLen int) {
 	if v == "" || len(v) > maxLen {
-		c.Fail(field, "must be 1-%d characters, got %d", maxLen, len(v))
+		c.Fail(field, "must be 1-%d characters of GS1 character set 82, got %d", maxLen, utf8.RuneCountInString(v))
 		return
 	}
 	for i := 0; i < len(v); i++ {
