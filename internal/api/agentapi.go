@@ -32,7 +32,10 @@ func (s *Server) agentRoutes(mux mux) {
 		if err != nil {
 			return err
 		}
-		return s.cfg.Line.Ledger.Resolve(r.Context(), actor, id, req.Printed, req.Reason)
+		if req.Printed == nil {
+			return v2.Refuse(http.StatusBadRequest, "printed: give true (the label is on the line) or false (it is not: void it and its serial)")
+		}
+		return s.cfg.Line.Ledger.Resolve(r.Context(), actor, id, *req.Printed, req.Reason)
 	}))
 	mux.HandleFunc("POST /api/v1/products/{gtin}/serials", s.agentResult(func(r *http.Request, actor string, req actionRequest) (map[string]any, error) {
 		if len(req.Serials) == 0 {
@@ -65,7 +68,7 @@ func (s *Server) agentRoutes(mux mux) {
 
 type actionRequest struct {
 	Reason  string   `json:"reason"`
-	Printed bool     `json:"printed"`
+	Printed *bool    `json:"printed"` // resolve: required, true or false
 	Item    string   `json:"item"`    // an SSCC or GTIN/serial
 	Command string   `json:"command"` // a station command barcode
 	Serials []string `json:"serials"` // serial numbers to import

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -114,12 +115,13 @@ type mux struct {
 }
 
 func (m mux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
-	m.s.routes = append(m.s.routes, pattern)
-	m.ServeMux.HandleFunc(pattern, h)
+	m.Handle(pattern, http.HandlerFunc(h))
 }
 
+// Handle serves an exact pattern ("{$}" ends a path with a slash exactly)
+// and records it as clients write it.
 func (m mux) Handle(pattern string, h http.Handler) {
-	m.s.routes = append(m.s.routes, pattern)
+	m.s.routes = append(m.s.routes, strings.TrimSuffix(pattern, "{$}"))
 	m.ServeMux.Handle(pattern, h)
 }
 
@@ -146,6 +148,10 @@ func (s *Server) handler() http.Handler {
 		s.stationRoutes(mux)
 		s.dashboardRoutes(mux)
 	}
+	// What no route takes is answered in the shape of its API, not as
+	// text; these are not routes of their own.
+	mux.ServeMux.Handle(v2Prefix+"/", s.notFound(true))
+	mux.ServeMux.Handle("/api/v1/", s.notFound(false))
 	mux.HandleFunc("GET /metrics", s.metrics)
 	mux.HandleFunc("GET /api/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")

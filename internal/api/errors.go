@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/edgeagent/edgeagent/internal/containers"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 )
 
 // refusal maps a domain error to the V2 dialect's status and answer: the
@@ -23,7 +24,9 @@ func refusal(err error) (*v2.Refusal, bool) {
 		fe   *v2.FieldError
 		nf   *ledger.SerialNotFoundError
 		sse  *ledger.SerialStateError
-		ice  *orders.InContainerError
+		ice  *containers.InContainerError
+		nie  *containers.NotInError
+		lme  *containers.LabelMismatchError
 		me   *orders.MarketError
 		ose  *orders.StateError
 		lse  *ledger.LabelStateError
@@ -62,10 +65,16 @@ func refusal(err error) (*v2.Refusal, bool) {
 		return v2.Refuse(http.StatusNotFound, fmt.Sprintf("Serial %s not found", nf.Serial)), true
 	case errors.As(err, &sse) && sse.State == ledger.SerialDecommissioned:
 		return v2.Refuse(http.StatusConflict, fmt.Sprintf("Serial %s is already Decommissioned", sse.Serial)), true
+	case errors.As(err, &sse) && sse.State == ledger.SerialCommissioned && sse.Act == "commissioned":
+		return v2.Refuse(http.StatusConflict, fmt.Sprintf("Serial %s is already Commissioned", sse.Serial)), true
 	case errors.As(err, &sse):
-		return v2.Refuse(http.StatusConflict, fmt.Sprintf("Serial %s is %s: only printed serials are decommissioned", sse.Serial, sse.State)), true
+		return v2.Refuse(http.StatusConflict, fmt.Sprintf("Serial %s is %s: only printed serials are %s", sse.Serial, sse.State, sse.Act)), true
 	case errors.As(err, &ice):
-		return v2.Refuse(http.StatusConflict, fmt.Sprintf("Serial %s is in container %s: take it out first", ice.Pack, ice.Container)), true
+		return v2.Refuse(http.StatusConflict, fmt.Sprintf("%s is already aggregated in %s", upperFirst(ice.Item), ice.Container)), true
+	case errors.As(err, &nie):
+		return v2.Refuse(http.StatusConflict, fmt.Sprintf("%s is not in container %s", upperFirst(nie.Item), nie.Parent)), true
+	case errors.As(err, &lme):
+		return v2.Validation(&v2.FieldError{Field: lme.Field, Rule: lme.Error()}), true
 	case store.IsDiskFull(err):
 		return v2.Refuse(http.StatusServiceUnavailable, "The line PC's disk is full: nothing was stored. Free space and send again."), true
 	// The supervisor actions of /api/v1.
@@ -78,4 +87,11 @@ func refusal(err error) (*v2.Refusal, bool) {
 		return v2.Refuse(http.StatusConflict, err.Error()), true
 	}
 	return nil, false
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -18,7 +18,7 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 	s, _ := withWork(t)
 	public := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /api/openapi.yaml": true,
 		"GET /login": true, "POST /login": true, "POST /logout": true, "GET /static/": true, "GET /ui/live": true,
-		"GET /templates": true, "GET /templates/{file}": true, "GET /station/{name}": true, "GET /{$}": true}
+		"GET /templates": true, "GET /templates/{file}": true, "GET /station/{name}": true, "GET /": true}
 	for _, p := range []string{"orders", "printers", "stations", "queue", "audit"} {
 		public["GET /"+p] = true // pages show, their actions need a session
 	}

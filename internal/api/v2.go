@@ -20,12 +20,15 @@ func (s *Server) v2Routes(mux mux) {
 	h := func(fn func(r *http.Request, actor string, body []byte) (int, any)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) { s.v2(w, r, fn) }
 	}
-	mux.Handle("POST "+v2Prefix+"/label_orders/", h(s.labelOrder))
+	mux.Handle("POST "+v2Prefix+"/label_orders/{$}", h(s.labelOrder))
 	mux.Handle("POST "+v2Prefix+"/label_orders", h(s.labelOrder))
 	mux.Handle("POST "+v2Prefix+"/packaging_order", h(s.packagingOrder))
 	mux.Handle("GET "+v2Prefix+"/packaging_order/open", h(s.openOrders))
 	mux.Handle("GET "+v2Prefix+"/packaging_order/details", h(s.orderDetails))
 	mux.Handle("POST "+v2Prefix+"/serials/decommission", h(s.decommission))
+	mux.Handle("POST "+v2Prefix+"/serials/commission", h(s.commission))
+	mux.Handle("POST "+v2Prefix+"/aggregate/container", h(s.aggregate))
+	mux.Handle("DELETE "+v2Prefix+"/aggregate/container", h(s.disaggregate))
 }
 
 // tokenName returns the client's name for a valid token; the comparison
@@ -133,6 +136,37 @@ func (s *Server) decommission(r *http.Request, actor string, body []byte) (int, 
 	}
 	out, err := s.cfg.Line.Orders.Decommission(r.Context(), actor, d)
 	return s.answer(err, map[string]any{"success": true, "message": "Serials decommissioned", "data": out})
+}
+
+func (s *Server) commission(r *http.Request, actor string, body []byte) (int, any) {
+	var c v2.Commission
+	if err := decode(body, &c); err != nil {
+		return s.answer(err, nil)
+	}
+	err := s.cfg.Line.Ledger.Commission(r.Context(), actor, c)
+	out := make([]v2.SerialStatus, len(c.Serials))
+	for i, sn := range c.Serials {
+		out[i] = v2.SerialStatus{SerialNumber: sn, Status: "Commissioned"}
+	}
+	return s.answer(err, map[string]any{"success": true, "message": "Serials commissioned", "data": out})
+}
+
+func (s *Server) aggregate(r *http.Request, actor string, body []byte) (int, any) {
+	var a v2.Aggregation
+	if err := decode(body, &a); err != nil {
+		return s.answer(err, nil)
+	}
+	err := s.cfg.Line.Containers.Aggregate(r.Context(), actor, a)
+	return s.answer(err, map[string]any{"success": true, "message": "Aggregated on container"})
+}
+
+func (s *Server) disaggregate(r *http.Request, actor string, body []byte) (int, any) {
+	var a v2.Aggregation
+	if err := decode(body, &a); err != nil {
+		return s.answer(err, nil)
+	}
+	err := s.cfg.Line.Containers.DisaggregateItems(r.Context(), actor, a)
+	return s.answer(err, map[string]any{"success": true, "message": "Disaggregated from container"})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -26,6 +26,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/store"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -354,4 +355,54 @@ func SerialOf(tx *sql.Tx, gtin, serial string) (Serial, error) {
 	}
 	s.OrderID = order.String
 	return s, err
+}
+
+// Commission takes serials into circulation for the V2 API (POST
+// serials/commission): a serial printed on this line is commissioned
+// already (its commission is queued when the printer confirmed it, so it
+// is simply answered); a serial the line does not know — printed
+// elsewhere, as the dialect allows — is recorded printed with the batch
+// and expiry given, and its commission queued. A serial in any other state
+// refuses the whole request.
+func (l *Ledger) Commission(ctx context.Context, actor string, c v2.Commission) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	queued := false
+	err := l.db.Write(ctx, func(tx *sql.Tx) error {
+		queued = false
+		if _, err := ProductOf(tx, c.ProductCode); err != nil {
+			return err
+		}
+		now := nowMS()
+		for _, sn := range c.Serials {
+			s, err := SerialOf(tx, c.ProductCode, sn)
+			var nf *SerialNotFoundError
+			switch {
+			case errors.As(err, &nf):
+				if _, err := tx.Exec(`INSERT INTO serials (gtin, serial, state, origin, batch, expiry, updated_at) VALUES (?, ?, 'printed', 'imported', ?, ?, ?)`,
+					c.ProductCode, sn, c.Batch, c.ExpiryDate, now); err != nil {
+					return err
+				}
+				if err := l.commission(tx, c.ProductCode, sn); err != nil {
+					return err
+				}
+				queued = true
+				if err := audit.Write(tx, actor, "serial.commission", c.ProductCode+"/"+sn, "", string(SerialPrinted), "printed elsewhere"); err != nil {
+					return err
+				}
+			case err != nil:
+				return err
+			case s.State == SerialPrinted:
+				// Its commission is queued already.
+			default:
+				return &SerialStateError{GTIN: c.ProductCode, Serial: sn, State: s.State, Act: "commissioned"}
+			}
+		}
+		return nil
+	})
+	if err == nil && queued {
+		l.cfg.Notify()
+	}
+	return err
 }

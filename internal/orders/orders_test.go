@@ -11,11 +11,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/edgeagent/edgeagent/internal/containers"
 	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/store"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 )
 
 const (
@@ -477,9 +478,9 @@ func TestDecommission(t *testing.T) {
 
 	// One pack in a case refuses them all.
 	_, err := l.orders.Decommission(ctx, "ana", dec(serials[0], serials[1]))
-	var ice *InContainerError
+	var ice *containers.InContainerError
 	require.ErrorAs(t, err, &ice)
-	assert.Equal(t, InContainerError{Pack: serials[1], Container: sscc}, *ice)
+	assert.Equal(t, containers.InContainerError{Item: "serial " + serials[1], Container: sscc}, *ice)
 	assert.Contains(t, ice.Error(), "take it out first")
 	assert.Equal(t, ledger.SerialPrinted, serialState(serials[0]), "nothing changed")
 	assert.Equal(t, map[string]int{"commission": 3}, outboxKinds(t, l.db))

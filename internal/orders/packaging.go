@@ -160,13 +160,6 @@ func ActivePackaging(tx *sql.Tx, n int) ([]string, error) {
 	return ids, rows.Err()
 }
 
-// InContainerError is a pack that cannot be decommissioned while it sits
-// in a container.
-type InContainerError struct{ Pack, Container string }
-
-func (e *InContainerError) Error() string {
-	return fmt.Sprintf("pack %s is in container %s: take it out first", e.Pack, e.Container)
-}
 
 // Decommission takes serials out of circulation at once on the line, and
 // queues the decommission for the cloud (after the serials' commission).
@@ -190,7 +183,7 @@ func (o *Orders) Decommission(ctx context.Context, actor string, d v2.Decommissi
 			if in, err := containers.HolderOfPack(tx, d.ProductCode, sn); err != nil {
 				return err
 			} else if in != "" {
-				return &InContainerError{Pack: sn, Container: in}
+				return &containers.InContainerError{Item: "serial " + sn, Container: in}
 			}
 			if _, err := o.ledger.Decommission(tx, actor, d.ProductCode, sn, d.Reason, d.MarketID, send); err != nil {
 				return err
