@@ -281,8 +281,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 		a.wg.Add(1)
 		go func(ss stationSource) { defer a.wg.Done(); a.readScanner(runCtx, ss) }(ss)
 	}
-	a.wg.Add(1)
+	a.wg.Add(2)
 	go func() { defer a.wg.Done(); a.Dispatcher.Run(runCtx) }()
+	go func() { defer a.wg.Done(); a.Line.Orders.Run(runCtx) }()
 	if client != nil {
 		every := cfg.PullEvery
 		if every <= 0 {

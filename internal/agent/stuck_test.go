@@ -137,3 +137,32 @@ func TestDeliveredCommissionIsCommissioned(t *testing.T) {
 	assert.Zero(t, printed)
 	_ = sql.ErrNoRows
 }
+
+// An order of 100,000 labels is answered after its first step, and no
+// step holds the writer long: other writes go on meanwhile.
+func TestHundredThousandLabelsDoNotHoldTheWriter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,000 labels: not in -short")
+	}
+	r := start(t, printersim.Config{Language: "EPL"}, "", false) // nothing prints: the release is what is measured
+	start := time.Now()
+	code, body := post(t, r.url, "/v1/manufacturer/v2/api/label_orders", labelOrder("LO-100K", 100000))
+	require.Equal(t, 200, code, "%v", body)
+	answered := time.Since(start)
+	assert.Less(t, answered, 5*time.Second, "the client has its answer long before a client's timeout")
+	var worst time.Duration
+	for labelsIn(t, r.agent)[ledger.LabelQueued] < 100000 {
+		t0 := time.Now()
+		require.NoError(t, r.agent.DB.Write(context.Background(), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('probe', '1') ON CONFLICT (key) DO UPDATE SET value = excluded.value`)
+			return err
+		}))
+		worst = max(worst, time.Since(t0))
+		require.Less(t, time.Since(start), 2*time.Minute, "the release goes on by itself")
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("answered in %s; 100,000 labels queued in %s; slowest other write meanwhile %s", answered, time.Since(start), worst)
+	assert.Less(t, worst, time.Second, "a step holds the writer for a moment only")
+	code, body = post(t, r.url, "/v1/manufacturer/v2/api/label_orders", labelOrder("LO-100K-1", 100001))
+	assert.Equal(t, 400, code, "%v", body)
+}

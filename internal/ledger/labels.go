@@ -53,6 +53,10 @@ func loadRow(tx *sql.Tx, id int64) (Row, error) {
 // PackData is what a pack label prints.
 type PackData struct {
 	OrderID, GTIN, Batch, Expiry, Serial string
+	// Seq orders the label among its printer's queue: the label order's
+	// sequence, so that one order's labels are not interleaved with a
+	// later one's.
+	Seq int64
 }
 
 // Render renders a pack label with a template; keys the template takes
@@ -83,11 +87,11 @@ func Render(t *zpl.Template, buf []byte, d PackData) ([]byte, error) {
 // once to know that it prints.
 func (l *Ledger) QueuePack(tx *sql.Tx, printer, template string, d PackData) (int64, error) {
 	now := nowMS()
-	ins, err := l.db.Stmt(tx, `INSERT INTO labels (kind, order_id, gtin, serial, subject, template, printer, state, updated_at) VALUES ('pack', ?, ?, ?, ?, ?, ?, 'queued', ?)`)
+	ins, err := l.db.Stmt(tx, `INSERT INTO labels (kind, order_id, gtin, serial, subject, template, printer, state, seq, updated_at) VALUES ('pack', ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`)
 	if err != nil {
 		return 0, err
 	}
-	res, err := ins.Exec(d.OrderID, d.GTIN, d.Serial, d.Serial, template, printer, now)
+	res, err := ins.Exec(d.OrderID, d.GTIN, d.Serial, d.Serial, template, printer, d.Seq, now)
 	if err != nil {
 		return 0, err
 	}
@@ -169,7 +173,7 @@ func (l *Ledger) Next(ctx context.Context, printer string) (label.Label, error) 
 func (l *Ledger) next(ctx context.Context, printer string) (label.Label, bool, error) {
 	rows, err := l.db.Reader().QueryContext(ctx, `SELECT l.id, l.kind, COALESCE(l.order_id, ''), l.gtin, l.serial, l.subject, l.template, l.data,
 		COALESCE(s.batch, ''), COALESCE(s.expiry, '') FROM labels l LEFT JOIN serials s ON l.kind = 'pack' AND s.gtin = l.gtin AND s.serial = l.serial
-		WHERE l.printer = ? AND l.state = 'queued' ORDER BY l.id LIMIT 16`, printer)
+		WHERE l.printer = ? AND l.state = 'queued' ORDER BY l.seq, l.id LIMIT 16`, printer)
 	if err != nil {
 		return label.Label{}, false, err
 	}

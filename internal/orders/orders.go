@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,7 +20,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/store"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 )
 
 // State is a label order's status.
@@ -28,6 +29,7 @@ type State string
 // Label order statuses.
 const (
 	Created   State = "created"   // stored, not released
+	Released  State = "released"  // being released: its labels are queued in steps
 	Printing  State = "printing"  // released: its labels are queued or printing
 	Completed State = "completed" // none of its labels is still on its way
 	Suspended State = "suspended" // not enough serials: resume when the pool is filled
@@ -75,11 +77,12 @@ type Orders struct {
 	ledger *ledger.Ledger
 	cfg    Config
 	dest   map[string]bool
+	wake   chan struct{} // a release has more steps
 }
 
 // New returns the orders of the line.
 func New(l *ledger.Ledger, cfg Config) *Orders {
-	o := &Orders{db: l.DB(), ledger: l, cfg: cfg, dest: map[string]bool{}}
+	o := &Orders{db: l.DB(), ledger: l, cfg: cfg, dest: map[string]bool{}, wake: make(chan struct{}, 1)}
 	for _, p := range cfg.Printers {
 		o.dest[p] = true
 	}
@@ -110,17 +113,7 @@ func nowMS() int64 { return time.Now().UnixMilli() }
 // extraFor computes the extra labels of an order: the order's own, or the
 // channel default.
 func (o *Orders) extraFor(lo v2.LabelOrder) int {
-	amount, typ := o.cfg.Extra.Amount, o.cfg.Extra.Type
-	if lo.ExtraLabelAmount != nil {
-		amount, typ = *lo.ExtraLabelAmount, lo.ExtraLabelType
-	}
-	if amount <= 0 {
-		return 0
-	}
-	if typ == "percentage" {
-		return (*lo.Quantity*amount + 99) / 100
-	}
-	return amount
+	return lo.Labels(o.cfg.Extra.Amount, o.cfg.Extra.Type) - *lo.Quantity
 }
 
 // CreateLabelOrder checks and stores a label order; with Execute it is
@@ -143,10 +136,20 @@ func (o *Orders) CreateLabelOrder(ctx context.Context, actor string, lo v2.Label
 			return &v2.FieldError{Field: "template_tag", Rule: fmt.Sprintf("template %s takes key %q, which a label order cannot fill (gtin, batch, expiry, serial, order_id)", tmpl.Tag, k)}
 		}
 	}
+	if n := lo.Labels(o.cfg.Extra.Amount, o.cfg.Extra.Type); n > v2.MaxLabels {
+		return &v2.FieldError{Field: "quantity", Rule: fmt.Sprintf("with the channel's extra labels the order makes %d labels; at most %d", n, v2.MaxLabels)}
+	}
+	// The first label is rendered before anything is stored, with a serial
+	// of the longest kind the line makes: an order that cannot print is
+	// refused, not stored.
+	probe := ledger.PackData{OrderID: lo.OrderID, GTIN: lo.ProductCode, Batch: lo.Batch, Expiry: "991231", Serial: strings.Repeat("W", 20)}
+	if _, err := ledger.Render(tmpl, nil, probe); err != nil {
+		return &v2.FieldError{Field: "template_tag", Rule: fmt.Sprintf("the label does not render with this order's data: %v", err)}
+	}
 	req, _ := json.Marshal(lo)
-	var suspended bool
+	var suspended, more bool
 	err := o.db.Write(ctx, func(tx *sql.Tx) error {
-		suspended = false
+		suspended, more = false, false
 		if _, err := ledger.ProductOf(tx, lo.ProductCode); err != nil {
 			return err
 		}
@@ -172,11 +175,14 @@ func (o *Orders) CreateLabelOrder(ctx context.Context, actor string, lo v2.Label
 		if !lo.Execute {
 			return nil
 		}
-		suspended, err = o.release(tx, actor, lo.OrderID)
+		suspended, more, err = o.release(tx, actor, lo.OrderID)
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if more {
+		o.kick()
 	}
 	return o.afterRelease(ctx, lo.DestinationTag, lo.ProductCode, suspended)
 }
@@ -198,7 +204,7 @@ var labelKeys = map[string]bool{"gtin": true, "batch": true, "expiry": true, "se
 // and Release may be called again when the pool is filled.
 func (o *Orders) Release(ctx context.Context, actor, orderID string) error {
 	var printer, gtin string
-	var suspended bool
+	var suspended, more bool
 	err := o.db.Write(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRow(`SELECT destination, gtin FROM label_orders WHERE order_id = ?`, orderID).Scan(&printer, &gtin); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -207,11 +213,14 @@ func (o *Orders) Release(ctx context.Context, actor, orderID string) error {
 			return err
 		}
 		var err error
-		suspended, err = o.release(tx, actor, orderID)
+		suspended, more, err = o.release(tx, actor, orderID)
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if more {
+		o.kick()
 	}
 	return o.afterRelease(ctx, printer, gtin, suspended)
 }
@@ -221,53 +230,135 @@ func (o *Orders) Resume(ctx context.Context, actor, orderID string) error {
 	return o.Release(ctx, actor, orderID)
 }
 
-// release does the work of Release inside tx; it reports a suspension.
-func (o *Orders) release(tx *sql.Tx, actor, orderID string) (bool, error) {
+// ReleaseStep is how many labels one transaction of a release queues at
+// most: a large order never holds the writer for long, and the client that
+// sent it has its answer after the first step.
+const ReleaseStep = 1000
+
+// release does one step of a release inside tx: it reports a suspension,
+// and whether more steps remain (Continue takes them).
+func (o *Orders) release(tx *sql.Tx, actor, orderID string) (suspended, more bool, err error) {
 	var gtin, batch, expiry, template, dest string
 	var status State
-	var qty, extra int
-	err := tx.QueryRow(`SELECT gtin, batch, expiry, quantity, extra, destination, template, status FROM label_orders WHERE order_id = ?`, orderID).
-		Scan(&gtin, &batch, &expiry, &qty, &extra, &dest, &template, &status)
+	var qty, extra, allocated int
+	var seq int64
+	err = tx.QueryRow(`SELECT rowid, gtin, batch, expiry, quantity, extra, allocated, destination, template, status FROM label_orders WHERE order_id = ?`, orderID).
+		Scan(&seq, &gtin, &batch, &expiry, &qty, &extra, &allocated, &dest, &template, &status)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("label order %q: %w", orderID, ErrLabelOrderNotFound)
+		return false, false, fmt.Errorf("label order %q: %w", orderID, ErrLabelOrderNotFound)
 	}
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	if status != Created && status != Suspended {
-		return false, &StateError{OrderID: orderID, State: status, Act: "only created or suspended orders are released"}
+	if status != Created && status != Suspended && status != Released {
+		return false, false, &StateError{OrderID: orderID, State: status, Act: "only created or suspended orders are released"}
 	}
 	tmpl, ok := o.ledger.Templates().Get(template)
 	if !ok {
-		return false, ErrTemplateNotFound
+		return false, false, ErrTemplateNotFound
 	}
 	if !o.dest[dest] {
-		return false, ErrDestinationNotFound
+		return false, false, ErrDestinationNotFound
 	}
-	serials, err := o.ledger.Take(tx, gtin, qty+extra)
-	if errors.Is(err, ledger.ErrNoSerials) {
-		if _, err := tx.Exec(`UPDATE label_orders SET status = 'suspended', message = ? WHERE order_id = ?`, v2.MsgNoSerialsAssigned, orderID); err != nil {
-			return false, err
+	total := qty + extra
+	left := total - allocated
+	if status != Released && !o.ledger.Serials().Generate {
+		// An imported pool must hold the whole order before any of it is
+		// queued: an order is not printed in part for want of serials.
+		var avail int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM serials WHERE gtin = ? AND state = 'available'`, gtin).Scan(&avail); err != nil {
+			return false, false, err
 		}
-		return true, audit.Write(tx, actor, "label_order.suspend", orderID, string(status), string(Suspended), v2.MsgNoSerialsAssigned)
+		if avail < left {
+			return o.suspend(tx, actor, orderID, status)
+		}
+	}
+	serials, err := o.ledger.Take(tx, gtin, min(left, ReleaseStep))
+	if errors.Is(err, ledger.ErrNoSerials) {
+		return o.suspend(tx, actor, orderID, status)
 	}
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	var buf []byte
 	for _, s := range serials {
-		d := ledger.PackData{OrderID: orderID, GTIN: gtin, Batch: batch, Expiry: expiry, Serial: s}
+		d := ledger.PackData{OrderID: orderID, GTIN: gtin, Batch: batch, Expiry: expiry, Serial: s, Seq: seq}
 		if buf, err = ledger.Render(tmpl, buf[:0], d); err != nil {
-			return false, &v2.FieldError{Field: "template_tag", Rule: fmt.Sprintf("the label does not render with this order's data: %v", err)}
+			return false, false, &v2.FieldError{Field: "template_tag", Rule: fmt.Sprintf("the label does not render with this order's data: %v", err)}
 		}
 		if _, err := o.ledger.QueuePack(tx, dest, template, d); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
-	if _, err := tx.Exec(`UPDATE label_orders SET status = 'printing', message = '' WHERE order_id = ?`, orderID); err != nil {
-		return false, err
+	allocated += len(serials)
+	next := Released
+	if allocated >= total {
+		next = Printing
 	}
-	return false, audit.Write(tx, actor, "label_order.release", orderID, string(status), string(Printing), fmt.Sprintf("%d labels", len(serials)))
+	if _, err := tx.Exec(`UPDATE label_orders SET status = ?, allocated = ?, message = '' WHERE order_id = ?`, next, allocated, orderID); err != nil {
+		return false, false, err
+	}
+	if status != Released {
+		if err := audit.Write(tx, actor, "label_order.release", orderID, string(status), string(Printing), fmt.Sprintf("%d labels", total)); err != nil {
+			return false, false, err
+		}
+	}
+	return false, next == Released, nil
+}
+
+func (o *Orders) suspend(tx *sql.Tx, actor, orderID string, status State) (bool, bool, error) {
+	if _, err := tx.Exec(`UPDATE label_orders SET status = 'suspended', message = ? WHERE order_id = ?`, v2.MsgNoSerialsAssigned, orderID); err != nil {
+		return false, false, err
+	}
+	return true, false, audit.Write(tx, actor, "label_order.suspend", orderID, string(status), string(Suspended), v2.MsgNoSerialsAssigned)
+}
+
+// kick wakes Run to continue releases.
+func (o *Orders) kick() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run continues releases in steps until ctx ends: woken when an order
+// has more steps, and once a second for orders a restart left midway.
+func (o *Orders) Run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if err := o.Continue(ctx); err != nil && ctx.Err() == nil {
+			o.cfg.Log.Error().Err(err).Msg("cannot continue releasing label orders")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// Continue takes every remaining step of the orders being released, each
+// in its own transaction.
+func (o *Orders) Continue(ctx context.Context) error {
+	for {
+		var id, printer string
+		err := o.db.Reader().QueryRowContext(ctx, `SELECT order_id, destination FROM label_orders WHERE status = 'released' ORDER BY rowid LIMIT 1`).Scan(&id, &printer)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := o.db.Write(ctx, func(tx *sql.Tx) error {
+			_, _, err := o.release(tx, "agent", id)
+			return err
+		}); err != nil {
+			return fmt.Errorf("label order %s: %w", id, err)
+		}
+		o.ledger.Wake(printer)
+	}
 }
 
 // Recover releases orders stored with execute that a stop caught before
@@ -291,6 +382,7 @@ func (o *Orders) Recover(ctx context.Context) {
 			o.cfg.Log.Warn().Err(err).Str("order", id).Msg("label order stored with execute could not be released")
 		}
 	}
+	o.kick() // orders a stop left midway through their release
 }
 
 // Status reads an order's status and label counts by state.

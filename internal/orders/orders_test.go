@@ -535,3 +535,50 @@ func TestDecommission(t *testing.T) {
 	assert.Equal(t, ledger.SerialDecommissioned, sse.State)
 	assert.Equal(t, 2, outboxKinds(t, l.db)["decommission"])
 }
+
+// A large order is released in steps of ReleaseStep labels, each its own
+// transaction; the answer comes after the first, and Continue takes the
+// rest, keeping the order's labels together in its printer's queue.
+func TestLargeOrdersAreReleasedInSteps(t *testing.T) {
+	l := openOrders(t, ledger.SerialConfig{Generate: true, Length: 12}, Config{})
+	ctx := context.Background()
+	big := labelOrder("LO-BIG", 2*ReleaseStep+500)
+	require.NoError(t, l.orders.CreateLabelOrder(ctx, "erp", big))
+	status, counts, err := l.orders.Status(ctx, "LO-BIG")
+	require.NoError(t, err)
+	assert.Equal(t, Released, status)
+	assert.Equal(t, ReleaseStep, counts[ledger.LabelQueued], "one step before the answer")
+	// A later order, released at once, queues behind the whole first one.
+	require.NoError(t, l.orders.CreateLabelOrder(ctx, "erp", labelOrder("LO-SMALL", 2)))
+	require.NoError(t, l.orders.Continue(ctx))
+	status, counts, err = l.orders.Status(ctx, "LO-BIG")
+	require.NoError(t, err)
+	assert.Equal(t, Printing, status)
+	assert.Equal(t, 2*ReleaseStep+500, counts[ledger.LabelQueued])
+	var orderAt []string
+	rows, err := l.db.Reader().Query(`SELECT order_id FROM labels WHERE printer = 'p1' AND state = 'queued' ORDER BY seq, id`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var o string
+		require.NoError(t, rows.Scan(&o))
+		orderAt = append(orderAt, o)
+	}
+	rows.Close()
+	require.Len(t, orderAt, 2*ReleaseStep+502)
+	assert.Equal(t, "LO-BIG", orderAt[2*ReleaseStep+499])
+	assert.Equal(t, "LO-SMALL", orderAt[2*ReleaseStep+500], "the later order prints after the whole first one")
+}
+
+func TestLabelTotalsAreCappedWithoutOverflow(t *testing.T) {
+	l := openOrders(t, ledger.SerialConfig{Generate: true}, Config{})
+	ctx := context.Background()
+	for _, extra := range []int{1 << 62, 200000, 1} {
+		lo := labelOrder("LO-CAP", v2.MaxLabels)
+		lo.ExtraLabelAmount, lo.ExtraLabelType = &extra, "amount"
+		err := l.orders.CreateLabelOrder(ctx, "erp", lo)
+		var fe *v2.FieldError
+		require.ErrorAs(t, err, &fe, "extra %d", extra)
+	}
+	_, _, err := l.orders.Status(ctx, "LO-CAP")
+	require.ErrorIs(t, err, ErrLabelOrderNotFound, "nothing stored")
+}
