@@ -55,7 +55,7 @@ bench: ## run the benchmarks and print one table of the figures with their goals
 
 chaos: ## the chaos suite: the real binary killed 40 times under cloud, printer and disk faults; prints the report
 	@rm -f /tmp/edgeagent-chaos.txt
-	@EDGEAGENT_CHAOS_KILLS=$${EDGEAGENT_CHAOS_KILLS:-40} EDGEAGENT_CHAOS_REPORT=/tmp/edgeagent-chaos.txt \
+	@EDGEAGENT_CHAOS_KILLS=$${EDGEAGENT_CHAOS_KILLS:-40} EDGEAGENT_CHAOS_SEED=$${EDGEAGENT_CHAOS_SEED:-} EDGEAGENT_CHAOS_REPORT=/tmp/edgeagent-chaos.txt \
 		$(GO) test -count=1 -timeout 10m -run '^TestChaos$$' ./internal/chaos/ > /tmp/edgeagent-chaos.log 2>&1; rc=$$?; \
 		grep -E '^(--- |ok|FAIL)' /tmp/edgeagent-chaos.log; cat /tmp/edgeagent-chaos.txt 2>/dev/null || tail -50 /tmp/edgeagent-chaos.log; exit $$rc
 

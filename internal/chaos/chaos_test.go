@@ -43,6 +43,21 @@ const (
 
 // settings: the suite in make test is small; make chaos sets
 // EDGEAGENT_CHAOS_KILLS (and the workload grows with it).
+// seedFromEnv is the seed of the run's random choices (when to kill, which
+// cloud requests fail): EDGEAGENT_CHAOS_SEED, or one drawn now. The report
+// prints it, so a failing run can be replayed.
+func seedFromEnv(t *testing.T) uint64 {
+	if v := os.Getenv("EDGEAGENT_CHAOS_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err, "EDGEAGENT_CHAOS_SEED")
+		require.NotZero(t, n, "EDGEAGENT_CHAOS_SEED must not be 0")
+		return n
+	}
+	n := uint64(time.Now().UnixNano())%1_000_000_000 + 1
+	t.Logf("chaos seed %d (replay with EDGEAGENT_CHAOS_SEED=%d)", n, n)
+	return n
+}
+
 func kills(t *testing.T) int {
 	if v := os.Getenv("EDGEAGENT_CHAOS_KILLS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -183,13 +198,14 @@ func TestChaos(t *testing.T) {
 	build.Dir, build.Stderr = root, os.Stderr
 	require.NoError(t, build.Run())
 
+	chaosSeed := seedFromEnv(t)
 	seed := cloudsim.DefaultSeed()
 	sim, err := cloudsim.Start(cloudsim.Config{Listen: "127.0.0.1:0", Seed: seed, Log: zerolog.Nop()})
 	require.NoError(t, err)
 	defer sim.Close()
 	faults := cloudsim.Faults{ErrorRate: map[string]float64{"*": 0.08}, Throttle: map[string]float64{"*": 0.05},
 		Reset:      map[string]float64{"commission": 0.08, "aggregate": 0.08, "decommission": 0.08, "packaging_order": 0.1},
-		RetryAfter: 200 * time.Millisecond, TokenTTL: 2 * time.Second}
+		RetryAfter: 200 * time.Millisecond, TokenTTL: 2 * time.Second, Seed: chaosSeed}
 	sim.SetFaults(faults)
 	printer, err := printersim.Start(printersim.Config{Listen: "127.0.0.1:0", Speed: 60, Faults: []printersim.Fault{
 		{Kind: printersim.MediaOut, After: 20, For: 400 * time.Millisecond},
@@ -246,7 +262,7 @@ shutdown_timeout: 5s
 	chaosWG.Add(1)
 	go func() {
 		defer chaosWG.Done()
-		rnd := rand.New(rand.NewSource(1))
+		rnd := rand.New(rand.NewSource(int64(chaosSeed)))
 		for i := 0; i < want; i++ {
 			select {
 			case <-chaosDone:
@@ -501,6 +517,7 @@ shutdown_timeout: 5s
 
 	var report strings.Builder
 	fmt.Fprintf(&report, "\nchaos report (%d SIGKILLs, cloud 5xx/429/resets/token expiry/outage, printer media out/head open/drops, a full disk)\n", a.kills.Load())
+	fmt.Fprintf(&report, "seed %d (replay with EDGEAGENT_CHAOS_SEED=%d)\n", chaosSeed, chaosSeed)
 	fmt.Fprintf(&report, "| measure | count |\n|---|---|\n")
 	fmt.Fprintf(&report, "| events acknowledged: label orders %d, labels printed %d, pack scans %d, cases closed %d, decommissions %d | %d |\n",
 		len(ack.labelOrders), kinds['c'], len(ack.packs), len(ack.closed), len(ack.decomm), len(ack.labelOrders)+kinds['c']+len(ack.packs)+len(ack.closed)+len(ack.decomm))

@@ -16,6 +16,8 @@ type Faults struct {
 	Latency    time.Duration      // added to every request
 	SlowBody   time.Duration      // the answer body trickles out over this long
 	TokenTTL   time.Duration      // dynamic tokens expire after this (default one day)
+	// Seed makes the draws of which requests fail repeatable (0: random).
+	Seed uint64
 }
 
 // Endpoint names used in fault specs: auth, label_orders, packaging_order,

@@ -75,6 +75,8 @@ type Sim struct {
 	srv *http.Server
 
 	mu           sync.Mutex
+	rng          *rand.Rand // seeded fault draws (Faults.Seed)
+	rngSeed      uint64
 	tokens       map[string]time.Time // dynamic token → expiry
 	products     map[string]*Product
 	labelOrders  map[string]cloud.LabelOrder
@@ -311,7 +313,7 @@ func (s *Sim) answer(w http.ResponseWriter, r *http.Request, ep string, body []b
 			s.received = append(s.received[:0], s.received[len(s.received)-m:]...)
 		}
 	}
-	reset := rand.Float64() < rateFor(s.cfg.Faults.Reset, ep)
+	reset := s.draw() < rateFor(s.cfg.Faults.Reset, ep)
 	slow := s.cfg.Faults.SlowBody
 	s.mu.Unlock()
 	if reset && status < 300 {
@@ -343,12 +345,15 @@ func (s *Sim) injected(w http.ResponseWriter, ep string) bool {
 	if f.Latency > 0 {
 		time.Sleep(f.Latency)
 	}
+	s.mu.Lock()
+	throttle, fail := s.draw() < rateFor(f.Throttle, ep), s.draw() < rateFor(f.ErrorRate, ep)
+	s.mu.Unlock()
 	switch {
-	case rand.Float64() < rateFor(f.Throttle, ep):
+	case throttle:
 		w.Header().Set("Retry-After", fmt.Sprint(int(f.RetryAfter.Seconds()+0.5)))
 		writeJSON(w, http.StatusTooManyRequests, cloud.ErrorBody{Message: "Too many requests"}, 0)
 		return true
-	case rand.Float64() < rateFor(f.ErrorRate, ep):
+	case fail:
 		writeJSON(w, http.StatusServiceUnavailable, cloud.ErrorBody{Message: "Service temporarily unavailable"}, 0)
 		return true
 	}
@@ -473,4 +478,16 @@ func (s *Sim) Containers() map[string][]string {
 		out[sscc] = kids
 	}
 	return out
+}
+
+// draw is the next fault draw, from the seeded source when the faults name
+// a seed. Called with s.mu held.
+func (s *Sim) draw() float64 {
+	if s.cfg.Faults.Seed == 0 {
+		return rand.Float64()
+	}
+	if s.rng == nil || s.rngSeed != s.cfg.Faults.Seed {
+		s.rng, s.rngSeed = rand.New(rand.NewPCG(s.cfg.Faults.Seed, 0x5eed)), s.cfg.Faults.Seed
+	}
+	return s.rng.Float64()
 }
