@@ -121,6 +121,7 @@ type listenSource struct {
 	opt     Options
 	ln      net.Listener
 	ready   chan struct{}
+	drops
 }
 
 func newListenSource(u *url.URL, f Framing, opt Options) (Source, error) {
@@ -164,15 +165,16 @@ func (s *listenSource) Run(ctx context.Context, out chan<- Scan) error {
 			return err
 		}
 		name := "tcp-listen://" + s.addr + "#" + c.RemoteAddr().String()
-		log.Info().Str("peer", c.RemoteAddr().String()).Msg("reader connected")
+		plog := log.With().Str("peer", c.RemoteAddr().String()).Logger()
+		plog.Info().Msg("reader connected")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r := connReader{c}
-			err := frameLoop(ctx, r, NewFramer(s.framing), name, false, out)
+			err := frameLoop(ctx, r, s.drops.framer(plog, s.framing), name, false, out)
 			r.Close()
 			if ctx.Err() == nil {
-				log.Info().Str("peer", c.RemoteAddr().String()).AnErr("reason", err).Msg("reader disconnected")
+				plog.Info().AnErr("reason", err).Msg("reader disconnected")
 			}
 		}()
 	}

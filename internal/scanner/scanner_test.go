@@ -44,7 +44,7 @@ func TestFraming(t *testing.T) {
 
 	fr = NewFramer(Framing{Suffix: "\r", MaxLen: 16})
 	assert.Equal(t, [][]byte{[]byte("ok")}, fr.Write([]byte(strings.Repeat("x", 40)+"\rok\r"), now))
-	assert.Equal(t, 1, fr.Dropped)
+	assert.Equal(t, uint64(1), fr.Dropped())
 
 	for q, want := range map[string]string{
 		"suffix=tab": "suffix \"tab\"", "gap=1h": "gap \"1h\"", "maxlen=2": "maxlen \"2\"", "gs=A": "gs \"A\"", "gs=||": "gs \"||\"",
@@ -159,6 +159,18 @@ func (l *logSink) count(s string) int {
 		}
 	}
 	return n
+}
+
+// find returns the first line that holds s.
+func (l *logSink) find(s string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, x := range l.lines {
+		if strings.Contains(x, s) {
+			return x
+		}
+	}
+	return ""
 }
 
 func TestSerialSourceSurvivesUnplug(t *testing.T) {

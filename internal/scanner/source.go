@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/clock"
@@ -86,6 +88,54 @@ type byteReader interface {
 	Close() error
 }
 
+// dropLogEvery is how often a source logs the reads it drops: a scanner
+// that sends nothing but unusable reads must not fill the journal. Every
+// drop is counted all the same.
+const dropLogEvery = time.Minute
+
+// drops counts the reads a source drops and logs them, at most once per
+// dropLogEvery; the next line says how many went unlogged meanwhile.
+type drops struct {
+	n      atomic.Uint64
+	mu     sync.Mutex
+	logged time.Time
+	quiet  int
+}
+
+// Dropped is the number of reads dropped.
+func (d *drops) Dropped() uint64 { return d.n.Load() }
+
+// report counts one dropped read of n bytes; log names the source.
+func (d *drops) report(log zerolog.Logger, f Framing, reason DropReason, n int) {
+	d.n.Add(1)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	if !d.logged.IsZero() && now.Sub(d.logged) < dropLogEvery {
+		d.quiet++
+		return
+	}
+	ev := log.Warn().Str("reason", string(reason)).Int("bytes", n)
+	if d.quiet > 0 {
+		ev = ev.Int("unlogged_drops", d.quiet)
+	}
+	switch reason {
+	case DropTooLong:
+		ev.Msgf("read dropped: longer than maxlen (%d bytes); the next read is taken as usual", f.MaxLen)
+	default:
+		ev.Msgf("read dropped: its end (suffix %s) did not come within the gap (%s); check the scanner's suffix setting", suffixName(f.Suffix), f.Gap)
+	}
+	d.logged, d.quiet = now, 0
+}
+
+// framer returns a framer for one connection of a source, reporting its
+// drops.
+func (d *drops) framer(log zerolog.Logger, f Framing) *Framer {
+	fr := NewFramer(f)
+	fr.OnDrop = func(reason DropReason, n int) { d.report(log, fr.f, reason, n) }
+	return fr
+}
+
 // streamSource frames a byte stream from a device it reopens when it goes
 // away.
 type streamSource struct {
@@ -95,6 +145,7 @@ type streamSource struct {
 	opt     Options
 	wedge   bool
 	once    bool // do not reopen (stdin)
+	drops
 }
 
 func (s *streamSource) String() string { return s.name }
@@ -118,7 +169,7 @@ func (s *streamSource) Run(ctx context.Context, out chan<- Scan) error {
 			log.Info().Msg("scanner back")
 			down = false
 		}
-		err = frameLoop(ctx, r, NewFramer(s.framing), s.name, s.wedge, out)
+		err = frameLoop(ctx, r, s.drops.framer(log, s.framing), s.name, s.wedge, out)
 		r.Close()
 		if ctx.Err() != nil || s.once {
 			if errors.Is(err, io.EOF) {
@@ -250,6 +301,10 @@ func NewFeed(name string, gs byte) *Feed {
 }
 
 func (f *Feed) String() string { return f.name }
+
+// Dropped is always 0: a read too long for the page is refused to the page
+// by Push.
+func (f *Feed) Dropped() uint64 { return 0 }
 
 // Push hands a read to the source; it fails when the station is not
 // reading or is overwhelmed.
