@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.bug.st/serial"
+
+	"github.com/edgeagent/edgeagent/internal/clock"
 )
 
 // serialReader is a serial port with read timeouts.
@@ -144,25 +146,56 @@ func (s *listenSource) Addr(ctx context.Context) (string, error) {
 	}
 }
 
+// Accept errors are waited out as net/http does: from 5ms, doubling, up to
+// 1s between attempts. Running out of file descriptors, say, passes; a
+// source that stopped accepting would leave its readers without verdicts
+// until a restart.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
 func (s *listenSource) Run(ctx context.Context, out chan<- Scan) error {
-	ln, err := net.Listen("tcp", s.addr)
+	listen := s.opt.listen
+	if listen == nil {
+		listen = net.Listen
+	}
+	ln, err := listen("tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("scanner %s: %w", s, err)
 	}
 	s.ln = ln
 	close(s.ready)
+	defer ln.Close()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	log := s.opt.Log.With().Str("scanner", s.String()).Logger()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	var retry time.Duration // the wait after the last accept error; 0: accepting
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("scanner %s: no longer accepting readers: %w", s, err)
+			}
+			if retry == 0 {
+				log.Warn().Err(err).Msg("cannot accept reader connections; retrying")
+				retry = acceptRetryMin
+			} else {
+				retry = min(2*retry, acceptRetryMax)
+			}
+			if clock.Sleep(ctx, retry) != nil {
+				return nil
+			}
+			continue
+		}
+		if retry != 0 {
+			log.Info().Msg("accepting reader connections again")
+			retry = 0
 		}
 		name := "tcp-listen://" + s.addr + "#" + c.RemoteAddr().String()
 		plog := log.With().Str("peer", c.RemoteAddr().String()).Logger()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"sync"
@@ -27,8 +28,9 @@ type Options struct {
 	// Stdin is read by the stdin source (default os.Stdin).
 	Stdin io.Reader
 
-	hid       hidBackend                          // tests replace the HID POS backend
-	evdevOpen func(string) (io.ReadCloser, error) // and the input device
+	hid       hidBackend                                       // tests replace the HID POS backend
+	evdevOpen func(string) (io.ReadCloser, error)              // the input device
+	listen    func(network, addr string) (net.Listener, error) // and the tcp-listen socket
 }
 
 func (o Options) retry() time.Duration {
