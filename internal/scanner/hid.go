@@ -89,6 +89,9 @@ func newHIDSource(u *url.URL, f Framing, opt Options) (Source, error) {
 	if !ok || err1 != nil || err2 != nil {
 		return nil, fmt.Errorf("hidpos URL %q: write hidpos://VID:PID?serial=SN&format=honeywell with hex IDs", u.Redacted())
 	}
+	if err := checkParams(u, "hidpos", "serial", "format"); err != nil {
+		return nil, err
+	}
 	name := u.Query().Get("format")
 	if name == "" {
 		name = "honeywell"

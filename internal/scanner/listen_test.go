@@ -2,7 +2,9 @@ package scanner
 
 import (
 	"context"
+	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -140,4 +142,122 @@ func TestListenSourceStopsDuringBackoff(t *testing.T) {
 		cancel()
 		assert.NoError(t, <-done)
 	})
+}
+
+// Without a host the source listens on this machine only; readers on other
+// machines need the address named, 0.0.0.0 for all.
+func TestListenSourceBindsLoopbackUnlessTold(t *testing.T) {
+	for url, want := range map[string]string{
+		"tcp-listen://:2001":           "127.0.0.1:2001",
+		"tcp-listen://0.0.0.0:2001":    "0.0.0.0:2001",
+		"tcp-listen://10.0.0.7:2001":   "10.0.0.7:2001",
+		"tcp-listen://[::]:2001":       "[::]:2001",
+		"tcp-listen://:2001?suffix=lf": "127.0.0.1:2001",
+	} {
+		var bound string
+		listen := func(_, addr string) (net.Listener, error) {
+			bound = addr
+			return &fakeListener{closed: make(chan struct{})}, nil
+		}
+		src, err := Open(url, Options{Log: zerolog.Nop(), listen: listen})
+		require.NoError(t, err, url)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- src.Run(ctx, make(chan Scan)) }()
+		_, err = src.(*listenSource).Addr(ctx)
+		require.NoError(t, err)
+		cancel()
+		require.NoError(t, <-done)
+		assert.Equal(t, want, bound, url)
+		assert.Equal(t, "tcp-listen://"+want, src.String())
+	}
+
+	// On a real socket.
+	src, err := Open("tcp-listen://:0", Options{Log: zerolog.Nop()})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go src.Run(ctx, make(chan Scan))
+	a, err := src.(*listenSource).Addr(ctx)
+	require.NoError(t, err)
+	host, _, _ := net.SplitHostPort(a)
+	assert.Equal(t, "127.0.0.1", host)
+}
+
+// allow= lets in only the listed addresses and networks; a refused peer is
+// closed at once and logged once, however often it tries.
+func TestListenSourceAllow(t *testing.T) {
+	logs := &logSink{}
+	src, err := Open("tcp-listen://127.0.0.1:0?allow=127.0.0.2,10.0.0.0/8", Options{Log: zerolog.New(logs)})
+	require.NoError(t, err)
+	dial := func(a, from string) (net.Conn, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		return d.Dial("tcp", a)
+	}
+	refusedClosed := 0
+	got := collect(t, src, 1, func() {
+		a, err := src.(*listenSource).Addr(t.Context())
+		if err != nil {
+			return
+		}
+		for i := 0; i < 3; i++ {
+			c, err := dial(a, "127.0.0.1")
+			if err != nil {
+				return
+			}
+			c.Write([]byte("]C0INTRUDER\r"))
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			// Closed by the source: EOF, or a reset as the scan was
+			// never read; a timeout would be a connection left open.
+			var ne net.Error
+			if _, err := c.Read(make([]byte, 1)); err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+				refusedClosed++
+			}
+			c.Close()
+		}
+		c, err := dial(a, "127.0.0.2")
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("]C0CMD:CLOSE\r"))
+		time.Sleep(50 * time.Millisecond)
+	})
+	assert.Equal(t, []string{"plain: CMD:CLOSE"}, hris(got), "only the allowed reader's scan")
+	assert.Equal(t, 3, refusedClosed, "a refused peer is closed")
+	assert.Equal(t, 1, logs.count("connection refused"), "logged once per address")
+	assert.Contains(t, logs.find("connection refused"), `"peer":"127.0.0.1"`)
+
+	for q, want := range map[string]string{
+		"allow=":              `allow "": give IP addresses or networks`,
+		"allow=10.0.0.7,":     `allow "10.0.0.7,": give IP addresses or networks`,
+		"allow=10.0.0.x":      `"10.0.0.x" is not an IP address`,
+		"allow=10.0.0.0/33":   `"10.0.0.0/33" is not a network`,
+		"allowed=10.0.0.7":    `unknown parameter "allowed"; it takes allow, suffix, gap, maxlen, gs`,
+		"suffix=lf&baud=9600": `unknown parameter "baud"`,
+	} {
+		_, err := Open("tcp-listen://:2001?"+q, Options{})
+		assert.ErrorContains(t, err, want, q)
+	}
+	_, err = Open("tcp://10.0.0.7:2001?allow=10.0.0.8", Options{})
+	assert.ErrorContains(t, err, `tcp URL "tcp://10.0.0.7:2001?allow=10.0.0.8": unknown parameter "allow"`)
+}
+
+func TestListenAllowList(t *testing.T) {
+	s, err := Open("tcp-listen://:2001?allow=10.0.0.7,192.168.1.0/24&allow=fd00::/8,::ffff:10.0.0.9", Options{})
+	require.NoError(t, err)
+	ls := s.(*listenSource)
+	for addr, want := range map[string]bool{
+		"10.0.0.7": true, "10.0.0.8": false, "192.168.1.77": true, "192.168.2.1": false,
+		"fd00::1": true, "fe80::1": false, "10.0.0.9": true, "127.0.0.1": false,
+	} {
+		assert.Equal(t, want, ls.allowed(mustAddr(t, addr)), addr)
+	}
+}
+
+func mustAddr(t *testing.T, s string) netip.Addr {
+	t.Helper()
+	a, err := netip.ParseAddr(s)
+	require.NoError(t, err)
+	return a
 }

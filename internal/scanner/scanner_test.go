@@ -513,3 +513,23 @@ func FuzzFramingDecode(f *testing.F) {
 		}
 	})
 }
+
+// A misspelt URL parameter is an error, never ignored.
+func TestUnknownURLParameters(t *testing.T) {
+	for u, want := range map[string]string{
+		"serial:///dev/ttyACM0?bad=9600":               `serial URL "serial:///dev/ttyACM0?bad=9600": unknown parameter "bad"; it takes baud, suffix, gap, maxlen, gs`,
+		"tcp://10.0.0.7:2001?sufix=lf":                 `unknown parameter "sufix"`,
+		"tcp-listen://:2001?allowed=10.0.0.7":          `unknown parameter "allowed"; it takes allow, suffix`,
+		"hidpos://05e0:1200?formt=zebra":               `unknown parameter "formt"; it takes serial, format, suffix`,
+		"evdev:///dev/input/event3?layuot=de":          `unknown parameter "layuot"; it takes layout, suffix`,
+		"evdev:///dev/input/event3?layout=de&gs=%7C&x": `unknown parameter "x"`,
+	} {
+		_, err := Open(u, Options{})
+		assert.ErrorContains(t, err, want, u)
+	}
+	for _, u := range []string{"serial:///dev/ttyACM0?baud=115200&suffix=cr", "tcp://10.0.0.7:2001?suffix=crlf&maxlen=512",
+		"tcp-listen://:2001?allow=10.0.0.7&gap=80ms", "hidpos://05e0:1200?serial=S1&format=zebra&gs=%7C", "evdev:///dev/input/event3?layout=de&gs=%7C"} {
+		_, err := Open(u, Options{})
+		assert.NoError(t, err, u)
+	}
+}

@@ -44,13 +44,15 @@ func (o Options) retry() time.Duration {
 //
 //	serial:///dev/ttyACM0?baud=115200&suffix=cr
 //	tcp://10.0.0.7:2001?suffix=crlf
-//	tcp-listen://:2001
+//	tcp-listen://:2001                               (this machine only)
+//	tcp-listen://0.0.0.0:2001?allow=10.0.7.0/24      (readers on the network)
 //	hidpos://05e0:1200?serial=S123&format=zebra
 //	evdev:///dev/input/by-id/usb-Scanner-event-kbd?layout=de&gs=|
 //	stdin
 //
 // Every URL takes the framing parameters suffix, gap, maxlen and gs (a
-// character the scanner sends in place of GS).
+// character the scanner sends in place of GS); a parameter a source does
+// not take is an error.
 func Open(raw string, opt Options) (Source, error) {
 	if raw == "stdin" || raw == "stdin:" {
 		f := Framing{Suffix: "\n"}.withDefaults()
