@@ -69,6 +69,7 @@ func TestDecode(t *testing.T) {
 		{raw: "]C0ORD-2024-0017", plain: "ORD-2024-0017"},
 		{raw: "]Q1https://id.gs1.org/01/09506000134352/21/SN1", hri: "(01)09506000134352(21)SN1"},
 		{raw: "]d1plain text", plain: "plain text"},
+		{raw: "]J1010950600013435217261231" + "10AB-12\x1d21SN1", hri: packHRI}, // GS1 DotCode
 		{raw: "0109506000134352\x1d10X", hri: "(01)09506000134352(10)X"},
 		{raw: "(01)09506000134352(21)SN1", hri: "(01)09506000134352(21)SN1"},
 		{raw: "ORD-17", plain: "ORD-17"},
