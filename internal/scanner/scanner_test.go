@@ -534,3 +534,31 @@ func TestUnknownURLParameters(t *testing.T) {
 		assert.NoError(t, err, u)
 	}
 }
+
+// stdin takes the framing parameters too, and its reads are a wedge's when
+// a scanner types into a terminal: a read without GS that could be split
+// two ways is refused, as at a station page.
+func TestStdinWedge(t *testing.T) {
+	in := "]d2010950600013435217261231" + "10AB1221SN1\n" + strings.ReplaceAll(packRead, "\x1d", "|") + "\n"
+	src, err := Open("stdin?gs=|", Options{Log: zerolog.Nop(), Stdin: strings.NewReader(in), Wedge: true})
+	require.NoError(t, err)
+	got := collect(t, src, 2, nil)
+	require.ErrorIs(t, got[0].Err, ErrAmbiguous)
+	assert.True(t, got[0].Wedge)
+	assert.Equal(t, packHRI, hris(got)[1])
+
+	src, err = Open("stdin", Options{Log: zerolog.Nop(), Stdin: strings.NewReader(in)})
+	require.NoError(t, err)
+	got = collect(t, src, 1, nil)
+	assert.Equal(t, []string{"(01)09506000134352(17)261231(10)AB1221SN1"}, hris(got), "a pipe keeps every byte")
+
+	_, err = Open("stdin?layout=de", Options{})
+	assert.ErrorContains(t, err, `stdin URL "stdin?layout=de": unknown parameter "layout"`)
+}
+
+func TestLayoutsAreTheKeymaps(t *testing.T) {
+	assert.Len(t, Layouts(), len(layouts))
+	for _, name := range Layouts() {
+		assert.Contains(t, layouts, name)
+	}
+}

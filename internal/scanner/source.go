@@ -27,6 +27,11 @@ type Options struct {
 	Retry time.Duration
 	// Stdin is read by the stdin source (default os.Stdin).
 	Stdin io.Reader
+	// Wedge marks the stdin source's reads as typed by a keyboard wedge (a
+	// scanner typing into a terminal): separators may have been lost, so
+	// Decode refuses a read that could be split into AIs two ways. evdev
+	// reads always are.
+	Wedge bool
 
 	hid       hidBackend                                       // tests replace the HID POS backend
 	evdevOpen func(string) (io.ReadCloser, error)              // the input device
@@ -48,20 +53,13 @@ func (o Options) retry() time.Duration {
 //	tcp-listen://0.0.0.0:2001?allow=10.0.7.0/24      (readers on the network)
 //	hidpos://05e0:1200?serial=S123&format=zebra
 //	evdev:///dev/input/by-id/usb-Scanner-event-kbd?layout=de&gs=|
-//	stdin
+//	stdin                                            (one read a line)
+//	stdin?gs=|
 //
 // Every URL takes the framing parameters suffix, gap, maxlen and gs (a
 // character the scanner sends in place of GS); a parameter a source does
 // not take is an error.
 func Open(raw string, opt Options) (Source, error) {
-	if raw == "stdin" || raw == "stdin:" {
-		f := Framing{Suffix: "\n"}.withDefaults()
-		r := opt.Stdin
-		if r == nil {
-			r = os.Stdin
-		}
-		return &streamSource{name: "stdin", framing: f, open: func(context.Context) (byteReader, error) { return newPipeReader(r), nil }, opt: opt, once: true}, nil
-	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("scanner URL %q: %w", raw, err)
@@ -69,6 +67,20 @@ func Open(raw string, opt Options) (Source, error) {
 	f, err := ParseFraming(u.Query())
 	if err != nil {
 		return nil, fmt.Errorf("scanner URL %q: %w", raw, err)
+	}
+	if (u.Scheme == "" && u.Path == "stdin") || (u.Scheme == "stdin" && u.Opaque == "" && u.Host == "" && u.Path == "") {
+		if err := checkParams(u, "stdin"); err != nil {
+			return nil, err
+		}
+		if !u.Query().Has("suffix") {
+			f.Suffix = "\n"
+		}
+		r := opt.Stdin
+		if r == nil {
+			r = os.Stdin
+		}
+		return &streamSource{name: "stdin", framing: f, opt: opt, wedge: opt.Wedge, once: true,
+			open: func(context.Context) (byteReader, error) { return newPipeReader(r), nil }}, nil
 	}
 	switch u.Scheme {
 	case "serial":
