@@ -85,7 +85,7 @@ func commands() []*command {
 			{name: "export", usage: "--config FILE [--out FILE]", summary: "write every item as JSON lines", run: cmdQueueExport},
 		}},
 		{name: "scanner", summary: "scanner tools", sub: []*command{
-			{name: "listen", usage: "URL [--layout us]", summary: "print each scan as it arrives, parsed", run: cmdScannerListen},
+			{name: "listen", usage: "URL [--layout us] [--wedge]", summary: "print each scan as it arrives, with a station's verdict", run: cmdScannerListen},
 		}},
 		{name: "emulate", summary: "emulators for lines without hardware", sub: []*command{
 			{name: "printer", usage: "--listen ADDR [--faults SPEC] …", summary: "run a Zebra printer emulator", run: cmdEmulatePrinter},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,7 +20,8 @@ func cmdGS1Parse(e env) error {
 	fs := flags(e, "gs1 parse", "[--json] [DATA]",
 		"Parse and validate GS1 data: bracketed (01)…(21)…, raw scanner data with or without an AIM\n"+
 			"symbology identifier (]d2, ]C1, ]Q3, ]e0, …) and GS (0x1D) separators, or a GS1 Digital Link URI.\n"+
-			"Without DATA, all of standard input is read as raw bytes. Invalid data exits 1.")
+			"Without DATA, all of standard input is read as raw bytes. One line ending (CR LF, LF or CR) at the\n"+
+			"end is removed; every other byte is kept. Invalid data, and plain (non-GS1) data, exits 1.")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	pos, err := parseInterspersed(fs, e.args)
 	if err != nil {
@@ -36,7 +38,7 @@ func cmdGS1Parse(e env) error {
 	default:
 		return usageError{"give DATA as one argument (quote it) or on stdin"}
 	}
-	msg, err := gs1.Parse(data)
+	msg, err := gs1.Parse(trimLineEnd(data))
 	if err != nil {
 		return exitError{1, err}
 	}
@@ -66,6 +68,18 @@ func cmdGS1Parse(e env) error {
 		fmt.Fprintln(e.stdout, "note: expiry day 00 means the last day of the month; do not print it on regulated healthcare products")
 	}
 	return nil
+}
+
+// trimLineEnd removes one line ending, which echo, printf, a here-string and
+// a scanner's suffix add to the data.
+func trimLineEnd(b []byte) []byte {
+	switch {
+	case bytes.HasSuffix(b, []byte("\r\n")):
+		return b[:len(b)-2]
+	case bytes.HasSuffix(b, []byte("\n")), bytes.HasSuffix(b, []byte("\r")):
+		return b[:len(b)-1]
+	}
+	return b
 }
 
 func cmdGS1SSCC(e env) error {

@@ -52,6 +52,40 @@ func TestGS1ParseInvalidExitsOneWithOneLine(t *testing.T) {
 	require.Contains(t, errs, "AI (01): incorrect check digit")
 }
 
+// gs1 parse takes what echo or printf give it: one line ending is not
+// data. Any other byte is.
+func TestGS1ParseTrimsOneLineEnd(t *testing.T) {
+	for _, in := range []string{"(01)09506000134352(21)X\n", "(01)09506000134352(21)X\r\n", "(01)09506000134352(21)X\r", "(01)09506000134352(21)X"} {
+		code, out, errs := runCLI(t, in, "gs1", "parse")
+		require.Equal(t, 0, code, "%q: %s", in, errs)
+		require.Equal(t, "(01) GTIN                   09506000134352\n(21) SERIAL                 X\n", out, "%q", in)
+		code, out, errs = runCLI(t, "", "gs1", "parse", in, "--json")
+		require.Equal(t, 0, code, "%q: %s", in, errs)
+		require.Contains(t, out, `"hri":"(01)09506000134352(21)X"`)
+	}
+	// Raw scanner data keeps its GS; only the last line ending goes.
+	code, out, errs := runCLI(t, "]d20109506000134352"+"10AB\x1d21X\r\n", "gs1", "parse", "--json")
+	require.Equal(t, 0, code, errs)
+	require.Contains(t, out, `"hri":"(01)09506000134352(10)AB(21)X"`)
+	for _, in := range []string{"(01)09506000134352(21)X\n\n", "(01)09506000134352(21)X \n"} {
+		code, _, errs := runCLI(t, in, "gs1", "parse")
+		require.Equal(t, 1, code, "%q", in)
+		require.Contains(t, errs, "AI (21)", "%q", in)
+	}
+}
+
+func TestGS1ParsePlainSymbologyExitsOne(t *testing.T) {
+	for _, sym := range []string{"]d1", "]Q1"} {
+		code, out, errs := runCLI(t, sym+"ORDER-17\n", "gs1", "parse")
+		require.Equal(t, 1, code)
+		require.Empty(t, out)
+		require.Equal(t, "edgeagent gs1 parse: not GS1 data (symbology "+sym+" carries plain data)\n", errs)
+	}
+	code, out, errs := runCLI(t, "", "gs1", "parse", "]J1010950600013435217261231", "--json")
+	require.Equal(t, 0, code, errs)
+	require.Contains(t, out, `"symbology":"]J1"`)
+}
+
 func TestGS1SSCCAndCheckDigit(t *testing.T) {
 	code, out, _ := runCLI(t, "", "gs1", "sscc", "--ext", "1", "--prefix", "0614141", "--ref", "123456789")
 	require.Equal(t, 0, code)

@@ -110,7 +110,7 @@ func TestScannerListen(t *testing.T) {
 	require.Equal(t, 0, code, errs)
 	require.Contains(t, out, "]d2  ]d2010950600013435217261231"+"10AB-12<GS>21SN1  stdin\n    (01) 09506000134352\n    (17) 261231\n    (10) AB-12\n    (21) SN1\n")
 	require.Contains(t, out, "    plain: \"CMD:CLOSE\"\n")
-	require.Contains(t, out, "    rejected: AI (01): incorrect check digit")
+	require.Contains(t, out, "    refused: Barcode not usable: AI (01): incorrect check digit")
 	code, _, errs = runCLI(t, "", "scanner", "listen", "evdev:///dev/input/x?layout=jp")
 	require.Equal(t, 1, code)
 	require.Contains(t, errs, `layout "jp" must be us, uk, de or fr`)

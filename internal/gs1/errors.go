@@ -10,6 +10,7 @@ type Rule string
 const (
 	RuleSyntax       Rule = "syntax"             // the input is not in the expected form
 	RuleSymbology    Rule = "symbology"          // unsupported or missing AIM symbology identifier
+	RuleNotGS1       Rule = "not-gs1"            // a symbology that carries plain data, not GS1 data
 	RuleUnknownAI    Rule = "unknown-ai"         // an AI that the GS1 General Specifications do not define
 	RuleEmpty        Rule = "empty"              // no data, or an AI without a value
 	RuleLength       Rule = "length"             // a value too short or too long for its AI

@@ -21,8 +21,8 @@ type Message struct {
 	Symbology string
 	// Elements in the order they were read.
 	Elements []Element
-	// Plain holds the data of a non-GS1 read (for example "]d1" or "]E0"
-	// data that is not a Digital Link URI); Elements is then empty.
+	// Plain holds the primary data of an EAN-13 or EAN-8 read ("]E0",
+	// "]E4"); Elements then holds only its composite component, if any.
 	Plain string
 	// DigitalLink is true when the elements came from a GS1 Digital Link URI.
 	DigitalLink bool
@@ -39,8 +39,8 @@ func (m *Message) Get(ai string) (string, bool) {
 }
 
 // Parse detects the form of data and parses and validates it:
-//   - an AIM symbology identifier ("]d2", "]C1", "]Q3", "]e0", "]d1", "]Q1",
-//     "]E0", "]E4") followed by the symbol's data, GS as FNC1;
+//   - an AIM symbology identifier ("]d2", "]C1", "]Q3", "]e0", "]J1", "]d1",
+//     "]Q1", "]E0", "]E4") followed by the symbol's data, GS as FNC1;
 //   - bracketed element strings, "(01)09506000134352(10)AB12";
 //   - GS1 Digital Link URIs, "https://example.com/01/09506000134352/21/X";
 //   - otherwise an unbracketed element string with GS (0x1D) separators
@@ -67,7 +67,11 @@ func isDLScheme(s string) bool {
 }
 
 // ParseScan parses what a scanner sends when it is set to transmit the AIM
-// symbology identifier.
+// symbology identifier. GS1 DataMatrix ("]d2"), GS1-128 ("]C1"), GS1 QR
+// Code ("]Q3"), GS1 DataBar ("]e0") and GS1 DotCode ("]J1") carry AI data;
+// a plain Data Matrix or QR Code ("]d1", "]Q1") is GS1 data only when it
+// holds a Digital Link URI, and is otherwise refused as not GS1 data
+// (RuleNotGS1); "]E0" and "]E4" are EAN-13 and EAN-8.
 func ParseScan(data []byte) (*Message, error) {
 	if len(data) < 3 || data[0] != ']' {
 		return nil, errorf("", 0, RuleSymbology, "missing AIM symbology identifier (such as ]d2)")
@@ -75,7 +79,7 @@ func ParseScan(data []byte) (*Message, error) {
 	sym := string(data[:3])
 	body := data[3:]
 	switch sym[1:] {
-	case "C1", "e0", "d2", "Q3":
+	case "C1", "e0", "d2", "Q3", "J1":
 		msg, err := parseScanAI(body)
 		if err != nil {
 			return nil, err
@@ -94,9 +98,9 @@ func ParseScan(data []byte) (*Message, error) {
 			msg.Symbology = sym
 			return msg, nil
 		}
-		return &Message{Symbology: sym, Plain: s}, nil
+		return nil, errorf("", -1, RuleNotGS1, "not GS1 data (symbology %s carries plain data)", sym)
 	}
-	return nil, errorf("", 0, RuleSymbology, "unsupported symbology identifier %q: GS1 data comes as ]C1, ]e0, ]d2, ]Q3 (or ]d1/]Q1 with a Digital Link URI, ]E0/]E4 for EAN)", sym)
+	return nil, errorf("", 0, RuleSymbology, "unsupported symbology identifier %q: GS1 data comes as ]C1, ]e0, ]d2, ]Q3, ]J1 (or ]d1/]Q1 with a Digital Link URI, ]E0/]E4 for EAN)", sym)
 }
 
 func parseScanAI(body []byte) (*Message, error) {

@@ -50,7 +50,12 @@ func TestParse(t *testing.T) {
 		{"scan empty", "]d2", "", RuleEmpty},
 		{"scan caret", "]d20109506000134352" + "10A^B", "", RuleCharacter},
 		{"scan C0 unsupported", "]C0ORDER-1", "", RuleSymbology},
-		{"scan d1 plain", "]d1HELLO", "", ""},
+		{"scan d1 plain", "]d1HELLO", "", RuleNotGS1},
+		{"scan q1 plain", "]Q1ORDER-17", "", RuleNotGS1},
+		{"scan q1 dl", "]Q1https://example.com/01/09506000134352/10/AB12", "(01)09506000134352(10)AB12", ""},
+		{"scan dotcode", "]J1010950600013435217261231" + "10AB-12" + gsc + "21SN0001", "(01)09506000134352(17)261231(10)AB-12(21)SN0001", ""},
+		{"scan dotcode bad check digit", "]J10109506000134353", "", "GS1_LINTER_INCORRECT_CHECK_DIGIT"},
+		{"scan dotcode plain", "]J0HELLO", "", RuleSymbology},
 		{"scan ean13", "]E09506000134352", "", ""},
 		{"scan ean13 bad", "]E09506000134353", "", RuleCheckDigit},
 		{"scan d1 dl", "]d1https://example.com/01/09506000134352/21/SN1", "(01)09506000134352(21)SN1", ""},
@@ -110,6 +115,20 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Plain data handed to the GS1 parser says so, and names the symbology; it
+// is never an empty success.
+func TestParsePlainSymbologyIsNotGS1(t *testing.T) {
+	for _, in := range []string{"]d1HELLO", "]Q1ORDER-17", "]d1", "]d1" + gsc + "0109506000134352"} {
+		m, err := Parse([]byte(in))
+		require.Nil(t, m, in)
+		require.EqualError(t, err, "not GS1 data (symbology "+in[:3]+" carries plain data)", in)
+	}
+	m, err := ParseScan([]byte("]J10109506000134352" + "21SN1"))
+	require.NoError(t, err)
+	require.Equal(t, "]J1", m.Symbology)
+	require.Equal(t, "(01)09506000134352(21)SN1", m.Bracketed())
 }
 
 func TestElementStringSeparators(t *testing.T) {

@@ -156,6 +156,9 @@ func newEvdevSource(u *url.URL, f Framing, opt Options) (Source, error) {
 	if u.Path == "" {
 		return nil, fmt.Errorf("evdev URL %q: give the device, e.g. evdev:///dev/input/by-id/usb-…-event-kbd", u.Redacted())
 	}
+	if err := checkParams(u, "evdev", "layout"); err != nil {
+		return nil, err
+	}
 	name := u.Query().Get("layout")
 	if name == "" {
 		name = opt.Layout

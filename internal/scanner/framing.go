@@ -72,6 +72,19 @@ func ParseFraming(q url.Values) (Framing, error) {
 	return f.withDefaults(), nil
 }
 
+// suffixName is a suffix as the URL parameter names it.
+func suffixName(s string) string {
+	switch s {
+	case "\r":
+		return "cr"
+	case "\n":
+		return "lf"
+	case "\r\n":
+		return "crlf"
+	}
+	return "none"
+}
+
 // isCSET82 reports whether c may appear in GS1 AI values: a substitute
 // must not.
 func isCSET82(c byte) bool {
@@ -82,68 +95,114 @@ func isCSET82(c byte) bool {
 	return bytes.IndexByte([]byte("!\"%&'()*+,-./:;<=>?_"), c) >= 0
 }
 
-// Framer cuts a byte stream into reads.
+// DropReason says why a framer dropped a read.
+type DropReason string
+
+// Reasons a read is dropped.
+const (
+	// DropTooLong is a read longer than MaxLen: what arrived is thrown
+	// away, and so is the rest of it, up to the suffix (or, without a
+	// suffix, up to the next pause).
+	DropTooLong DropReason = "too long"
+	// DropUnfinished is a read whose suffix did not arrive within Gap:
+	// the scanner never finished it, or sends another suffix.
+	DropUnfinished DropReason = "unfinished"
+)
+
+// Framer cuts a byte stream into reads. A read that cannot be trusted
+// whole is dropped, never passed on in part or glued to the next one: one
+// longer than MaxLen, and, with a suffix, one left unfinished for Gap.
+// Each drop is counted and told to OnDrop.
 type Framer struct {
 	f       Framing
 	buf     []byte
 	last    time.Time
-	discard bool
-	// Dropped counts reads dropped for being too long.
-	Dropped int
+	discard bool // dropping the rest of a read that grew too long
+	dropped uint64
+
+	// OnDrop, when set, is called for each dropped read with the reason
+	// and how many of its bytes had arrived.
+	OnDrop func(reason DropReason, n int)
 }
 
 // NewFramer returns a framer.
 func NewFramer(f Framing) *Framer { return &Framer{f: f.withDefaults()} }
 
+// Dropped is the number of reads the framer has dropped.
+func (fr *Framer) Dropped() uint64 { return fr.dropped }
+
 // Write adds bytes that arrived at now and returns the complete reads.
 func (fr *Framer) Write(p []byte, now time.Time) [][]byte {
 	var out [][]byte
-	if fr.f.Suffix == "" && len(fr.buf) > 0 && now.Sub(fr.last) >= fr.f.Gap {
-		out = append(out, fr.take(len(fr.buf), 0))
+	if fr.Pending() && now.Sub(fr.last) >= fr.f.Gap {
+		out = fr.pause()
 	}
 	fr.last = now
 	fr.buf = append(fr.buf, p...)
-	if fr.f.Suffix == "" {
-		fr.guard()
-		return out
+	if fr.f.Suffix != "" {
+		for {
+			i := bytes.Index(fr.buf, []byte(fr.f.Suffix))
+			if i < 0 {
+				break
+			}
+			if fr.discard {
+				// The end of a read that was too long: what follows is
+				// a new read.
+				fr.discard = false
+				fr.buf = fr.buf[i+len(fr.f.Suffix):]
+				continue
+			}
+			if r := fr.take(i, len(fr.f.Suffix)); len(r) > 0 {
+				out = append(out, r)
+			}
+		}
 	}
-	for {
-		i := bytes.Index(fr.buf, []byte(fr.f.Suffix))
-		if i < 0 {
-			fr.guard()
-			return out
-		}
-		if fr.discard {
-			fr.discard = false
-			fr.buf = fr.buf[i+len(fr.f.Suffix):]
-			continue
-		}
-		if r := fr.take(i, len(fr.f.Suffix)); len(r) > 0 {
-			out = append(out, r)
-		}
-	}
+	fr.guard()
+	return out
 }
 
-// Flush ends a read at a pause: without a suffix, what has arrived is a
-// read; with one, a half read older than the gap is discarded (the
-// scanner never finished it).
+// Flush ends a read at a pause of Gap since the last byte: without a
+// suffix, what has arrived is a read; with one, a half read is dropped (the
+// scanner never finished it), so that the next read is not glued to it.
 func (fr *Framer) Flush(now time.Time) [][]byte {
-	if len(fr.buf) == 0 || now.Sub(fr.last) < fr.f.Gap {
+	if !fr.Pending() || now.Sub(fr.last) < fr.f.Gap {
+		return nil
+	}
+	return fr.pause()
+}
+
+// pause handles a pause of Gap in the stream: it ends the read under way.
+func (fr *Framer) pause() [][]byte {
+	if fr.discard {
+		// A read that was too long has ended; it was counted when it
+		// grew past the limit.
+		fr.discard = false
+		fr.buf = fr.buf[:0]
 		return nil
 	}
 	if fr.f.Suffix == "" {
-		return [][]byte{fr.take(len(fr.buf), 0)}
+		if r := fr.take(len(fr.buf), 0); len(r) > 0 {
+			return [][]byte{r}
+		}
+		return nil
 	}
+	fr.drop(DropUnfinished, len(fr.buf))
+	fr.buf = fr.buf[:0]
 	return nil
 }
 
-// Pending reports whether a read is under way.
-func (fr *Framer) Pending() bool { return len(fr.buf) > 0 }
+// Pending reports whether a read is under way (or being dropped).
+func (fr *Framer) Pending() bool { return len(fr.buf) > 0 || fr.discard }
 
 // Gap is the framing's inter-character timeout.
 func (fr *Framer) Gap() time.Duration { return fr.f.Gap }
 
 func (fr *Framer) take(n, skip int) []byte {
+	if n > fr.f.MaxLen {
+		fr.drop(DropTooLong, n)
+		fr.buf = fr.buf[n+skip:]
+		return nil
+	}
 	r := append([]byte(nil), fr.buf[:n]...)
 	fr.buf = fr.buf[n+skip:]
 	if fr.f.GSSubstitute != 0 {
@@ -153,19 +212,29 @@ func (fr *Framer) take(n, skip int) []byte {
 			}
 		}
 	}
-	if len(r) > fr.f.MaxLen {
-		fr.Dropped++
-		return nil
-	}
 	return r
 }
 
-// guard drops a read that has grown past the limit without ending.
+// guard drops a read that has grown past the limit without ending, and
+// keeps nothing of it while it goes on but what may be the start of the
+// suffix that ends it.
 func (fr *Framer) guard() {
-	if len(fr.buf) > fr.f.MaxLen {
-		fr.Dropped++
-		fr.buf = fr.buf[:0]
-		fr.discard = fr.f.Suffix != ""
+	if !fr.discard && len(fr.buf) > fr.f.MaxLen {
+		fr.drop(DropTooLong, len(fr.buf))
+		fr.discard = true
+	}
+	if fr.discard {
+		keep := max(len(fr.f.Suffix)-1, 0)
+		if len(fr.buf) > keep {
+			fr.buf = append(fr.buf[:0], fr.buf[len(fr.buf)-keep:]...)
+		}
+	}
+}
+
+func (fr *Framer) drop(reason DropReason, n int) {
+	fr.dropped++
+	if fr.OnDrop != nil {
+		fr.OnDrop(reason, n)
 	}
 }
 

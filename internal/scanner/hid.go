@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/edgeagent/edgeagent/internal/clock"
 )
 
@@ -77,6 +79,7 @@ type hidSource struct {
 	format   hidFormat
 	framing  Framing
 	opt      Options
+	drops
 }
 
 func newHIDSource(u *url.URL, f Framing, opt Options) (Source, error) {
@@ -85,6 +88,9 @@ func newHIDSource(u *url.URL, f Framing, opt Options) (Source, error) {
 	pid, err2 := strconv.ParseUint(p, 16, 16)
 	if !ok || err1 != nil || err2 != nil {
 		return nil, fmt.Errorf("hidpos URL %q: write hidpos://VID:PID?serial=SN&format=honeywell with hex IDs", u.Redacted())
+	}
+	if err := checkParams(u, "hidpos", "serial", "format"); err != nil {
+		return nil, err
 	}
 	name := u.Query().Get("format")
 	if name == "" {
@@ -123,7 +129,7 @@ func (s *hidSource) Run(ctx context.Context, out chan<- Scan) error {
 			log.Info().Msg("scanner back")
 			down = false
 		}
-		err = s.read(ctx, dev, out)
+		err = s.read(ctx, dev, log, out)
 		dev.Close()
 		if ctx.Err() != nil {
 			return nil
@@ -134,9 +140,12 @@ func (s *hidSource) Run(ctx context.Context, out chan<- Scan) error {
 	return nil
 }
 
-// read assembles reads from reports until the device fails.
-func (s *hidSource) read(ctx context.Context, dev hidDevice, out chan<- Scan) error {
+// read assembles reads from reports until the device fails. A read that
+// grows past maxlen is dropped whole: its further reports are skipped up to
+// its last.
+func (s *hidSource) read(ctx context.Context, dev hidDevice, log zerolog.Logger, out chan<- Scan) error {
 	var cur []byte
+	discard := false
 	for {
 		r, err := dev.ReadReport(ctx)
 		if err != nil {
@@ -147,12 +156,18 @@ func (s *hidSource) read(ctx context.Context, dev hidDevice, out chan<- Scan) er
 			s.opt.Log.Debug().Err(err).Msg("report skipped")
 			continue
 		}
+		if discard {
+			discard = more
+			continue
+		}
 		if len(cur) == 0 && aim != nil {
 			cur = append(cur, aim...)
 		}
 		cur = append(cur, data...)
 		if len(cur) > s.framing.MaxLen {
+			s.drops.report(log, s.framing, DropTooLong, len(cur))
 			cur = cur[:0]
+			discard = more
 			continue
 		}
 		if more {

@@ -67,6 +67,10 @@ func withAltGr(keys []keyChars, altgr map[int]string) []keyChars {
 	return keys
 }
 
+// Layouts are the names of the keyboard layouts a wedge scanner may be set
+// to, as the evdev source's layout parameter and Options.Layout take them.
+func Layouts() []string { return []string{"us", "uk", "de", "fr"} }
+
 // layouts are the keyboard layouts a wedge scanner may be set to.
 var layouts = map[string]map[uint16]keyChars{
 	"us": build(layoutRows{

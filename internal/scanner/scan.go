@@ -28,6 +28,11 @@ type Scan struct {
 type Source interface {
 	Run(ctx context.Context, out chan<- Scan) error
 	String() string
+	// Dropped is the number of reads the source has thrown away since it
+	// was opened, because they were longer than maxlen or left unfinished
+	// (see Framer): a counter for the agent's metrics. Each drop is also
+	// logged.
+	Dropped() uint64
 }
 
 // Decoded is a scan with its meaning: GS1 data, plain data (an order

@@ -44,7 +44,7 @@ func TestFraming(t *testing.T) {
 
 	fr = NewFramer(Framing{Suffix: "\r", MaxLen: 16})
 	assert.Equal(t, [][]byte{[]byte("ok")}, fr.Write([]byte(strings.Repeat("x", 40)+"\rok\r"), now))
-	assert.Equal(t, 1, fr.Dropped)
+	assert.Equal(t, uint64(1), fr.Dropped())
 
 	for q, want := range map[string]string{
 		"suffix=tab": "suffix \"tab\"", "gap=1h": "gap \"1h\"", "maxlen=2": "maxlen \"2\"", "gs=A": "gs \"A\"", "gs=||": "gs \"||\"",
@@ -69,6 +69,7 @@ func TestDecode(t *testing.T) {
 		{raw: "]C0ORD-2024-0017", plain: "ORD-2024-0017"},
 		{raw: "]Q1https://id.gs1.org/01/09506000134352/21/SN1", hri: "(01)09506000134352(21)SN1"},
 		{raw: "]d1plain text", plain: "plain text"},
+		{raw: "]J1010950600013435217261231" + "10AB-12\x1d21SN1", hri: packHRI}, // GS1 DotCode
 		{raw: "0109506000134352\x1d10X", hri: "(01)09506000134352(10)X"},
 		{raw: "(01)09506000134352(21)SN1", hri: "(01)09506000134352(21)SN1"},
 		{raw: "ORD-17", plain: "ORD-17"},
@@ -159,6 +160,18 @@ func (l *logSink) count(s string) int {
 		}
 	}
 	return n
+}
+
+// find returns the first line that holds s.
+func (l *logSink) find(s string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, x := range l.lines {
+		if strings.Contains(x, s) {
+			return x
+		}
+	}
+	return ""
 }
 
 func TestSerialSourceSurvivesUnplug(t *testing.T) {
@@ -500,4 +513,52 @@ func FuzzFramingDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A misspelt URL parameter is an error, never ignored.
+func TestUnknownURLParameters(t *testing.T) {
+	for u, want := range map[string]string{
+		"serial:///dev/ttyACM0?bad=9600":               `serial URL "serial:///dev/ttyACM0?bad=9600": unknown parameter "bad"; it takes baud, suffix, gap, maxlen, gs`,
+		"tcp://10.0.0.7:2001?sufix=lf":                 `unknown parameter "sufix"`,
+		"tcp-listen://:2001?allowed=10.0.0.7":          `unknown parameter "allowed"; it takes allow, suffix`,
+		"hidpos://05e0:1200?formt=zebra":               `unknown parameter "formt"; it takes serial, format, suffix`,
+		"evdev:///dev/input/event3?layuot=de":          `unknown parameter "layuot"; it takes layout, suffix`,
+		"evdev:///dev/input/event3?layout=de&gs=%7C&x": `unknown parameter "x"`,
+	} {
+		_, err := Open(u, Options{})
+		assert.ErrorContains(t, err, want, u)
+	}
+	for _, u := range []string{"serial:///dev/ttyACM0?baud=115200&suffix=cr", "tcp://10.0.0.7:2001?suffix=crlf&maxlen=512",
+		"tcp-listen://:2001?allow=10.0.0.7&gap=80ms", "hidpos://05e0:1200?serial=S1&format=zebra&gs=%7C", "evdev:///dev/input/event3?layout=de&gs=%7C"} {
+		_, err := Open(u, Options{})
+		assert.NoError(t, err, u)
+	}
+}
+
+// stdin takes the framing parameters too, and its reads are a wedge's when
+// a scanner types into a terminal: a read without GS that could be split
+// two ways is refused, as at a station page.
+func TestStdinWedge(t *testing.T) {
+	in := "]d2010950600013435217261231" + "10AB1221SN1\n" + strings.ReplaceAll(packRead, "\x1d", "|") + "\n"
+	src, err := Open("stdin?gs=|", Options{Log: zerolog.Nop(), Stdin: strings.NewReader(in), Wedge: true})
+	require.NoError(t, err)
+	got := collect(t, src, 2, nil)
+	require.ErrorIs(t, got[0].Err, ErrAmbiguous)
+	assert.True(t, got[0].Wedge)
+	assert.Equal(t, packHRI, hris(got)[1])
+
+	src, err = Open("stdin", Options{Log: zerolog.Nop(), Stdin: strings.NewReader(in)})
+	require.NoError(t, err)
+	got = collect(t, src, 1, nil)
+	assert.Equal(t, []string{"(01)09506000134352(17)261231(10)AB1221SN1"}, hris(got), "a pipe keeps every byte")
+
+	_, err = Open("stdin?layout=de", Options{})
+	assert.ErrorContains(t, err, `stdin URL "stdin?layout=de": unknown parameter "layout"`)
+}
+
+func TestLayoutsAreTheKeymaps(t *testing.T) {
+	assert.Len(t, Layouts(), len(layouts))
+	for _, name := range Layouts() {
+		assert.Contains(t, layouts, name)
+	}
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/clock"
@@ -24,9 +27,15 @@ type Options struct {
 	Retry time.Duration
 	// Stdin is read by the stdin source (default os.Stdin).
 	Stdin io.Reader
+	// Wedge marks the stdin source's reads as typed by a keyboard wedge (a
+	// scanner typing into a terminal): separators may have been lost, so
+	// Decode refuses a read that could be split into AIs two ways. evdev
+	// reads always are.
+	Wedge bool
 
-	hid       hidBackend                          // tests replace the HID POS backend
-	evdevOpen func(string) (io.ReadCloser, error) // and the input device
+	hid       hidBackend                                       // tests replace the HID POS backend
+	evdevOpen func(string) (io.ReadCloser, error)              // the input device
+	listen    func(network, addr string) (net.Listener, error) // and the tcp-listen socket
 }
 
 func (o Options) retry() time.Duration {
@@ -40,22 +49,17 @@ func (o Options) retry() time.Duration {
 //
 //	serial:///dev/ttyACM0?baud=115200&suffix=cr
 //	tcp://10.0.0.7:2001?suffix=crlf
-//	tcp-listen://:2001
+//	tcp-listen://:2001                               (this machine only)
+//	tcp-listen://0.0.0.0:2001?allow=10.0.7.0/24      (readers on the network)
 //	hidpos://05e0:1200?serial=S123&format=zebra
 //	evdev:///dev/input/by-id/usb-Scanner-event-kbd?layout=de&gs=|
-//	stdin
+//	stdin                                            (one read a line)
+//	stdin?gs=|
 //
 // Every URL takes the framing parameters suffix, gap, maxlen and gs (a
-// character the scanner sends in place of GS).
+// character the scanner sends in place of GS); a parameter a source does
+// not take is an error.
 func Open(raw string, opt Options) (Source, error) {
-	if raw == "stdin" || raw == "stdin:" {
-		f := Framing{Suffix: "\n"}.withDefaults()
-		r := opt.Stdin
-		if r == nil {
-			r = os.Stdin
-		}
-		return &streamSource{name: "stdin", framing: f, open: func(context.Context) (byteReader, error) { return newPipeReader(r), nil }, opt: opt, once: true}, nil
-	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("scanner URL %q: %w", raw, err)
@@ -63,6 +67,20 @@ func Open(raw string, opt Options) (Source, error) {
 	f, err := ParseFraming(u.Query())
 	if err != nil {
 		return nil, fmt.Errorf("scanner URL %q: %w", raw, err)
+	}
+	if (u.Scheme == "" && u.Path == "stdin") || (u.Scheme == "stdin" && u.Opaque == "" && u.Host == "" && u.Path == "") {
+		if err := checkParams(u, "stdin"); err != nil {
+			return nil, err
+		}
+		if !u.Query().Has("suffix") {
+			f.Suffix = "\n"
+		}
+		r := opt.Stdin
+		if r == nil {
+			r = os.Stdin
+		}
+		return &streamSource{name: "stdin", framing: f, opt: opt, wedge: opt.Wedge, once: true,
+			open: func(context.Context) (byteReader, error) { return newPipeReader(r), nil }}, nil
 	}
 	switch u.Scheme {
 	case "serial":
@@ -86,6 +104,54 @@ type byteReader interface {
 	Close() error
 }
 
+// dropLogEvery is how often a source logs the reads it drops: a scanner
+// that sends nothing but unusable reads must not fill the journal. Every
+// drop is counted all the same.
+const dropLogEvery = time.Minute
+
+// drops counts the reads a source drops and logs them, at most once per
+// dropLogEvery; the next line says how many went unlogged meanwhile.
+type drops struct {
+	n      atomic.Uint64
+	mu     sync.Mutex
+	logged time.Time
+	quiet  int
+}
+
+// Dropped is the number of reads dropped.
+func (d *drops) Dropped() uint64 { return d.n.Load() }
+
+// report counts one dropped read of n bytes; log names the source.
+func (d *drops) report(log zerolog.Logger, f Framing, reason DropReason, n int) {
+	d.n.Add(1)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	if !d.logged.IsZero() && now.Sub(d.logged) < dropLogEvery {
+		d.quiet++
+		return
+	}
+	ev := log.Warn().Str("reason", string(reason)).Int("bytes", n)
+	if d.quiet > 0 {
+		ev = ev.Int("unlogged_drops", d.quiet)
+	}
+	switch reason {
+	case DropTooLong:
+		ev.Msgf("read dropped: longer than maxlen (%d bytes); the next read is taken as usual", f.MaxLen)
+	default:
+		ev.Msgf("read dropped: its end (suffix %s) did not come within the gap (%s); check the scanner's suffix setting", suffixName(f.Suffix), f.Gap)
+	}
+	d.logged, d.quiet = now, 0
+}
+
+// framer returns a framer for one connection of a source, reporting its
+// drops.
+func (d *drops) framer(log zerolog.Logger, f Framing) *Framer {
+	fr := NewFramer(f)
+	fr.OnDrop = func(reason DropReason, n int) { d.report(log, fr.f, reason, n) }
+	return fr
+}
+
 // streamSource frames a byte stream from a device it reopens when it goes
 // away.
 type streamSource struct {
@@ -95,6 +161,7 @@ type streamSource struct {
 	opt     Options
 	wedge   bool
 	once    bool // do not reopen (stdin)
+	drops
 }
 
 func (s *streamSource) String() string { return s.name }
@@ -118,7 +185,7 @@ func (s *streamSource) Run(ctx context.Context, out chan<- Scan) error {
 			log.Info().Msg("scanner back")
 			down = false
 		}
-		err = frameLoop(ctx, r, NewFramer(s.framing), s.name, s.wedge, out)
+		err = frameLoop(ctx, r, s.drops.framer(log, s.framing), s.name, s.wedge, out)
 		r.Close()
 		if ctx.Err() != nil || s.once {
 			if errors.Is(err, io.EOF) {
@@ -250,6 +317,10 @@ func NewFeed(name string, gs byte) *Feed {
 }
 
 func (f *Feed) String() string { return f.name }
+
+// Dropped is always 0: a read too long for the page is refused to the page
+// by Push.
+func (f *Feed) Dropped() uint64 { return 0 }
 
 // Push hands a read to the source; it fails when the station is not
 // reading or is overwhelmed.
