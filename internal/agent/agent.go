@@ -104,6 +104,7 @@ type Agent struct {
 	log        zerolog.Logger
 	stations   map[string]StationConfig
 	lock       *store.DirLock
+	sources    []stationSource
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
@@ -259,9 +260,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 		log.Warn().Int("unknown", unknown).Msg("labels in flight at the last stop: their outcome is unknown and waits for a person")
 	}
 	a.Line.Orders.Recover(ctx)
+	a.sources = sources
 	if cfg.Listen != "" {
 		a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: db.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
-			Scan: a.PageScan, DB: db, Dispatcher: a.Dispatcher, Printers: a.printerStatus, TestPrint: a.testPrint, Templates: cfg.Templates,
+			Scan: a.PageScan, DB: db, Dispatcher: a.Dispatcher, Printers: a.printerStatus, Scanners: a.scannerStatus, TestPrint: a.testPrint, Templates: cfg.Templates,
 			Version: cfg.Version},
 			log.With().Str("component", "http").Logger())
 		if err != nil {

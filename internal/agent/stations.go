@@ -115,3 +115,12 @@ func (a *Agent) testPrint(ctx context.Context, tag string) error {
 }
 
 var errNoPrinter = errors.New("no such printer")
+
+// scannerStatus reports each station scanner's dropped reads.
+func (a *Agent) scannerStatus() []api.ScannerStatus {
+	out := make([]api.ScannerStatus, 0, len(a.sources))
+	for _, ss := range a.sources {
+		out = append(out, api.ScannerStatus{Station: ss.st.Name(), Scanner: ss.src.String(), Dropped: ss.src.Dropped()})
+	}
+	return out
+}

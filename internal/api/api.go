@@ -41,6 +41,7 @@ type Config struct {
 	DB         *store.DB
 	Dispatcher *queue.Dispatcher
 	Printers   func() []PrinterStatus
+	Scanners   func() []ScannerStatus
 	TestPrint  func(ctx context.Context, printer string) error
 	Templates  *zpl.Set
 	Version    string
@@ -48,6 +49,13 @@ type Config struct {
 	// RateLimit bounds requests to the local API per client address and
 	// second (default 200, burst twice as many); logins get 5 a minute.
 	RateLimit float64
+}
+
+// ScannerStatus is a station's scanner, for the metrics.
+type ScannerStatus struct {
+	Station string
+	Scanner string // its URL
+	Dropped uint64 // reads dropped (too long, or unfinished)
 }
 
 // PrinterStatus is a printer as the dashboard shows it.

@@ -95,6 +95,14 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 			p.sample("edgeagent_outbox_parked_total", float64(st.ParkedTotal))
 		}
 	}
+	if s.cfg.Scanners != nil {
+		if ss := s.cfg.Scanners(); len(ss) > 0 {
+			p.family("edgeagent_scanner_reads_dropped_total", "counter", "Reads a scanner sent that were dropped: too long, or never finished.")
+			for _, x := range ss {
+				p.sample("edgeagent_scanner_reads_dropped_total", float64(x.Dropped), "station", x.Station, "scanner", x.Scanner)
+			}
+		}
+	}
 	if ps := s.printers(); len(ps) > 0 {
 		p.family("edgeagent_printer_up", "gauge", "1 when the printer is connected and not faulted.")
 		p.family("edgeagent_printer_state", "gauge", "The printer's state (1 for the current one).")
