@@ -80,6 +80,12 @@ http: {listen: "%s", token: a-long-enough-token}
 	assert.Equal(t, 401, code, "the station API needs the token")
 	code, _ = call("POST", "/api/v1/stations/nope/scan", `{"data":"CMD:NEW"}`, "a-long-enough-token")
 	assert.Equal(t, 404, code)
+	// A client's mistake is 400, so a client does not send it again and again.
+	for _, bad := range []string{`{"data":""}`, `{"data":"` + strings.Repeat("A", 4097) + `"}`, `{"data":"CMD:NEW\rCMD:CLOSE"}`} {
+		code, body := call("POST", "/api/v1/stations/case-1/scan", bad, "a-long-enough-token")
+		assert.Equal(t, 400, code, "%.60s: %v", bad, body)
+		assert.NotContains(t, fmt.Sprint(body), "scan again")
+	}
 
 	// The verdict stream.
 	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/stations/case-1/events", nil)

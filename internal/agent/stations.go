@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/api"
@@ -55,12 +56,20 @@ func lineScan(d scanner.Decoded) stations.Scan {
 func (a *Agent) PageScan(ctx context.Context, station, data string) (stations.Verdict, error) {
 	st, ok := a.Line.Stations.Get(station)
 	if !ok {
-		return stations.Verdict{}, fmt.Errorf("no station %q", station)
+		return stations.Verdict{}, fmt.Errorf("station %q: %w", station, api.ErrBadScan)
+	}
+	switch {
+	case data == "":
+		return stations.Verdict{}, fmt.Errorf("data: the read is empty: %w", api.ErrBadScan)
+	case len(data) > 4096:
+		return stations.Verdict{}, fmt.Errorf("data: a read is at most 4096 characters, got %d: %w", len(data), api.ErrBadScan)
+	case strings.ContainsAny(data, "\r\n"):
+		return stations.Verdict{}, fmt.Errorf("data: a read is one line, without CR or LF: %w", api.ErrBadScan)
 	}
 	fr := scanner.NewFramer(scanner.Framing{Suffix: "\r", GSSubstitute: a.stations[station].GS})
 	reads := fr.Write([]byte(data+"\r"), time.Now())
 	if len(reads) != 1 {
-		return stations.Verdict{}, fmt.Errorf("a read is one line of at most 4096 characters")
+		return stations.Verdict{}, fmt.Errorf("data: not one read: %w", api.ErrBadScan)
 	}
 	return st.Handle(ctx, lineScan(scanner.Decode(scanner.NewScan(reads[0], "page", time.Now(), true))))
 }

@@ -2,10 +2,12 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/containers"
@@ -53,8 +55,13 @@ func (s *Server) stationRoutes(mux mux) {
 			return
 		}
 		v, err := s.cfg.Scan(r.Context(), st.Name(), req.Data)
+		if errors.Is(err, ErrBadScan) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": strings.TrimSuffix(err.Error(), ": "+ErrBadScan.Error())})
+			return
+		}
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "scan not recorded: " + err.Error() + "; scan again"})
+			s.log.Error().Err(err).Str("station", st.Name()).Msg("scan not recorded")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "scan not recorded (the line PC could not store it): scan again"})
 			return
 		}
 		writeJSON(w, http.StatusOK, v)
@@ -108,6 +115,10 @@ func (s *Server) stationRoutes(mux mux) {
 		return map[string]any{"container": in}, err
 	}))
 }
+
+// ErrBadScan is a read the station API refuses as the client's mistake
+// (empty, too long, several lines): sending it again would not help.
+var ErrBadScan = errors.New("not a usable read")
 
 // events streams a station's verdicts as Server-Sent Events.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, st *stations.Station, _ string) {
