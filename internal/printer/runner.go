@@ -22,7 +22,7 @@ const (
 	StateReady    State = "ready"    // connected, and no label waiting
 	StatePrinting State = "printing" // working through the queue
 	StatePaused   State = "paused"   // a fault stops printing; resumes when it clears
-	StateError    State = "error"    // cannot print until someone acts (not in ZPL mode, the ledger failing); retrying
+	StateError    State = "error"    // cannot print until someone acts (not in ZPL mode, status answers that are not a Zebra's, the ledger failing); retrying
 )
 
 // Event is something the dashboard shows.
@@ -160,14 +160,16 @@ var errStopped = errors.New("the agent stopped before the printer confirmed the 
 //
 //  1. takes the oldest from Ledger.Next;
 //  2. connects if need be, checks that the printer speaks ZPL, and checks
-//     its health (~HQES), waiting while it is faulted;
+//     its health (~HQES, and ~HS on a printer without an odometer),
+//     waiting while it is faulted;
 //  3. has the ledger record it as printing;
 //  4. sends it, and waits for the printer to confirm it;
 //  5. has the ledger record it as printed, or as unknown when the
 //     connection was lost on the way.
 //
 // Whatever stops a label before step 3 (no connection, a printer not in
-// ZPL mode, a failing ledger) leaves it queued: the runner tries again
+// ZPL mode or whose status answers are not a Zebra's, a failing ledger)
+// leaves it queued: the runner tries again
 // with capped, jittered backoff and goes on by itself once the cause has
 // cleared. Recording an outcome is retried until the ledger takes it.
 //
@@ -268,7 +270,17 @@ func (p *Printer) print(ctx context.Context, l label.Label) (sent bool, err erro
 	if p.conn.Transport().Bidirectional() {
 		if err := p.confirm(ictx, odoBefore); err != nil {
 			p.disconnect()
-			return true, p.unknown(ctx, l, lost(ictx, err.Error()))
+			reason := err.Error()
+			if errors.Is(err, ErrNotStatus) {
+				// The printer may well have printed it, but cannot
+				// say so; until it answers properly, nothing more is
+				// sent (waitReady holds the next label).
+				if ctx.Err() == nil {
+					p.setState(StateError, nil, reason)
+				}
+				reason = "the printer could not confirm the label: " + reason
+			}
+			return true, p.unknown(ctx, l, lost(ictx, reason))
 		}
 	}
 	return true, p.printed(ctx, l)
@@ -358,14 +370,21 @@ func (p *Printer) connect(ctx context.Context) error {
 		}
 		c.Close()
 	}
-	switch {
-	case ctx.Err() != nil:
-	case errors.Is(err, ErrNotZPL):
-		p.setState(StateError, nil, err.Error())
-	default:
-		p.setState(StateOffline, nil, err.Error())
+	if ctx.Err() == nil {
+		p.setState(failedState(err), nil, err.Error())
 	}
 	return err
+}
+
+// failedState is the state for a printer that cannot take a label
+// because of err: error when someone must act (it is not in ZPL mode, or
+// it answers status requests with something that is not a Zebra status),
+// offline when the connection failed or the printer was silent.
+func failedState(err error) State {
+	if errors.Is(err, ErrNotZPL) || errors.Is(err, ErrNotStatus) {
+		return StateError
+	}
+	return StateOffline
 }
 
 func (p *Printer) checkPrinter(ctx context.Context, c *Conn) error {
@@ -380,34 +399,71 @@ func (p *Printer) checkPrinter(ctx context.Context, c *Conn) error {
 	return err
 }
 
-// waitReady connects if need be and checks the printer's health (~HQES),
-// waiting while it is faulted. It returns the odometer before the next
-// label. An error means the printer cannot take a label now. The state
-// turns to printing only once the ledger has recorded the label, so that
-// a failing ledger does not make it flap.
-func (p *Printer) waitReady(ctx context.Context) (int64, error) {
+// check connects if need be and asks the printer's health. It returns
+// the faults the printer reports; an error means the printer cannot take
+// a label now, and the state (offline or error) says why.
+func (p *Printer) check(ctx context.Context) ([]string, error) {
 	for {
 		reused := p.conn != nil
 		if err := p.connect(ctx); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if !p.conn.Transport().Bidirectional() {
-			return 0, nil
+			return nil, nil
 		}
-		ext, err := p.conn.ExtendedStatus(ctx)
+		faults, err := p.health(ctx)
+		if err == nil {
+			return faults, nil
+		}
+		p.disconnect()
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if reused {
+			// The printer may have closed a connection that sat idle,
+			// or a late answer to an earlier request garbled this one:
+			// a new connection is tried at once.
+			continue
+		}
+		p.setState(failedState(err), nil, err.Error())
+		return nil, err
+	}
+}
+
+// health asks ~HQES for the printer's faults. A printer without an
+// odometer is also asked ~HS, which is how its labels are confirmed: one
+// that answers ~HS with something that is not a Zebra status would have
+// every label sent and then left unknown, so none is sent until it
+// answers properly. A silent ~HS is not such an answer: printers are
+// silent while faulted, and ~HQES says whether they are.
+func (p *Printer) health(ctx context.Context) ([]string, error) {
+	ext, err := p.conn.ExtendedStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if faults := ext.Faults(); len(faults) > 0 {
+		return faults, nil
+	}
+	if !p.odometer {
+		if _, err := p.conn.HostStatus(ctx); err != nil && !errors.Is(err, ErrNoAnswer) {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// waitReady checks the printer (connecting if need be), waiting while it
+// is faulted. It returns the odometer before the next label. An error
+// means the printer cannot take a label now. The state turns to printing
+// only once the ledger has recorded the label, so that a failing ledger
+// does not make it flap.
+func (p *Printer) waitReady(ctx context.Context) (int64, error) {
+	for {
+		faults, err := p.check(ctx)
 		if err != nil {
-			p.disconnect()
-			if reused && ctx.Err() == nil {
-				// The printer may have closed a connection that sat
-				// idle: a new one is tried at once.
-				continue
-			}
-			if ctx.Err() == nil {
-				p.setState(StateOffline, nil, err.Error())
-			}
 			return 0, err
 		}
-		if faults := ext.Faults(); len(faults) > 0 {
+		if len(faults) > 0 {
 			p.setState(StatePaused, faults, "")
 			if err := clock.Sleep(ctx, p.cfg.FaultPoll); err != nil {
 				return 0, err
@@ -424,7 +480,7 @@ func (p *Printer) waitReady(ctx context.Context) (int64, error) {
 		if err != nil {
 			p.disconnect()
 			if ctx.Err() == nil {
-				p.setState(StateOffline, nil, err.Error())
+				p.setState(failedState(err), nil, err.Error())
 			}
 			return 0, err
 		}
@@ -432,9 +488,20 @@ func (p *Printer) waitReady(ctx context.Context) (int64, error) {
 	}
 }
 
+// confirmErr is the error of a status request that failed while a label
+// was being confirmed: an answer that is not a Zebra status as it is, and
+// anything else as the lost connection it most likely is.
+func confirmErr(err error) error {
+	if errors.Is(err, ErrNotStatus) {
+		return err
+	}
+	return fmt.Errorf("connection lost before the printer confirmed the label: %w", err)
+}
+
 // confirm waits until the printer has printed the label just sent: the
 // odometer moved, or (without one) ~HS shows nothing left to print on two
-// polls in a row. Faults pause the wait; a lost connection ends it.
+// polls in a row. Faults pause the wait; a lost connection, or an answer
+// that is not a Zebra status, ends it.
 func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 	wait := time.Millisecond
 	idle := 0
@@ -443,7 +510,7 @@ func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 		if p.odometer {
 			n, _, err := p.conn.Odometer(ctx)
 			if err != nil {
-				return fmt.Errorf("connection lost before the printer confirmed the label: %w", err)
+				return confirmErr(err)
 			}
 			if n > odoBefore {
 				p.odoLast, p.odoKnown = n, true
@@ -460,7 +527,7 @@ func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 			case errors.Is(err, ErrNoAnswer):
 				// Silent ~HS: faulted, most likely; ~HQES says.
 			case err != nil:
-				return fmt.Errorf("connection lost before the printer confirmed the label: %w", err)
+				return confirmErr(err)
 			case hs.Idle() && len(hs.Faults()) == 0:
 				if idle++; idle >= 2 {
 					return nil
@@ -471,7 +538,7 @@ func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 		}
 		ext, err := p.conn.ExtendedStatus(ctx)
 		if err != nil {
-			return fmt.Errorf("connection lost before the printer confirmed the label: %w", err)
+			return confirmErr(err)
 		}
 		if faults := ext.Faults(); len(faults) > 0 {
 			p.setState(StatePaused, faults, "")

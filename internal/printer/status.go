@@ -266,8 +266,8 @@ func isGap(b byte) bool { return b == '\r' || b == '\n' || b == ' ' || b == '\t'
 
 // excerpt quotes the start of unexpected bytes for an error message.
 func excerpt(b []byte) string {
-	if len(b) > 24 {
-		return fmt.Sprintf("%q…", b[:24])
+	if len(b) > 16 {
+		return fmt.Sprintf("%q…", b[:16])
 	}
 	return fmt.Sprintf("%q", b)
 }

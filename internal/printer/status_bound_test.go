@@ -98,7 +98,7 @@ func TestEndlessHostStatusIsRefusedWithinItsBound(t *testing.T) {
 		"line ends that never end": {nil, []byte("\r\n"),
 			"the printer's status answer is not a Zebra status: ~HS: an answer longer than 204 bytes"},
 		"bytes that are not frames": {nil, []byte("garbage"),
-			`the printer's status answer is not a Zebra status: ~HS: "garbagegarbagegarbagegar"… where a status frame should start`},
+			`the printer's status answer is not a Zebra status: ~HS: "garbagegarbagega"… where a status frame should start`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, ct := dialEndless(t, endlessPrinter(t, tc.start, tc.filler))
