@@ -47,6 +47,11 @@ type Config struct {
 	ConfirmTimeout time.Duration // a label that makes no progress without a fault (default 2m)
 	BackoffMin     time.Duration // retries: reconnecting, a ledger that fails (default 100ms)
 	BackoffMax     time.Duration // (default 10s)
+	// IdleProbe is how often the runner checks the printer while no label
+	// waits (default 10s), so that its state is current before the first
+	// label and between jobs. The first check comes as soon as the queue
+	// is found empty.
+	IdleProbe time.Duration
 	// StopTimeout is how long, once Run's ctx has ended, a label already
 	// on its way may take to be confirmed by the printer, and then again
 	// to be recorded (default 10s).
@@ -67,6 +72,7 @@ func (c Config) withDefaults() Config {
 	def(&c.BackoffMin, 100*time.Millisecond)
 	def(&c.BackoffMax, 10*time.Second)
 	def(&c.StopTimeout, 10*time.Second)
+	def(&c.IdleProbe, 10*time.Second)
 	return c
 }
 
@@ -147,8 +153,8 @@ func (p *Printer) emit(e Event) {
 	p.cfg.OnEvent(e)
 }
 
-// idleAfter is how long Next may wait before the runner reports itself
-// ready rather than printing.
+// idleAfter is how long Next may wait before the runner takes the queue
+// for empty and checks the printer.
 const idleAfter = 100 * time.Millisecond
 
 // errStopped ends the wait for a label in flight when the stop allowance
@@ -207,20 +213,52 @@ func (p *Printer) Run(ctx context.Context) error {
 	}
 }
 
-// next takes the next label from the ledger. When none comes at once the
-// runner reports itself ready while it waits.
+// next takes the next label from the ledger. While none comes, the
+// runner checks the printer (idleAfter after the wait began, and then
+// every IdleProbe) and reports what it found, so that the dashboard shows
+// a printer that is ready, paused, offline or in error before its first
+// label and between jobs. Ledger.Next waits on its own goroutine
+// meanwhile: a label queued during a check is taken as soon as the check
+// is done, and one queued between checks at once.
 func (p *Printer) next(ctx context.Context) (label.Label, error) {
-	wctx, cancel := context.WithTimeout(ctx, idleAfter)
-	l, err := p.ledger.Next(wctx, p.cfg.Name)
-	timedOut := wctx.Err() != nil
-	cancel()
-	if err == nil || ctx.Err() != nil || !timedOut {
-		return l, err
+	type result struct {
+		l   label.Label
+		err error
 	}
-	if p.conn != nil {
+	got := make(chan result, 1)
+	go func() {
+		l, err := p.ledger.Next(ctx, p.cfg.Name)
+		got <- result{l, err}
+	}()
+	probe := time.NewTimer(idleAfter)
+	defer probe.Stop()
+	for {
+		select {
+		case r := <-got:
+			return r.l, r.err
+		case <-probe.C:
+			select {
+			case r := <-got: // a label came with the timer: it goes first
+				return r.l, r.err
+			default:
+			}
+			p.probe(ctx)
+			probe.Reset(p.cfg.IdleProbe)
+		}
+	}
+}
+
+// probe checks the printer while no label waits: ready, paused with the
+// faults it reports, or (as check sets them) offline or error.
+func (p *Printer) probe(ctx context.Context) {
+	faults, err := p.check(ctx)
+	switch {
+	case err != nil || ctx.Err() != nil:
+	case len(faults) > 0:
+		p.setState(StatePaused, faults, "")
+	default:
 		p.setState(StateReady, nil, "")
 	}
-	return p.ledger.Next(ctx, p.cfg.Name)
 }
 
 // inFlight returns the context for work on a label that is on its way
