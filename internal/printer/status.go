@@ -54,25 +54,26 @@ type badAnswer string
 
 func (b badAnswer) Error() string { return string(b) }
 
-// HostStatus is the answer to ~HS.
+// HostStatus is the answer to ~HS. Its JSON keys are snake_case, as in
+// the rest of printer status --json.
 type HostStatus struct {
-	PaperOut        bool
-	Paused          bool
-	LabelLength     int // dots
-	FormatsInBuffer int
-	BufferFull      bool
-	DiagnosticMode  bool
-	PartialFormat   bool
-	CorruptRAM      bool
-	UnderTemp       bool
-	OverTemp        bool
-	HeadOpen        bool
-	RibbonOut       bool
-	ThermalTransfer bool
-	PrintMode       int
-	LabelWaiting    bool
-	LabelsRemaining int
-	GraphicsStored  int
+	PaperOut        bool `json:"paper_out"`
+	Paused          bool `json:"paused"`
+	LabelLength     int  `json:"label_length"` // dots
+	FormatsInBuffer int  `json:"formats_in_buffer"`
+	BufferFull      bool `json:"buffer_full"`
+	DiagnosticMode  bool `json:"diagnostic_mode"`
+	PartialFormat   bool `json:"partial_format"`
+	CorruptRAM      bool `json:"corrupt_ram"`
+	UnderTemp       bool `json:"under_temp"`
+	OverTemp        bool `json:"over_temp"`
+	HeadOpen        bool `json:"head_open"`
+	RibbonOut       bool `json:"ribbon_out"`
+	ThermalTransfer bool `json:"thermal_transfer"`
+	PrintMode       int  `json:"print_mode"`
+	LabelWaiting    bool `json:"label_waiting"`
+	LabelsRemaining int  `json:"labels_remaining"`
+	GraphicsStored  int  `json:"graphics_stored"`
 }
 
 // Idle reports whether everything sent has been printed, as far as ~HS says.
@@ -146,8 +147,8 @@ const (
 
 // ExtendedStatus is the answer to ~HQES.
 type ExtendedStatus struct {
-	Errors   uint32
-	Warnings uint32
+	Errors   uint32 `json:"errors"`
+	Warnings uint32 `json:"warnings"`
 }
 
 var errorNames = []struct {
@@ -224,10 +225,11 @@ func ParseExtendedStatus(frame string) (ExtendedStatus, error) {
 
 // HostID is the answer to ~HI.
 type HostID struct {
-	Model, Version string
-	DPMM           int
-	Memory         string
-	Options        string
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	DPMM    int    `json:"dpmm"`
+	Memory  string `json:"memory"`
+	Options string `json:"options"`
 }
 
 // ParseHostID reads a ~HI frame: MODEL,VERSION,DPMM,MEMORY,OPTIONS.
