@@ -22,7 +22,9 @@ const (
 	StateReady    State = "ready"    // connected, and no label waiting
 	StatePrinting State = "printing" // working through the queue
 	StatePaused   State = "paused"   // a fault stops printing; resumes when it clears
-	StateError    State = "error"    // cannot print until someone acts (not in ZPL mode, status answers that are not a Zebra's, the ledger failing); retrying
+	// StateError: cannot print until someone acts (not in ZPL mode,
+	// status answers that are not a Zebra's, the ledger failing); retrying.
+	StateError State = "error"
 )
 
 // Event is something the dashboard shows.
@@ -164,7 +166,8 @@ var errStopped = errors.New("the agent stopped before the printer confirmed the 
 // Run prints the ledger's labels until ctx ends, and then closes the
 // connection. For each label it:
 //
-//  1. takes the oldest from Ledger.Next;
+//  1. takes the oldest from Ledger.Next, checking the printer while none
+//     is queued (see next);
 //  2. connects if need be, checks that the printer speaks ZPL, and checks
 //     its health (~HQES, and ~HS on a printer without an odometer),
 //     waiting while it is faulted;
@@ -175,9 +178,8 @@ var errStopped = errors.New("the agent stopped before the printer confirmed the 
 //
 // Whatever stops a label before step 3 (no connection, a printer not in
 // ZPL mode or whose status answers are not a Zebra's, a failing ledger)
-// leaves it queued: the runner tries again
-// with capped, jittered backoff and goes on by itself once the cause has
-// cleared. Recording an outcome is retried until the ledger takes it.
+// leaves it queued: the runner tries again with capped, jittered backoff
+// and goes on by itself once the cause has cleared. Recording an outcome is retried until the ledger takes it.
 //
 // When ctx ends, the runner takes no new label, but one it has recorded
 // as printing is still sent, confirmed and recorded, for up to
