@@ -85,11 +85,13 @@ func cmdPrinterStatus(e env) error {
 	if len(st.Warnings) > 0 {
 		fmt.Fprintf(w, "warnings:  %s\n", strings.Join(st.Warnings, ", "))
 	}
+	// The buffer is what ~HS tells; HostErr says why it did not
+	// ("~HS: no answer …").
 	switch {
 	case st.Host != nil:
 		fmt.Fprintf(w, "buffer:    %d formats, %d labels remaining\n", st.Host.FormatsInBuffer, st.Host.LabelsRemaining)
 	default:
-		fmt.Fprintf(w, "~HS:       %s\n", st.HostErr)
+		fmt.Fprintf(w, "buffer:    unknown: %s\n", st.HostErr)
 	}
 	if st.Ready {
 		fmt.Fprintln(w, "ready:     yes")
@@ -134,8 +136,11 @@ func cmdPrinterSend(e env) error {
 }
 
 func cmdPrinterTest(e env) error {
-	fs := flags(e, "printer test", "URL", "Print a test label and wait until the printer confirms it was printed.")
+	fs := flags(e, "printer test", "URL [--wait] [--timeout 2m]",
+		"Print a test label and wait until the printer confirms it was printed. A printer with a fault (media or\n"+
+			"ribbon out, head open, paused) is reported at once, and nothing is printed, unless --wait is given.")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	wait := fs.Bool("wait", false, "wait for a fault to be cleared instead of giving up at once")
 	pos, err := parseInterspersed(fs, e.args)
 	if err != nil {
 		return err
@@ -156,23 +161,33 @@ func cmdPrinterTest(e env) error {
 	if err := q.Add(test); err != nil {
 		return exitError{1, err}
 	}
-	// The runner keeps trying a printer that is not in ZPL mode, waiting
-	// for someone to fix it; a one-shot test says so and ends instead.
+	// The runner keeps trying a printer that is not in ZPL mode, and waits
+	// while one is faulted, for someone to fix it; a one-shot test says so
+	// and ends instead. With --wait it waits for a fault too, saying what
+	// it waits for. A fault that comes once the label is in the printer is
+	// waited for either way: the label prints when it is cleared.
 	waitCtx, giveUp := context.WithCancelCause(ctx)
 	defer giveUp(nil)
 	onEvent := func(ev printer.Event) {
-		if ev.State == printer.StateError {
+		switch {
+		case ev.State == printer.StateError:
 			giveUp(errors.New(ev.Reason))
+		case ev.State != printer.StatePaused:
+		case !*wait && stillQueued(q, test.Ref):
+			giveUp(fmt.Errorf("the printer has a fault: %s; nothing was printed (clear the fault and try again, or give --wait)",
+				strings.Join(ev.Faults, ", ")))
+		default:
+			fmt.Fprintf(e.stdout, "waiting: the printer has a fault: %s\n", strings.Join(ev.Faults, ", "))
 		}
 	}
 	p, err := printer.New(printer.Config{Name: url, URL: url, BackoffMax: time.Second, OnEvent: onEvent}, q, zerolog.Nop())
 	if err != nil {
 		return exitError{1, err}
 	}
+	fmt.Fprintf(e.stdout, "printing test label on %s\n", url)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(runCtx) }()
-	fmt.Fprintf(e.stdout, "printing test label on %s\n", url)
 	waitErr := q.Wait(waitCtx, test.Ref)
 	stop() // a label already sent is still confirmed
 	runErr := <-done
@@ -187,11 +202,24 @@ func cmdPrinterTest(e env) error {
 	case runErr != nil:
 		return exitError{1, runErr}
 	case ctx.Err() == nil && waitErr != nil:
-		return exitError{1, context.Cause(waitCtx)} // the printer is not in ZPL mode
+		return exitError{1, context.Cause(waitCtx)} // a fault, or a printer not in ZPL mode
 	default:
 		s := p.Snapshot()
-		return exitError{1, fmt.Errorf("no confirmation within %s (%s: %s)", *timeout, s.State, s.LastErr)}
+		why := string(s.State)
+		if len(s.Faults) > 0 {
+			why += ": " + strings.Join(s.Faults, ", ")
+		} else if s.LastErr != "" {
+			why += ": " + s.LastErr
+		}
+		return exitError{1, fmt.Errorf("no confirmation within %s (the printer is %s)", *timeout, why)}
 	}
+}
+
+// stillQueued reports whether the label is still queued, not yet on its
+// way to the printer.
+func stillQueued(q *printer.Queue, r label.Ref) bool {
+	out, _ := q.Outcome(r)
+	return out == ""
 }
 
 func cmdPrinterDiscover(e env) error {

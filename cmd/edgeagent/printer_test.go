@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -55,12 +56,73 @@ func TestPrinterStatusSendAndTest(t *testing.T) {
 	code, out, errs = runCLI(t, "", "printer", "status", s.URL())
 	require.Equal(t, 1, code)
 	require.Contains(t, out, "faults:    head open")
-	require.Contains(t, out, "~HS:       ~HS: no answer from the printer (possibly faulted)")
+	require.Contains(t, out, "buffer:    unknown: ~HS: no answer from the printer (possibly faulted)\n")
+	require.NotContains(t, out, "~HS: ~HS:")
 	require.Contains(t, errs, "printer not ready")
 
 	code, _, errs = runCLI(t, "", "printer", "status", "ftp://x")
 	require.Equal(t, 1, code)
 	require.Contains(t, errs, "scheme must be tcp, usb, serial or file")
+}
+
+// An address without tcp:// is refused with the URL meant.
+func TestPrinterStatusWithoutSchemeSuggestsTCP(t *testing.T) {
+	s := sim(t, printersim.Config{})
+	code, out, errs := runCLI(t, "", "printer", "status", s.Addr())
+	require.Equal(t, 1, code)
+	require.Empty(t, out)
+	require.Contains(t, errs, "has no scheme: for a network printer write tcp://"+s.Addr())
+	require.NotContains(t, errs, "first path segment")
+}
+
+// Every key of printer status --json is snake_case, the nested ones too.
+func TestPrinterStatusJSONKeysAreSnakeCase(t *testing.T) {
+	s := sim(t, printersim.Config{})
+	code, out, errs := runCLI(t, "", "printer", "status", "--json", s.URL())
+	require.Equal(t, 0, code, errs)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	var keys []string
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		if m, ok := v.(map[string]any); ok {
+			for k, sub := range m {
+				keys = append(keys, path+k)
+				walk(sub, path+k+".")
+			}
+		}
+	}
+	walk(doc, "")
+	for _, k := range []string{"id.model", "id.dpmm", "extended.errors", "host.formats_in_buffer", "host.labels_remaining", "host.head_open", "ready"} {
+		require.Contains(t, keys, k)
+	}
+	snake := regexp.MustCompile(`^[a-z0-9_]+$`)
+	for _, k := range keys {
+		for _, part := range strings.Split(k, ".") {
+			require.Regexp(t, snake, part, "key %s", k)
+		}
+	}
+}
+
+// A printer test on a faulted printer says so at once and prints nothing;
+// with --wait it prints once the fault is cleared.
+func TestPrinterTestReportsAFaultAtOnceUnlessWait(t *testing.T) {
+	s := sim(t, printersim.Config{})
+	s.SetFault(printersim.HeadOpen, true)
+	start := time.Now()
+	code, out, errs := runCLI(t, "", "printer", "test", s.URL())
+	require.Equal(t, 1, code, out)
+	require.Less(t, time.Since(start), 5*time.Second, "at once, not at the two-minute timeout")
+	require.Contains(t, errs, "the printer has a fault: head open; nothing was printed (clear the fault and try again, or give --wait)")
+	require.Zero(t, s.Odometer())
+
+	fix := time.AfterFunc(500*time.Millisecond, func() { s.SetFault(printersim.HeadOpen, false) })
+	defer fix.Stop()
+	code, out, errs = runCLI(t, "", "printer", "test", "--wait", s.URL())
+	require.Equal(t, 0, code, errs)
+	require.Contains(t, out, "waiting: the printer has a fault: head open\n")
+	require.Contains(t, out, "printed: the printer confirmed the test label")
+	require.Equal(t, int64(1), s.Odometer())
 }
 
 func TestPrinterTestRefusesNonZPL(t *testing.T) {

@@ -50,45 +50,69 @@ func (c *Conn) request(ctx context.Context, cmd string) (context.Context, contex
 	return rctx, cancel, nil
 }
 
-// frames sends a ~ command and reads its n reply frames.
-func (c *Conn) frames(ctx context.Context, cmd string, n int) ([]string, error) {
+// answerErr names the request in a read error; an answer the reader
+// found wrong becomes an ErrNotStatus.
+func answerErr(what string, err error) error {
+	var bad badAnswer
+	if errors.As(err, &bad) {
+		return notStatus(what + ": " + bad.Error())
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// frames sends a ~ command and reads its n reply frames of at most limit
+// bytes each.
+func (c *Conn) frames(ctx context.Context, cmd string, n, limit int) ([]string, error) {
 	rctx, cancel, err := c.request(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
-	frames, err := c.r.frames(rctx, n)
+	frames, err := c.r.frames(rctx, n, limit)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cmd, err)
+		return nil, answerErr(cmd, err)
 	}
 	return frames, nil
 }
 
-// HostStatus asks ~HS. ErrNoAnswer may mean the printer is faulted.
+// HostStatus asks ~HS. ErrNoAnswer may mean the printer is faulted;
+// ErrNotStatus is an answer that is not a Zebra's.
 func (c *Conn) HostStatus(ctx context.Context) (HostStatus, error) {
-	f, err := c.frames(ctx, "~HS", 3)
+	f, err := c.frames(ctx, "~HS", 3, maxHSFrame)
 	if err != nil {
 		return HostStatus{}, err
 	}
-	return ParseHostStatus(f)
+	hs, err := ParseHostStatus(f)
+	if err != nil {
+		return HostStatus{}, notStatus(err.Error())
+	}
+	return hs, nil
 }
 
 // ExtendedStatus asks ~HQES, which answers even when the printer is faulted.
 func (c *Conn) ExtendedStatus(ctx context.Context) (ExtendedStatus, error) {
-	f, err := c.frames(ctx, "~HQES", 1)
+	f, err := c.frames(ctx, "~HQES", 1, maxFrame)
 	if err != nil {
 		return ExtendedStatus{}, err
 	}
-	return ParseExtendedStatus(f[0])
+	ext, err := ParseExtendedStatus(f[0])
+	if err != nil {
+		return ExtendedStatus{}, notStatus(err.Error())
+	}
+	return ext, nil
 }
 
 // HostID asks ~HI.
 func (c *Conn) HostID(ctx context.Context) (HostID, error) {
-	f, err := c.frames(ctx, "~HI", 1)
+	f, err := c.frames(ctx, "~HI", 1, maxFrame)
 	if err != nil {
 		return HostID{}, err
 	}
-	return ParseHostID(f[0])
+	id, err := ParseHostID(f[0])
+	if err != nil {
+		return HostID{}, notStatus(err.Error())
+	}
+	return id, nil
 }
 
 // GetVar reads an SGD setting; "?" means the printer does not know it.
@@ -103,7 +127,7 @@ func (c *Conn) GetVar(ctx context.Context, name string) (string, error) {
 	defer cancel()
 	v, err := c.r.quoted(rctx)
 	if err != nil {
-		return "", fmt.Errorf("getvar %s: %w", name, err)
+		return "", answerErr("getvar "+name, err)
 	}
 	return v, nil
 }

@@ -22,7 +22,9 @@ const (
 	StateReady    State = "ready"    // connected, and no label waiting
 	StatePrinting State = "printing" // working through the queue
 	StatePaused   State = "paused"   // a fault stops printing; resumes when it clears
-	StateError    State = "error"    // cannot print until someone acts (not in ZPL mode, the ledger failing); retrying
+	// StateError: cannot print until someone acts (not in ZPL mode,
+	// status answers that are not a Zebra's, the ledger failing); retrying.
+	StateError State = "error"
 )
 
 // Event is something the dashboard shows.
@@ -47,6 +49,11 @@ type Config struct {
 	ConfirmTimeout time.Duration // a label that makes no progress without a fault (default 2m)
 	BackoffMin     time.Duration // retries: reconnecting, a ledger that fails (default 100ms)
 	BackoffMax     time.Duration // (default 10s)
+	// IdleProbe is how often the runner checks the printer while no label
+	// waits (default 10s), so that its state is current before the first
+	// label and between jobs. The first check comes as soon as the queue
+	// is found empty.
+	IdleProbe time.Duration
 	// StopTimeout is how long, once Run's ctx has ended, a label already
 	// on its way may take to be confirmed by the printer, and then again
 	// to be recorded (default 10s).
@@ -67,6 +74,7 @@ func (c Config) withDefaults() Config {
 	def(&c.BackoffMin, 100*time.Millisecond)
 	def(&c.BackoffMax, 10*time.Second)
 	def(&c.StopTimeout, 10*time.Second)
+	def(&c.IdleProbe, 10*time.Second)
 	return c
 }
 
@@ -147,8 +155,8 @@ func (p *Printer) emit(e Event) {
 	p.cfg.OnEvent(e)
 }
 
-// idleAfter is how long Next may wait before the runner reports itself
-// ready rather than printing.
+// idleAfter is how long Next may wait before the runner takes the queue
+// for empty and checks the printer.
 const idleAfter = 100 * time.Millisecond
 
 // errStopped ends the wait for a label in flight when the stop allowance
@@ -158,18 +166,20 @@ var errStopped = errors.New("the agent stopped before the printer confirmed the 
 // Run prints the ledger's labels until ctx ends, and then closes the
 // connection. For each label it:
 //
-//  1. takes the oldest from Ledger.Next;
+//  1. takes the oldest from Ledger.Next, checking the printer while none
+//     is queued (see next);
 //  2. connects if need be, checks that the printer speaks ZPL, and checks
-//     its health (~HQES), waiting while it is faulted;
+//     its health (~HQES, and ~HS on a printer without an odometer),
+//     waiting while it is faulted;
 //  3. has the ledger record it as printing;
 //  4. sends it, and waits for the printer to confirm it;
 //  5. has the ledger record it as printed, or as unknown when the
 //     connection was lost on the way.
 //
 // Whatever stops a label before step 3 (no connection, a printer not in
-// ZPL mode, a failing ledger) leaves it queued: the runner tries again
-// with capped, jittered backoff and goes on by itself once the cause has
-// cleared. Recording an outcome is retried until the ledger takes it.
+// ZPL mode or whose status answers are not a Zebra's, a failing ledger)
+// leaves it queued: the runner tries again with capped, jittered backoff
+// and goes on by itself once the cause has cleared. Recording an outcome is retried until the ledger takes it.
 //
 // When ctx ends, the runner takes no new label, but one it has recorded
 // as printing is still sent, confirmed and recorded, for up to
@@ -205,20 +215,52 @@ func (p *Printer) Run(ctx context.Context) error {
 	}
 }
 
-// next takes the next label from the ledger. When none comes at once the
-// runner reports itself ready while it waits.
+// next takes the next label from the ledger. While none comes, the
+// runner checks the printer (idleAfter after the wait began, and then
+// every IdleProbe) and reports what it found, so that the dashboard shows
+// a printer that is ready, paused, offline or in error before its first
+// label and between jobs. Ledger.Next waits on its own goroutine
+// meanwhile: a label queued during a check is taken as soon as the check
+// is done, and one queued between checks at once.
 func (p *Printer) next(ctx context.Context) (label.Label, error) {
-	wctx, cancel := context.WithTimeout(ctx, idleAfter)
-	l, err := p.ledger.Next(wctx, p.cfg.Name)
-	timedOut := wctx.Err() != nil
-	cancel()
-	if err == nil || ctx.Err() != nil || !timedOut {
-		return l, err
+	type result struct {
+		l   label.Label
+		err error
 	}
-	if p.conn != nil {
+	got := make(chan result, 1)
+	go func() {
+		l, err := p.ledger.Next(ctx, p.cfg.Name)
+		got <- result{l, err}
+	}()
+	probe := time.NewTimer(idleAfter)
+	defer probe.Stop()
+	for {
+		select {
+		case r := <-got:
+			return r.l, r.err
+		case <-probe.C:
+			select {
+			case r := <-got: // a label came with the timer: it goes first
+				return r.l, r.err
+			default:
+			}
+			p.probe(ctx)
+			probe.Reset(p.cfg.IdleProbe)
+		}
+	}
+}
+
+// probe checks the printer while no label waits: ready, paused with the
+// faults it reports, or (as check sets them) offline or error.
+func (p *Printer) probe(ctx context.Context) {
+	faults, err := p.check(ctx)
+	switch {
+	case err != nil || ctx.Err() != nil:
+	case len(faults) > 0:
+		p.setState(StatePaused, faults, "")
+	default:
 		p.setState(StateReady, nil, "")
 	}
-	return p.ledger.Next(ctx, p.cfg.Name)
 }
 
 // inFlight returns the context for work on a label that is on its way
@@ -268,7 +310,17 @@ func (p *Printer) print(ctx context.Context, l label.Label) (sent bool, err erro
 	if p.conn.Transport().Bidirectional() {
 		if err := p.confirm(ictx, odoBefore); err != nil {
 			p.disconnect()
-			return true, p.unknown(ctx, l, lost(ictx, err.Error()))
+			reason := err.Error()
+			if errors.Is(err, ErrNotStatus) {
+				// The printer may well have printed it, but cannot
+				// say so; until it answers properly, nothing more is
+				// sent (waitReady holds the next label).
+				if ctx.Err() == nil {
+					p.setState(StateError, nil, reason)
+				}
+				reason = "the printer could not confirm the label: " + reason
+			}
+			return true, p.unknown(ctx, l, lost(ictx, reason))
 		}
 	}
 	return true, p.printed(ctx, l)
@@ -358,14 +410,21 @@ func (p *Printer) connect(ctx context.Context) error {
 		}
 		c.Close()
 	}
-	switch {
-	case ctx.Err() != nil:
-	case errors.Is(err, ErrNotZPL):
-		p.setState(StateError, nil, err.Error())
-	default:
-		p.setState(StateOffline, nil, err.Error())
+	if ctx.Err() == nil {
+		p.setState(failedState(err), nil, err.Error())
 	}
 	return err
+}
+
+// failedState is the state for a printer that cannot take a label
+// because of err: error when someone must act (it is not in ZPL mode, or
+// it answers status requests with something that is not a Zebra status),
+// offline when the connection failed or the printer was silent.
+func failedState(err error) State {
+	if errors.Is(err, ErrNotZPL) || errors.Is(err, ErrNotStatus) {
+		return StateError
+	}
+	return StateOffline
 }
 
 func (p *Printer) checkPrinter(ctx context.Context, c *Conn) error {
@@ -380,34 +439,71 @@ func (p *Printer) checkPrinter(ctx context.Context, c *Conn) error {
 	return err
 }
 
-// waitReady connects if need be and checks the printer's health (~HQES),
-// waiting while it is faulted. It returns the odometer before the next
-// label. An error means the printer cannot take a label now. The state
-// turns to printing only once the ledger has recorded the label, so that
-// a failing ledger does not make it flap.
-func (p *Printer) waitReady(ctx context.Context) (int64, error) {
+// check connects if need be and asks the printer's health. It returns
+// the faults the printer reports; an error means the printer cannot take
+// a label now, and the state (offline or error) says why.
+func (p *Printer) check(ctx context.Context) ([]string, error) {
 	for {
 		reused := p.conn != nil
 		if err := p.connect(ctx); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if !p.conn.Transport().Bidirectional() {
-			return 0, nil
+			return nil, nil
 		}
-		ext, err := p.conn.ExtendedStatus(ctx)
+		faults, err := p.health(ctx)
+		if err == nil {
+			return faults, nil
+		}
+		p.disconnect()
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if reused {
+			// The printer may have closed a connection that sat idle,
+			// or a late answer to an earlier request garbled this one:
+			// a new connection is tried at once.
+			continue
+		}
+		p.setState(failedState(err), nil, err.Error())
+		return nil, err
+	}
+}
+
+// health asks ~HQES for the printer's faults. A printer without an
+// odometer is also asked ~HS, which is how its labels are confirmed: one
+// that answers ~HS with something that is not a Zebra status would have
+// every label sent and then left unknown, so none is sent until it
+// answers properly. A silent ~HS is not such an answer: printers are
+// silent while faulted, and ~HQES says whether they are.
+func (p *Printer) health(ctx context.Context) ([]string, error) {
+	ext, err := p.conn.ExtendedStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if faults := ext.Faults(); len(faults) > 0 {
+		return faults, nil
+	}
+	if !p.odometer {
+		if _, err := p.conn.HostStatus(ctx); err != nil && !errors.Is(err, ErrNoAnswer) {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// waitReady checks the printer (connecting if need be), waiting while it
+// is faulted. It returns the odometer before the next label. An error
+// means the printer cannot take a label now. The state turns to printing
+// only once the ledger has recorded the label, so that a failing ledger
+// does not make it flap.
+func (p *Printer) waitReady(ctx context.Context) (int64, error) {
+	for {
+		faults, err := p.check(ctx)
 		if err != nil {
-			p.disconnect()
-			if reused && ctx.Err() == nil {
-				// The printer may have closed a connection that sat
-				// idle: a new one is tried at once.
-				continue
-			}
-			if ctx.Err() == nil {
-				p.setState(StateOffline, nil, err.Error())
-			}
 			return 0, err
 		}
-		if faults := ext.Faults(); len(faults) > 0 {
+		if len(faults) > 0 {
 			p.setState(StatePaused, faults, "")
 			if err := clock.Sleep(ctx, p.cfg.FaultPoll); err != nil {
 				return 0, err
@@ -424,7 +520,7 @@ func (p *Printer) waitReady(ctx context.Context) (int64, error) {
 		if err != nil {
 			p.disconnect()
 			if ctx.Err() == nil {
-				p.setState(StateOffline, nil, err.Error())
+				p.setState(failedState(err), nil, err.Error())
 			}
 			return 0, err
 		}
@@ -432,9 +528,20 @@ func (p *Printer) waitReady(ctx context.Context) (int64, error) {
 	}
 }
 
+// confirmErr is the error of a status request that failed while a label
+// was being confirmed: an answer that is not a Zebra status as it is, and
+// anything else as the lost connection it most likely is.
+func confirmErr(err error) error {
+	if errors.Is(err, ErrNotStatus) {
+		return err
+	}
+	return fmt.Errorf("connection lost before the printer confirmed the label: %w", err)
+}
+
 // confirm waits until the printer has printed the label just sent: the
 // odometer moved, or (without one) ~HS shows nothing left to print on two
-// polls in a row. Faults pause the wait; a lost connection ends it.
+// polls in a row. Faults pause the wait; a lost connection, or an answer
+// that is not a Zebra status, ends it.
 func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 	wait := time.Millisecond
 	idle := 0
@@ -443,7 +550,7 @@ func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 		if p.odometer {
 			n, _, err := p.conn.Odometer(ctx)
 			if err != nil {
-				return fmt.Errorf("connection lost before the printer confirmed the label: %w", err)
+				return confirmErr(err)
 			}
 			if n > odoBefore {
 				p.odoLast, p.odoKnown = n, true
@@ -460,7 +567,7 @@ func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 			case errors.Is(err, ErrNoAnswer):
 				// Silent ~HS: faulted, most likely; ~HQES says.
 			case err != nil:
-				return fmt.Errorf("connection lost before the printer confirmed the label: %w", err)
+				return confirmErr(err)
 			case hs.Idle() && len(hs.Faults()) == 0:
 				if idle++; idle >= 2 {
 					return nil
@@ -471,7 +578,7 @@ func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 		}
 		ext, err := p.conn.ExtendedStatus(ctx)
 		if err != nil {
-			return fmt.Errorf("connection lost before the printer confirmed the label: %w", err)
+			return confirmErr(err)
 		}
 		if faults := ext.Faults(); len(faults) > 0 {
 			p.setState(StatePaused, faults, "")

@@ -13,9 +13,22 @@ import (
 const (
 	stx = 0x02
 	etx = 0x03
+)
 
-	// maxFrame guards frame reads: no status frame is longer.
-	maxFrame = 4096
+// Size bounds for status answers. A status read stops, and fails with
+// ErrNotStatus, as soon as an answer is longer than any Zebra sends, so
+// that a device that answers with an endless stream costs a few kilobytes
+// and not the memory it can fill until the deadline.
+const (
+	// maxHSFrame bounds each of the three ~HS frames. The ZPL manual
+	// gives them as 32, 32 and 6 characters of fixed-width fields; twice
+	// the longest leaves room for firmware that widens a field.
+	maxHSFrame = 64
+	// maxFrame bounds a ~HQES or ~HI frame: a few lines of text, well
+	// under a kilobyte on every printer.
+	maxFrame = 1024
+	// maxSGD bounds an SGD getvar reply, quotes included.
+	maxSGD = 4096
 )
 
 // ErrNoAnswer is a status request that got no reply in time. For ~HS it
@@ -23,25 +36,44 @@ const (
 // media or ribbon is out, the head is open or it is too hot.
 var ErrNoAnswer = errors.New("no answer from the printer (possibly faulted)")
 
-// HostStatus is the answer to ~HS.
+// ErrNotStatus is an answer to a status request that is not what a Zebra
+// sends: bytes outside a frame, a frame that does not parse, or an answer
+// longer than the size bound. The device may not be a Zebra printer (or
+// not one in ZPL mode), or the stream is garbled. Errors wrapping it read
+// "the printer's status answer is not a Zebra status: ~HS: …".
+var ErrNotStatus = errors.New("the printer's status answer is not a Zebra status")
+
+// notStatus is an ErrNotStatus with what was wrong.
+func notStatus(detail string) error {
+	return fmt.Errorf("%w: %s", ErrNotStatus, detail)
+}
+
+// badAnswer is what the frame reader found wrong with an answer; Conn
+// names the request and wraps it as ErrNotStatus.
+type badAnswer string
+
+func (b badAnswer) Error() string { return string(b) }
+
+// HostStatus is the answer to ~HS. Its JSON keys are snake_case, as in
+// the rest of printer status --json.
 type HostStatus struct {
-	PaperOut        bool
-	Paused          bool
-	LabelLength     int // dots
-	FormatsInBuffer int
-	BufferFull      bool
-	DiagnosticMode  bool
-	PartialFormat   bool
-	CorruptRAM      bool
-	UnderTemp       bool
-	OverTemp        bool
-	HeadOpen        bool
-	RibbonOut       bool
-	ThermalTransfer bool
-	PrintMode       int
-	LabelWaiting    bool
-	LabelsRemaining int
-	GraphicsStored  int
+	PaperOut        bool `json:"paper_out"`
+	Paused          bool `json:"paused"`
+	LabelLength     int  `json:"label_length"` // dots
+	FormatsInBuffer int  `json:"formats_in_buffer"`
+	BufferFull      bool `json:"buffer_full"`
+	DiagnosticMode  bool `json:"diagnostic_mode"`
+	PartialFormat   bool `json:"partial_format"`
+	CorruptRAM      bool `json:"corrupt_ram"`
+	UnderTemp       bool `json:"under_temp"`
+	OverTemp        bool `json:"over_temp"`
+	HeadOpen        bool `json:"head_open"`
+	RibbonOut       bool `json:"ribbon_out"`
+	ThermalTransfer bool `json:"thermal_transfer"`
+	PrintMode       int  `json:"print_mode"`
+	LabelWaiting    bool `json:"label_waiting"`
+	LabelsRemaining int  `json:"labels_remaining"`
+	GraphicsStored  int  `json:"graphics_stored"`
 }
 
 // Idle reports whether everything sent has been printed, as far as ~HS says.
@@ -80,7 +112,7 @@ func ParseHostStatus(frames []string) (HostStatus, error) {
 	num := func(v string) int {
 		n, e := strconv.Atoi(strings.TrimSpace(v))
 		if e != nil && err == nil {
-			err = fmt.Errorf("~HS: field %q is not a number", v)
+			err = fmt.Errorf("~HS: field %s is not a number", excerpt([]byte(v)))
 		}
 		return n
 	}
@@ -115,8 +147,8 @@ const (
 
 // ExtendedStatus is the answer to ~HQES.
 type ExtendedStatus struct {
-	Errors   uint32
-	Warnings uint32
+	Errors   uint32 `json:"errors"`
+	Warnings uint32 `json:"warnings"`
 }
 
 var errorNames = []struct {
@@ -172,11 +204,11 @@ func ParseExtendedStatus(frame string) (ExtendedStatus, error) {
 		}
 		fields := strings.Fields(v)
 		if len(fields) < 2 {
-			return s, fmt.Errorf("~HQES: line %q has no bit mask", strings.TrimSpace(line))
+			return s, fmt.Errorf("~HQES: line %s has no bit mask", excerpt([]byte(strings.TrimSpace(line))))
 		}
 		mask, err := strconv.ParseUint(fields[len(fields)-1], 16, 32)
 		if err != nil {
-			return s, fmt.Errorf("~HQES: %q is not a hex mask", fields[len(fields)-1])
+			return s, fmt.Errorf("~HQES: %s is not a hex mask", excerpt([]byte(fields[len(fields)-1])))
 		}
 		switch strings.ToUpper(strings.TrimSpace(k)) {
 		case "ERRORS":
@@ -186,24 +218,25 @@ func ParseExtendedStatus(frame string) (ExtendedStatus, error) {
 		}
 	}
 	if !gotE || !gotW {
-		return s, fmt.Errorf("~HQES: no ERRORS and WARNINGS lines in %q", frame)
+		return s, fmt.Errorf("~HQES: no ERRORS and WARNINGS lines in %s", excerpt([]byte(frame)))
 	}
 	return s, nil
 }
 
 // HostID is the answer to ~HI.
 type HostID struct {
-	Model, Version string
-	DPMM           int
-	Memory         string
-	Options        string
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	DPMM    int    `json:"dpmm"`
+	Memory  string `json:"memory"`
+	Options string `json:"options"`
 }
 
 // ParseHostID reads a ~HI frame: MODEL,VERSION,DPMM,MEMORY,OPTIONS.
 func ParseHostID(frame string) (HostID, error) {
 	f := strings.Split(strings.TrimSpace(frame), ",")
 	if len(f) < 3 {
-		return HostID{}, fmt.Errorf("~HI: %q has %d fields, want 5", frame, len(f))
+		return HostID{}, fmt.Errorf("~HI: %s has %d fields, want 5", excerpt([]byte(frame)), len(f))
 	}
 	id := HostID{Model: strings.TrimSpace(f[0]), Version: strings.TrimSpace(f[1])}
 	n, err := strconv.Atoi(strings.TrimSpace(f[2]))
@@ -229,49 +262,84 @@ type frameReader struct {
 	seen time.Time
 }
 
-// frames reads n frames or fails at ctx's deadline with ErrNoAnswer.
-func (r *frameReader) frames(ctx context.Context, n int) ([]string, error) {
+// isGap reports whether b may come between frames: Zebra printers end
+// each frame with CR LF, and serial lines idle with NUL.
+func isGap(b byte) bool { return b == '\r' || b == '\n' || b == ' ' || b == '\t' || b == 0 }
+
+// excerpt quotes the start of unexpected bytes for an error message.
+func excerpt(b []byte) string {
+	if len(b) > 16 {
+		return fmt.Sprintf("%q…", b[:16])
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+// frames reads n frames of at most limit bytes each. It fails with
+// ErrNoAnswer at ctx's deadline, and with a badAnswer as soon as a byte
+// other than CR, LF or blank comes between frames, a frame runs past
+// limit, or the answer as a whole runs past n frames' worth of bytes.
+// It reads at most that bound plus one read buffer.
+func (r *frameReader) frames(ctx context.Context, n, limit int) ([]string, error) {
 	var out []string
+	budget := n * (limit + 4) // each frame with STX, ETX, CR and LF
+	read := 0
 	for len(out) < n {
-		if s := bytes.IndexByte(r.buf, stx); s >= 0 {
-			if e := bytes.IndexByte(r.buf[s:], etx); e >= 0 {
-				out = append(out, string(r.buf[s+1:s+e]))
-				r.buf = r.buf[s+e+1:]
+		gap := 0
+		for gap < len(r.buf) && isGap(r.buf[gap]) {
+			gap++
+		}
+		r.buf = r.buf[gap:]
+		if len(r.buf) > 0 {
+			if r.buf[0] != stx {
+				return out, badAnswer(fmt.Sprintf("%s where a status frame should start", excerpt(r.buf)))
+			}
+			if e := bytes.IndexByte(r.buf, etx); e >= 0 {
+				if e-1 > limit {
+					return out, badAnswer(fmt.Sprintf("a frame longer than %d bytes", limit))
+				}
+				out = append(out, string(r.buf[1:e]))
+				r.buf = r.buf[e+1:]
 				continue
 			}
-			if len(r.buf)-s > maxFrame {
-				return out, fmt.Errorf("status frame longer than %d bytes", maxFrame)
+			if len(r.buf)-1 > limit {
+				return out, badAnswer(fmt.Sprintf("a frame longer than %d bytes", limit))
 			}
-		} else {
-			r.buf = r.buf[:0] // noise between frames (CR LF)
 		}
-		if err := r.fill(ctx); err != nil {
+		if read > budget {
+			return out, badAnswer(fmt.Sprintf("an answer longer than %d bytes", budget))
+		}
+		m, err := r.fill(ctx)
+		read += m
+		if err != nil {
 			return out, err
 		}
 	}
 	return out, nil
 }
 
-// quoted reads one SGD reply, a value in double quotes.
+// quoted reads one SGD reply, a value in double quotes, of at most maxSGD
+// bytes from the first byte read to the closing quote. Past that it fails
+// with a badAnswer, having read at most maxSGD plus one read buffer.
 func (r *frameReader) quoted(ctx context.Context) (string, error) {
 	for {
 		if s := bytes.IndexByte(r.buf, '"'); s >= 0 {
-			if e := bytes.IndexByte(r.buf[s+1:], '"'); e >= 0 {
+			if e := bytes.IndexByte(r.buf[s+1:], '"'); e >= 0 && s+e+2 <= maxSGD {
 				v := string(r.buf[s+1 : s+1+e])
 				r.buf = r.buf[s+e+2:]
 				return v, nil
 			}
-			if len(r.buf)-s > maxFrame {
-				return "", fmt.Errorf("SGD reply longer than %d bytes", maxFrame)
-			}
 		}
-		if err := r.fill(ctx); err != nil {
+		if len(r.buf) > maxSGD {
+			return "", badAnswer(fmt.Sprintf("a reply longer than %d bytes", maxSGD))
+		}
+		if _, err := r.fill(ctx); err != nil {
 			return "", err
 		}
 	}
 }
 
-func (r *frameReader) fill(ctx context.Context) error {
+// fill reads once into the buffer and returns how many bytes came.
+func (r *frameReader) fill(ctx context.Context) (int, error) {
 	n, err := r.t.Read(ctx, r.tmp[:])
 	r.buf = append(r.buf, r.tmp[:n]...)
 	if n > 0 {
@@ -279,11 +347,11 @@ func (r *frameReader) fill(ctx context.Context) error {
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return ErrNoAnswer
+			return n, ErrNoAnswer
 		}
-		return err
+		return n, err
 	}
-	return nil
+	return n, nil
 }
 
 // drain forgets buffered bytes (a late reply to an earlier request).

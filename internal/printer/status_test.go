@@ -47,7 +47,7 @@ func FuzzFrames(f *testing.F) {
 	f.Add([]byte(`"zpl"`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := frameReader{t: &bytesTransport{data: data}}
-		frames, _ := r.frames(context.Background(), 3)
+		frames, _ := r.frames(context.Background(), 3, maxHSFrame)
 		_, _ = ParseHostStatus(frames)
 		for _, fr := range frames {
 			_, _ = ParseExtendedStatus(fr)

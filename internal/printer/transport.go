@@ -61,9 +61,9 @@ func (o Options) withDefaults() Options {
 //	serial:///dev/ttyUSB0?baud=9600&databits=8&parity=none&stopbits=1&handshake=xonxoff
 //	file:///var/spool/edgeagent/labels
 func Open(ctx context.Context, rawURL string, opt Options) (Transport, error) {
-	u, err := url.Parse(rawURL)
+	u, err := parseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("printer URL %q: %w", rawURL, err)
+		return nil, err
 	}
 	opt = opt.withDefaults()
 	switch u.Scheme {
@@ -80,11 +80,47 @@ func Open(ctx context.Context, rawURL string, opt Options) (Transport, error) {
 	}
 }
 
-// CheckURL validates a printer URL without connecting.
-func CheckURL(rawURL string) error {
+// parseURL parses a printer URL. An address written without a scheme
+// (10.0.0.5:9100, or a bare host name), which url.Parse rejects or reads
+// as a scheme of its own, is refused with the tcp:// URL meant.
+func parseURL(rawURL string) (*url.URL, error) {
+	if tcp, ok := schemeless(rawURL); ok {
+		return nil, fmt.Errorf("printer URL %q has no scheme: for a network printer write %s", rawURL, tcp)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return fmt.Errorf("printer URL %q: %w", rawURL, err)
+		return nil, fmt.Errorf("printer URL %q: %w", rawURL, err)
+	}
+	return u, nil
+}
+
+// schemeless returns the tcp:// URL for an address given without a
+// scheme: host:port with a numeric port, or a host alone (port 9100).
+func schemeless(raw string) (string, bool) {
+	if raw == "" || strings.Contains(raw, "://") || strings.ContainsAny(raw, "/?#@ ") {
+		return "", false
+	}
+	if host, port, err := net.SplitHostPort(raw); err == nil {
+		if _, err := strconv.Atoi(port); err != nil || host == "" {
+			return "", false
+		}
+		switch host {
+		case "tcp", "usb", "serial", "file": // a URL missing its slashes: the scheme error says enough
+			return "", false
+		}
+		return "tcp://" + raw, true
+	}
+	if strings.Contains(raw, ":") { // usb:…, serial:… or an IPv6 address
+		return "", false
+	}
+	return "tcp://" + raw + ":9100", true
+}
+
+// CheckURL validates a printer URL without connecting.
+func CheckURL(rawURL string) error {
+	u, err := parseURL(rawURL)
+	if err != nil {
+		return err
 	}
 	switch u.Scheme {
 	case "tcp":
