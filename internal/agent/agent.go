@@ -178,108 +178,21 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 		lock.Release()
 		return nil, err
 	}
-	a := &Agent{DB: db, Printers: map[string]*printer.Printer{}, log: log, lock: lock}
-	fail := func(err error) (*Agent, error) {
+	a := &Agent{DB: db, Printers: map[string]*printer.Printer{}, log: log, lock: lock, stations: map[string]StationConfig{}}
+	runCtx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	client, err := a.assemble(ctx, cfg)
+	if err != nil {
+		cancel()
 		db.Close()
 		lock.Release()
 		return nil, err
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
-
-	var sender queue.Sender = offline{}
-	var client *cloud.Client
-	if cfg.Cloud != nil {
-		client, err = cloud.New(*cfg.Cloud)
-		if err != nil {
-			cancel()
-			return fail(err)
-		}
-		cs := cloudsync.Sender{Client: client, Ship: shipRecorder{a}, ShipPoll: cfg.ShipPoll}
-		if cfg.Shipping != nil {
-			if cs.Shipping, err = cloud.NewShipping(*cfg.Shipping); err != nil {
-				cancel()
-				return fail(fmt.Errorf("shipping: %w", err))
-			}
-		}
-		sender = cs
-	}
-	if cfg.Queue.MaxBatch == nil {
-		cfg.Queue.MaxBatch = map[string]int{}
-	}
-	if _, ok := cfg.Queue.MaxBatch[facts.KindShipLabel]; !ok {
-		cfg.Queue.MaxBatch[facts.KindShipLabel] = shipments.MaxOrders
-	}
-	// A delivered commission moves its serial to commissioned, in the
-	// transaction that records the delivery.
-	cfg.Queue.OnDelivered = func(tx *sql.Tx, items []queue.Pending) error { return a.Line.Ledger.Delivered(tx, items) }
-	a.Dispatcher = queue.NewDispatcher(db, sender, cfg.Queue, log.With().Str("component", "sync").Logger())
-
-	a.Line, err = NewLine(ctx, db, cfg, a.Dispatcher.Notify, log)
-	if err != nil {
-		cancel()
-		return fail(err)
-	}
-	led := a.Line.Ledger
-	if err := RegisterProducts(ctx, a.Line, cfg.Products); err != nil {
-		cancel()
-		return fail(err)
-	}
-	for _, pc := range cfg.Printers {
-		p, err := printer.New(printer.Config{Name: pc.Tag, URL: pc.URL, StopTimeout: cfg.StopTimeout}, printerLedger{led},
-			log.With().Str("component", "printer").Str("printer", pc.Tag).Logger())
-		if err != nil {
-			cancel()
-			return fail(fmt.Errorf("printer %s: %w", pc.Tag, err))
-		}
-		a.Printers[pc.Tag] = p
-	}
-	var sources []stationSource
-	a.stations = map[string]StationConfig{}
-	for _, sc := range cfg.Stations {
-		st, err := a.Line.Stations.Add(ctx, sc.StationConfig)
-		if err != nil {
-			cancel()
-			return fail(err)
-		}
-		a.stations[sc.Name] = sc
-		for _, u := range sc.Scanners {
-			src, err := scanner.Open(u, scanner.Options{Layout: sc.Layout,
-				Log: log.With().Str("component", "scanner").Str("station", sc.Name).Logger()})
-			if err != nil {
-				cancel()
-				return fail(fmt.Errorf("station %s: %w", sc.Name, err))
-			}
-			sources = append(sources, stationSource{st, src})
-		}
-	}
-	if unknown, err := led.Recover(ctx); err != nil {
-		cancel()
-		return fail(fmt.Errorf("recover labels: %w", err))
-	} else if unknown > 0 {
-		log.Warn().Int("unknown", unknown).Msg("labels in flight at the last stop: their outcome is unknown and waits for a person")
-	}
-	a.Line.Orders.Recover(ctx)
-	a.sources = sources
-	if cfg.Listen != "" {
-		a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: db.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
-			Scan: a.PageScan, DB: db, Dispatcher: a.Dispatcher, Printers: a.printerStatus, Scanners: a.scannerStatus, TestPrint: a.testPrint, Templates: cfg.Templates,
-			Version: cfg.Version},
-			log.With().Str("component", "http").Logger())
-		if err != nil {
-			cancel()
-			return fail(err)
-		}
-		if err := a.API.Start(); err != nil {
-			cancel()
-			return fail(err)
-		}
 	}
 	for _, p := range a.Printers {
 		a.wg.Add(1)
 		go func(p *printer.Printer) { defer a.wg.Done(); p.Run(runCtx) }(p)
 	}
-	for _, ss := range sources {
+	for _, ss := range a.sources {
 		a.wg.Add(1)
 		go func(ss stationSource) { defer a.wg.Done(); a.readScanner(runCtx, ss) }(ss)
 	}
@@ -295,6 +208,98 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 		go func() { defer a.wg.Done(); a.pullOrders(runCtx, client, every) }()
 	}
 	return a, nil
+}
+
+// assemble builds the parts in dependency order — the cloud sender and the
+// outbox dispatcher, the line, printers, stations and scanners — recovers
+// what the last stop left in flight, and starts the HTTP server. It
+// returns the cloud client (nil without a cloud).
+func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error) {
+	sender, client, err := a.sender(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Queue.MaxBatch == nil {
+		cfg.Queue.MaxBatch = map[string]int{}
+	}
+	if _, ok := cfg.Queue.MaxBatch[facts.KindShipLabel]; !ok {
+		cfg.Queue.MaxBatch[facts.KindShipLabel] = shipments.MaxOrders
+	}
+	// A delivered commission moves its serial to commissioned, in the
+	// transaction that records the delivery.
+	cfg.Queue.OnDelivered = func(tx *sql.Tx, items []queue.Pending) error { return a.Line.Ledger.Delivered(tx, items) }
+	a.Dispatcher = queue.NewDispatcher(a.DB, sender, cfg.Queue, a.log.With().Str("component", "sync").Logger())
+	if a.Line, err = NewLine(ctx, a.DB, cfg, a.Dispatcher.Notify, a.log); err != nil {
+		return nil, err
+	}
+	if err := RegisterProducts(ctx, a.Line, cfg.Products); err != nil {
+		return nil, err
+	}
+	for _, pc := range cfg.Printers {
+		p, err := printer.New(printer.Config{Name: pc.Tag, URL: pc.URL, StopTimeout: cfg.StopTimeout}, printerLedger{a.Line.Ledger},
+			a.log.With().Str("component", "printer").Str("printer", pc.Tag).Logger())
+		if err != nil {
+			return nil, fmt.Errorf("printer %s: %w", pc.Tag, err)
+		}
+		a.Printers[pc.Tag] = p
+	}
+	if err := a.addStations(ctx, cfg.Stations); err != nil {
+		return nil, err
+	}
+	if unknown, err := a.Line.Ledger.Recover(ctx); err != nil {
+		return nil, fmt.Errorf("recover labels: %w", err)
+	} else if unknown > 0 {
+		a.log.Warn().Int("unknown", unknown).Msg("labels in flight at the last stop: their outcome is unknown and waits for a person")
+	}
+	a.Line.Orders.Recover(ctx)
+	if cfg.Listen == "" {
+		return client, nil
+	}
+	a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: a.DB.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
+		Scan: a.PageScan, DB: a.DB, Dispatcher: a.Dispatcher, Printers: a.printerStatus, Scanners: a.scannerStatus, TestPrint: a.testPrint,
+		Templates: cfg.Templates, Version: cfg.Version}, a.log.With().Str("component", "http").Logger())
+	if err != nil {
+		return nil, err
+	}
+	return client, a.API.Start()
+}
+
+// sender is what delivers the outbox: the cloud, or (without one) nothing.
+func (a *Agent) sender(cfg Config) (queue.Sender, *cloud.Client, error) {
+	if cfg.Cloud == nil {
+		return offline{}, nil, nil
+	}
+	client, err := cloud.New(*cfg.Cloud)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs := cloudsync.Sender{Client: client, Ship: shipRecorder{a}, ShipPoll: cfg.ShipPoll}
+	if cfg.Shipping != nil {
+		if cs.Shipping, err = cloud.NewShipping(*cfg.Shipping); err != nil {
+			return nil, nil, fmt.Errorf("shipping: %w", err)
+		}
+	}
+	return cs, client, nil
+}
+
+// addStations registers the stations and opens their scanners.
+func (a *Agent) addStations(ctx context.Context, scs []StationConfig) error {
+	for _, sc := range scs {
+		st, err := a.Line.Stations.Add(ctx, sc.StationConfig)
+		if err != nil {
+			return err
+		}
+		a.stations[sc.Name] = sc
+		for _, u := range sc.Scanners {
+			src, err := scanner.Open(u, scanner.Options{Layout: sc.Layout,
+				Log: a.log.With().Str("component", "scanner").Str("station", sc.Name).Logger()})
+			if err != nil {
+				return fmt.Errorf("station %s: %w", sc.Name, err)
+			}
+			a.sources = append(a.sources, stationSource{st, src})
+		}
+	}
+	return nil
 }
 
 // pullOrders reads the cloud's open packaging orders now and then, while

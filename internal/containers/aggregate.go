@@ -8,7 +8,7 @@ import (
 
 	"github.com/edgeagent/edgeagent/internal/audit"
 	"github.com/edgeagent/edgeagent/internal/ledger"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 )
 
 // InContainerError is an item that is in a container already.
@@ -48,74 +48,16 @@ func (c *Containers) Aggregate(ctx context.Context, actor string, a v2.Aggregati
 	}
 	err := c.db.Write(ctx, func(tx *sql.Tx) error {
 		now := time.Now().UnixMilli()
-		level := Case
-		if len(a.ChildContainers) > 0 {
-			level = Pallet
+		if err := openParent(tx, a, now); err != nil {
+			return err
+		}
+		if err := addPacks(tx, a); err != nil {
+			return err
+		}
+		if err := addCases(tx, a); err != nil {
+			return err
 		}
 		k, err := Load(tx, a.Parent)
-		switch {
-		case err != nil:
-			return err
-		case k == nil:
-			if err := Create(tx, a.Parent, level, "api", "", Scanned, now); err != nil {
-				return err
-			}
-		case k.Level != level:
-			return &StateError{SSCC: a.Parent, State: k.State, Act: fmt.Sprintf("aggregated: it is a %s and holds %ss only", k.Level.Word(), map[Level]string{Case: "pack", Pallet: "case"}[k.Level])}
-		case k.State == Disaggregated:
-			if err := Reopen(tx, a.Parent, "api", k.Order, now); err != nil {
-				return err
-			}
-		case k.State == Open:
-			return &StateError{SSCC: a.Parent, State: k.State, Act: "aggregated: it is open at station " + k.Station}
-		default:
-			return &StateError{SSCC: a.Parent, State: k.State, Act: "aggregated: it is already " + string(k.State)}
-		}
-		for _, it := range a.ChildTradeItems {
-			s, err := ledger.SerialOf(tx, it.ProductCode, it.SerialNumber)
-			if err != nil {
-				return err
-			}
-			if !s.State.Usable() {
-				return &ledger.SerialStateError{GTIN: s.GTIN, Serial: s.Serial, State: s.State, Act: "aggregated"}
-			}
-			if it.Batch != "" && it.Batch != s.Batch {
-				return &LabelMismatchError{Serial: s.Serial, Field: "batch", Given: it.Batch, Printed: s.Batch}
-			}
-			if it.ExpiryDate != "" && it.ExpiryDate != s.Expiry {
-				return &LabelMismatchError{Serial: s.Serial, Field: "expiry", Given: it.ExpiryDate, Printed: s.Expiry}
-			}
-			if in, err := HolderOfPack(tx, it.ProductCode, it.SerialNumber); err != nil {
-				return err
-			} else if in != "" {
-				return &InContainerError{Item: "serial " + it.SerialNumber, Container: in}
-			}
-			if err := AddPack(tx, a.Parent, it.ProductCode, it.SerialNumber, s.Batch, s.Expiry); err != nil {
-				return err
-			}
-		}
-		for _, sscc := range a.ChildContainers {
-			ch, err := Load(tx, sscc)
-			switch {
-			case err != nil:
-				return err
-			case ch == nil:
-				return fmt.Errorf("case %s: %w", sscc, ErrNotFound)
-			case ch.Level != Case:
-				return &StateError{SSCC: sscc, State: ch.State, Act: "put on a pallet: it is a pallet"}
-			case ch.State != Closed:
-				return &StateError{SSCC: sscc, State: ch.State, Act: "put on a pallet: only closed cases are"}
-			}
-			if in, err := HolderOfCase(tx, sscc); err != nil {
-				return err
-			} else if in != "" {
-				return &InContainerError{Item: "case " + sscc, Container: in}
-			}
-			if err := AddCase(tx, a.Parent, sscc); err != nil {
-				return err
-			}
-		}
-		k, err = Load(tx, a.Parent)
 		if err != nil {
 			return err
 		}
@@ -129,6 +71,83 @@ func (c *Containers) Aggregate(ctx context.Context, actor string, a v2.Aggregati
 		c.ledger.Notify()
 	}
 	return err
+}
+
+// openParent opens the aggregation's parent: new, or emptied by rework.
+func openParent(tx *sql.Tx, a v2.Aggregation, now int64) error {
+	level := Case
+	if len(a.ChildContainers) > 0 {
+		level = Pallet
+	}
+	k, err := Load(tx, a.Parent)
+	switch {
+	case err != nil:
+		return err
+	case k == nil:
+		return Create(tx, a.Parent, level, "api", "", Scanned, now)
+	case k.Level != level:
+		return &StateError{SSCC: a.Parent, State: k.State, Act: fmt.Sprintf("aggregated: it is a %s and holds %ss only", k.Level.Word(), map[Level]string{Case: "pack", Pallet: "case"}[k.Level])}
+	case k.State == Disaggregated:
+		return Reopen(tx, a.Parent, "api", k.Order, now)
+	case k.State == Open:
+		return &StateError{SSCC: a.Parent, State: k.State, Act: "aggregated: it is open at station " + k.Station}
+	}
+	return &StateError{SSCC: a.Parent, State: k.State, Act: "aggregated: it is already " + string(k.State)}
+}
+
+// addPacks puts the aggregation's packs into its parent, each checked as
+// a case station checks it.
+func addPacks(tx *sql.Tx, a v2.Aggregation) error {
+	for _, it := range a.ChildTradeItems {
+		s, err := ledger.SerialOf(tx, it.ProductCode, it.SerialNumber)
+		if err != nil {
+			return err
+		}
+		if !s.State.Usable() {
+			return &ledger.SerialStateError{GTIN: s.GTIN, Serial: s.Serial, State: s.State, Act: "aggregated"}
+		}
+		if it.Batch != "" && it.Batch != s.Batch {
+			return &LabelMismatchError{Serial: s.Serial, Field: "batch", Given: it.Batch, Printed: s.Batch}
+		}
+		if it.ExpiryDate != "" && it.ExpiryDate != s.Expiry {
+			return &LabelMismatchError{Serial: s.Serial, Field: "expiry", Given: it.ExpiryDate, Printed: s.Expiry}
+		}
+		if in, err := HolderOfPack(tx, it.ProductCode, it.SerialNumber); err != nil {
+			return err
+		} else if in != "" {
+			return &InContainerError{Item: "serial " + it.SerialNumber, Container: in}
+		}
+		if err := AddPack(tx, a.Parent, it.ProductCode, it.SerialNumber, s.Batch, s.Expiry); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addCases puts the aggregation's closed cases onto its parent pallet.
+func addCases(tx *sql.Tx, a v2.Aggregation) error {
+	for _, sscc := range a.ChildContainers {
+		ch, err := Load(tx, sscc)
+		switch {
+		case err != nil:
+			return err
+		case ch == nil:
+			return fmt.Errorf("case %s: %w", sscc, ErrNotFound)
+		case ch.Level != Case:
+			return &StateError{SSCC: sscc, State: ch.State, Act: "put on a pallet: it is a pallet"}
+		case ch.State != Closed:
+			return &StateError{SSCC: sscc, State: ch.State, Act: "put on a pallet: only closed cases are"}
+		}
+		if in, err := HolderOfCase(tx, sscc); err != nil {
+			return err
+		} else if in != "" {
+			return &InContainerError{Item: "case " + sscc, Container: in}
+		}
+		if err := AddCase(tx, a.Parent, sscc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DisaggregateItems takes the named packs or cases out of a closed parent, for

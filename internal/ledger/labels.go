@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 	"github.com/edgeagent/edgeagent/internal/audit"
 	"github.com/edgeagent/edgeagent/internal/facts"
 	"github.com/edgeagent/edgeagent/internal/label"
-	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -334,55 +332,6 @@ func (l *Ledger) Recover(ctx context.Context) (unknown int, err error) {
 	return unknown, err
 }
 
-// Queued counts the labels waiting, by printer.
-func (l *Ledger) Queued(ctx context.Context) (map[string]int, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT printer, COUNT(*) FROM labels WHERE state = 'queued' GROUP BY printer`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var p string
-		var n int
-		if err := rows.Scan(&p, &n); err != nil {
-			return nil, err
-		}
-		out[p] = n
-	}
-	return out, rows.Err()
-}
-
-// UnknownLabel is a label a person must look at.
-type UnknownLabel struct {
-	ID      int64      `json:"id"`
-	Kind    label.Kind `json:"kind"`
-	OrderID string     `json:"order_id"`
-	GTIN    string     `json:"gtin"`
-	Serial  string     `json:"serial"`
-	Subject string     `json:"subject"`
-	Printer string     `json:"printer"`
-	Reason  string     `json:"reason"`
-}
-
-// UnknownLabels lists the labels whose outcome is unknown.
-func (l *Ledger) UnknownLabels(ctx context.Context) ([]UnknownLabel, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT id, kind, COALESCE(order_id, ''), gtin, serial, subject, printer, reason FROM labels WHERE state = 'unknown' ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []UnknownLabel{}
-	for rows.Next() {
-		var u UnknownLabel
-		if err := rows.Scan(&u.ID, &u.Kind, &u.OrderID, &u.GTIN, &u.Serial, &u.Subject, &u.Printer, &u.Reason); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
-
 // Resolve is a person's verdict on an unknown label: printed (the label is
 // on the line: a pack's serial is commissioned) or not (the label is
 // voided and a pack's serial decommissioned, never used).
@@ -460,175 +409,4 @@ func (l *Ledger) Reprint(ctx context.Context, actor string, id int64, reason str
 		l.Wake(printer)
 	}
 	return err
-}
-
-// Decommission takes a printed serial out of circulation inside tx and
-// queues the decommission for the cloud (after the serial's commission).
-// It does not look at containers: the caller refuses a pack that is in one.
-func (l *Ledger) Decommission(tx *sql.Tx, actor, gtin, serial, reason, market string, sendToMarket bool) (Serial, error) {
-	s, err := SerialOf(tx, gtin, serial)
-	if err != nil {
-		return s, err
-	}
-	if !s.State.Usable() {
-		return s, &SerialStateError{GTIN: gtin, Serial: serial, State: s.State, Act: "decommissioned"}
-	}
-	if _, err := tx.Exec(`UPDATE serials SET state = 'decommissioned', reason = ?, updated_at = ? WHERE gtin = ? AND serial = ?`, reason, nowMS(), gtin, serial); err != nil {
-		return s, err
-	}
-	f := facts.SerialFact{ProductCode: gtin, Batch: s.Batch, ExpiryDate: s.Expiry, Serial: serial, Reason: reason, MarketID: market, SendToMarket: sendToMarket}
-	if _, err := l.outbox.Enqueue(tx, facts.DecommissionItem(gtin+"/"+s.Batch, f)); err != nil {
-		return s, err
-	}
-	return s, audit.Write(tx, actor, "serial.decommission", gtin+"/"+serial, string(s.State), string(SerialDecommissioned), reason)
-}
-
-// Commissioned records, inside the transaction that marks the commission
-// delivered, that the cloud has the serial: printed → commissioned. A
-// serial decommissioned meanwhile stays decommissioned.
-func (l *Ledger) Commissioned(tx *sql.Tx, gtin, serial string) error {
-	st, err := l.db.Stmt(tx, `UPDATE serials SET state = 'commissioned', updated_at = ? WHERE gtin = ? AND serial = ? AND state = 'printed'`)
-	if err != nil {
-		return err
-	}
-	_, err = st.Exec(nowMS(), gtin, serial)
-	return err
-}
-
-// OrderCounts counts a label order's pack labels by state.
-func (l *Ledger) OrderCounts(ctx context.Context, orderID string) (map[LabelState]int, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT state, COUNT(*) FROM labels WHERE order_id = ? GROUP BY state`, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	counts := map[LabelState]int{}
-	for rows.Next() {
-		var s LabelState
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		counts[s] = n
-	}
-	return counts, rows.Err()
-}
-
-// OpenLabels counts an order's labels still on their way (queued or
-// printing), inside tx.
-func OpenLabels(tx *sql.Tx, orderID string) (int, error) {
-	var n int
-	err := tx.QueryRow(`SELECT COUNT(*) FROM labels WHERE order_id = ? AND state IN ('queued', 'printing')`, orderID).Scan(&n)
-	return n, err
-}
-
-// PrintedSerials lists the serials of an order's printed labels.
-func (l *Ledger) PrintedSerials(ctx context.Context, orderID string) ([]string, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT serial FROM labels WHERE order_id = ? AND state = 'printed' ORDER BY id`, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
-// LabelView is one label, for the printers page.
-type LabelView struct {
-	ID      int64      `json:"id"`
-	Kind    label.Kind `json:"kind"`
-	OrderID string     `json:"order_id"`
-	Serial  string     `json:"serial"`
-	Subject string     `json:"subject"`
-	Printer string     `json:"printer"`
-	State   LabelState `json:"state"`
-	At      time.Time  `json:"at"`
-}
-
-// RecentLabels lists the last labels handled.
-func (l *Ledger) RecentLabels(ctx context.Context, n int) ([]LabelView, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT id, kind, COALESCE(order_id, ''), serial, subject, printer, state, updated_at FROM labels ORDER BY id DESC LIMIT ?`, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []LabelView
-	for rows.Next() {
-		var v LabelView
-		var at int64
-		if err := rows.Scan(&v.ID, &v.Kind, &v.OrderID, &v.Serial, &v.Subject, &v.Printer, &v.State, &at); err != nil {
-			return nil, err
-		}
-		v.At = time.UnixMilli(at)
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-// LabelCounts counts labels by state.
-func (l *Ledger) LabelCounts(ctx context.Context) (map[LabelState]int, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT state, COUNT(*) FROM labels GROUP BY state`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[LabelState]int{}
-	for rows.Next() {
-		var s LabelState
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
-}
-
-// SerialCounts counts serials by product and state.
-func (l *Ledger) SerialCounts(ctx context.Context) (map[string]map[SerialState]int, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT gtin, state, COUNT(*) FROM serials GROUP BY gtin, state`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]map[SerialState]int{}
-	for rows.Next() {
-		var g string
-		var s SerialState
-		var n int
-		if err := rows.Scan(&g, &s, &n); err != nil {
-			return nil, err
-		}
-		if out[g] == nil {
-			out[g] = map[SerialState]int{}
-		}
-		out[g][s] = n
-	}
-	return out, rows.Err()
-}
-
-// Delivered is the outbox dispatcher's delivery hook: it runs in the
-// transaction that records items delivered, and moves each serial whose
-// commission the cloud now has to commissioned.
-func (l *Ledger) Delivered(tx *sql.Tx, items []queue.Pending) error {
-	for _, it := range items {
-		if it.Kind != facts.KindCommission {
-			continue
-		}
-		var f facts.SerialFact
-		if err := json.Unmarshal(it.Payload, &f); err != nil {
-			return fmt.Errorf("commission %s: %w", it.Key, err)
-		}
-		if err := l.Commissioned(tx, f.ProductCode, f.Serial); err != nil {
-			return err
-		}
-	}
-	return nil
 }

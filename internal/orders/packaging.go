@@ -160,7 +160,6 @@ func ActivePackaging(tx *sql.Tx, n int) ([]string, error) {
 	return ids, rows.Err()
 }
 
-
 // Decommission takes serials out of circulation at once on the line, and
 // queues the decommission for the cloud (after the serials' commission).
 // Every serial must be printed and in no container; one refusal refuses

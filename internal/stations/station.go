@@ -11,8 +11,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,132 +20,9 @@ import (
 
 	"github.com/edgeagent/edgeagent/internal/containers"
 	"github.com/edgeagent/edgeagent/internal/gs1"
-	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/shipments"
-	"github.com/edgeagent/edgeagent/internal/store"
 )
-
-// Station modes.
-const (
-	ModeCase         = "case"         // packs into cases
-	ModePallet       = "pallet"       // cases onto pallets
-	ModeDecommission = "decommission" // packs out of circulation, with a reason
-	ModeShip         = "ship"         // order numbers to shipping labels
-)
-
-// Command barcodes: what the printed command sheet carries.
-const (
-	CmdNew      = "CMD:NEW"     // allocate an SSCC, print its label, open the container
-	CmdClose    = "CMD:CLOSE"   // close the open container; request shipping labels
-	CmdUndo     = "CMD:UNDO"    // take out the last item scanned into the open container
-	CmdRemove   = "CMD:REMOVE"  // the next item scanned is taken out of its container
-	CmdCancel   = "CMD:CANCEL"  // cancel the open container (or the collected orders)
-	CmdReprint  = "CMD:REPRINT" // print the container label again
-	CmdCase     = "CMD:CASE"    // mode: packs into cases
-	CmdPallet   = "CMD:PALLET"  // mode: cases onto pallets
-	CmdShip     = "CMD:SHIP"    // mode: shipping labels
-	cmdDecomPfx = "CMD:"        // CMD:DESTROY, CMD:SAMPLE, …: mode decommission with that reason
-	cmdPrefix   = "CMD:"
-)
-
-// Commands lists every command barcode, in the order of the sheet.
-var Commands = []string{CmdNew, CmdClose, CmdUndo, CmdRemove, CmdCancel, CmdReprint, CmdCase, CmdPallet, CmdShip,
-	"CMD:DESTROY", "CMD:SAMPLE", "CMD:FREE_SAMPLE", "CMD:CHECK_OUT", "CMD:LOCK", "CMD:EXPORT"}
-
-// StationConfig is one station.
-type StationConfig struct {
-	Name string
-	// Mode is the mode the station starts in the first time (case by
-	// default); afterwards it keeps the mode it was switched to.
-	Mode string
-	// Printer is the destination tag of the station's printer, for
-	// container and shipping labels ("" = none).
-	Printer string
-	// Reason is the decommission reason until a command switches it.
-	Reason string
-	// SendToMarket goes with every decommission of the station.
-	SendToMarket bool
-	// Order is the packaging order the station works for; "" means the
-	// line's only open order.
-	Order string
-	// CaseCapacity and PalletCapacity bound containers (packs per case,
-	// cases per pallet); 0 takes the product's configuration.
-	CaseCapacity, PalletCapacity int
-	// IntegrationID is the shipping integration of a ship station.
-	IntegrationID int
-}
-
-// Capacity is a product's packing configuration.
-type Capacity struct {
-	Case   int // packs per case
-	Pallet int // cases per pallet
-}
-
-// Config sets up the stations.
-type Config struct {
-	// Capacities are the packing configuration by GTIN.
-	Capacities map[string]Capacity
-	// Printers are the configured printers' tags.
-	Printers []string
-}
-
-// Registry is the line's stations.
-type Registry struct {
-	db         *store.DB
-	ledger     *ledger.Ledger
-	containers *containers.Containers
-	shipments  *shipments.Shipments
-	cfg        Config
-
-	mu       sync.Mutex
-	stations map[string]*Station
-}
-
-// New returns a registry without stations; Add adds them.
-func New(l *ledger.Ledger, c *containers.Containers, s *shipments.Shipments, cfg Config) *Registry {
-	r := &Registry{db: l.DB(), ledger: l, containers: c, shipments: s, cfg: cfg, stations: map[string]*Station{}}
-	s.OnNews(func(n shipments.News) {
-		if st, ok := r.Get(n.Station); ok {
-			st.publish(Verdict{Station: n.Station, At: time.Now(), OK: n.OK, Code: n.Code, Message: n.Message, Mode: ModeShip})
-		}
-	})
-	return r
-}
-
-func nowMS() int64 { return time.Now().UnixMilli() }
-
-// Scan is a read handed to a station, already decoded.
-type Scan struct {
-	Source string
-	Raw    []byte
-	At     time.Time    // when it arrived
-	GS1    *gs1.Message // GS1 data
-	Plain  string       // plain data: a command or an order number
-	Err    error        // the read cannot be used (why)
-	// Actor is who gave a command from the dashboard (the audit log names
-	// them); empty for the station's own scanners.
-	Actor string
-}
-
-// Verdict is a station's answer to a scan, or news of work the station
-// started (a shipping label printed or refused).
-type Verdict struct {
-	Scan      int64     `json:"scan,omitempty"` // the scans row; 0 for news not caused by a scan
-	Station   string    `json:"station"`
-	At        time.Time `json:"at"`
-	OK        bool      `json:"ok"`
-	Code      string    `json:"code"`
-	Message   string    `json:"message"`
-	Raw       string    `json:"raw,omitempty"`
-	Mode      string    `json:"mode"`
-	Reason    string    `json:"reason,omitempty"`
-	Container string    `json:"container,omitempty"`
-	Level     string    `json:"level,omitempty"`
-	Count     int       `json:"count"`
-	Capacity  int       `json:"capacity,omitempty"`
-	Collected int       `json:"collected,omitempty"` // ship mode: orders waiting for CLOSE
-}
 
 // Station is a state machine driven by scans. Its state lives in the
 // database; Handle takes one scan at a time.
@@ -165,86 +40,8 @@ type Station struct {
 // Verdicts counts the scans accepted and refused since start.
 func (s *Station) Verdicts() (ok, refused uint64) { return s.ok.Load(), s.refused.Load() }
 
-// Add registers a station; a station seen before keeps its state.
-func (r *Registry) Add(ctx context.Context, cfg StationConfig) (*Station, error) {
-	if cfg.Name == "" {
-		return nil, errors.New("station: name is required")
-	}
-	if cfg.Mode == "" {
-		cfg.Mode = ModeCase
-	}
-	switch cfg.Mode {
-	case ModeCase, ModePallet, ModeShip:
-	case ModeDecommission:
-		if !validReason(cfg.Reason) {
-			return nil, fmt.Errorf("station %s: reason must be one of %s, got %q", cfg.Name, strings.Join(reasons, ", "), cfg.Reason)
-		}
-	default:
-		return nil, fmt.Errorf("station %s: mode must be case, pallet, decommission or ship, got %q", cfg.Name, cfg.Mode)
-	}
-	if cfg.Reason != "" && !validReason(cfg.Reason) {
-		return nil, fmt.Errorf("station %s: reason must be one of %s, got %q", cfg.Name, strings.Join(reasons, ", "), cfg.Reason)
-	}
-	if cfg.Printer != "" && !slices.Contains(r.cfg.Printers, cfg.Printer) {
-		return nil, fmt.Errorf("station %s: printer %q is not a configured printer", cfg.Name, cfg.Printer)
-	}
-	if cfg.CaseCapacity < 0 || cfg.PalletCapacity < 0 {
-		return nil, fmt.Errorf("station %s: capacities must not be negative", cfg.Name)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.stations[cfg.Name]; ok {
-		return nil, fmt.Errorf("station %s: configured twice", cfg.Name)
-	}
-	err := r.db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO stations (name, mode, reason, order_id, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-			cfg.Name, cfg.Mode, cfg.Reason, cfg.Order, nowMS())
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	s := &Station{reg: r, cfg: cfg, subs: map[chan Verdict]struct{}{}}
-	r.stations[cfg.Name] = s
-	if cfg.Mode == ModeShip || cfg.IntegrationID > 0 {
-		r.shipments.SetPrinter(cfg.Name, cfg.Printer)
-	}
-	return s, nil
-}
-
-// Get returns a station by name.
-func (r *Registry) Get(name string) (*Station, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s, ok := r.stations[name]
-	return s, ok
-}
-
-// Names lists the stations' names, sorted.
-func (r *Registry) Names() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]string, 0, len(r.stations))
-	for n := range r.stations {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Name is the station's name.
 func (s *Station) Name() string { return s.cfg.Name }
-
-var reasons = []string{"destroy", "sample", "free_sample", "check_out", "lock", "export"}
-
-func validReason(r string) bool {
-	for _, x := range reasons {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
 
 // Subscribe returns a channel of the station's verdicts and a function to
 // stop. A subscriber too slow to keep up misses verdicts, never blocks the
