@@ -49,6 +49,9 @@ type Config struct {
 	// RateLimit bounds requests to the local API per client address and
 	// second (default 200, burst twice as many); logins get 5 a minute.
 	RateLimit float64
+	// MaxStreams bounds the live streams (dashboard pages and station
+	// screens) open at once (default 128).
+	MaxStreams int
 }
 
 // ScannerStatus is a station's scanner, for the metrics.
@@ -86,6 +89,8 @@ type Server struct {
 	cancelBase context.CancelFunc
 	apiLimit   *limiter
 	loginLimit *limiter
+	previews   previewCache
+	streams    *streamCap
 }
 
 // New validates the configuration and builds the handlers.
@@ -93,7 +98,10 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if cfg.Listen == "" {
 		return nil, errors.New("api: listen address is required")
 	}
-	s := &Server{cfg: cfg, log: log, errc: make(chan error, 1), started: time.Now()}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = 128
+	}
+	s := &Server{cfg: cfg, log: log, errc: make(chan error, 1), started: time.Now(), streams: &streamCap{max: cfg.MaxStreams}}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	if cfg.RateLimit <= 0 {
 		cfg.RateLimit = 200

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/audit"
@@ -194,6 +195,12 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such page", http.StatusNotFound)
 		return
 	}
+	if !s.streams.open() {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "too many live views are open: close some, or try again shortly"})
+		return
+	}
+	defer s.streams.close()
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -399,17 +406,50 @@ func (s *Server) templatePNG(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such template", http.StatusNotFound)
 		return
 	}
-	data, err := t.Render(nil, t.Sample)
+	out, err := s.previews.get(tag, func() ([]byte, error) {
+		data, err := t.Render(nil, t.Sample)
+		if err != nil {
+			return nil, err
+		}
+		img, _, err := zpl.Preview(data, zpl.PreviewOptions{DPMM: t.DPMM})
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		err = png.Encode(&buf, img)
+		return buf.Bytes(), err
+	})
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	img, _, err := zpl.Preview(data, zpl.PreviewOptions{DPMM: t.DPMM})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		s.log.Warn().Err(err).Str("template", tag).Msg("template preview")
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "template " + tag + " has no preview: " + err.Error()})
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "max-age=60")
-	_ = png.Encode(w, img)
+	_, _ = w.Write(out)
+}
+
+// previewCache keeps each template's sample preview: drawing one costs a
+// millisecond of CPU, and a page of them asked for again and again must
+// not take the line PC's cores from its stations.
+type previewCache struct {
+	mu   sync.Mutex
+	pngs map[string][]byte
+}
+
+func (c *previewCache) get(key string, draw func() ([]byte, error)) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock() // one drawing at a time, whoever asks
+	if b, ok := c.pngs[key]; ok {
+		return b, nil
+	}
+	b, err := draw()
+	if err != nil {
+		return nil, err
+	}
+	if c.pngs == nil {
+		c.pngs = map[string][]byte{}
+	}
+	c.pngs[key] = b
+	return b, nil
 }

@@ -85,3 +85,27 @@ func (s *Server) limited(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// streamCap bounds the live streams open at once (dashboards and station
+// screens): each costs a goroutine, a buffer and a render a second.
+type streamCap struct {
+	mu  sync.Mutex
+	n   int
+	max int
+}
+
+func (c *streamCap) open() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n >= c.max {
+		return false
+	}
+	c.n++
+	return true
+}
+
+func (c *streamCap) close() {
+	c.mu.Lock()
+	c.n--
+	c.mu.Unlock()
+}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -85,4 +87,43 @@ func TestRateLimits(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 3, refused, "5 logins a minute")
+}
+
+// Previews are drawn once, and live streams are capped: anonymous load
+// cannot take the cores or the memory the stations need.
+func TestPreviewsAreCachedAndStreamsCapped(t *testing.T) {
+	s, _ := withWork(t)
+	s.streams.max = 2
+	base := "http://" + s.Addr()
+	var first []byte
+	for i := 0; i < 20; i++ {
+		resp, err := http.Get(base + "/templates/pack.png")
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		if first == nil {
+			first = b
+		}
+		require.Equal(t, first, b)
+	}
+	assert.Len(t, s.previews.pngs, 1, "drawn once")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var open []*http.Response
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/ui/live?page=overview", nil)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.Equal(t, 200, resp.StatusCode)
+		open = append(open, resp)
+	}
+	resp, err := http.Get(base + "/ui/live?page=overview")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "5", resp.Header.Get("Retry-After"))
+	for _, r := range open {
+		r.Body.Close()
+	}
 }

@@ -122,6 +122,12 @@ var ErrBadScan = errors.New("not a usable read")
 
 // events streams a station's verdicts as Server-Sent Events.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, st *stations.Station, _ string) {
+	if !s.streams.open() {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "too many live views are open: close some, or try again shortly"})
+		return
+	}
+	defer s.streams.close()
 	ch, stop := st.Subscribe()
 	defer stop()
 	rc := http.NewResponseController(w)
