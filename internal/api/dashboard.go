@@ -233,8 +233,17 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Alert is something the overview asks a person to look at.
-type Alert struct{ Level, Text string }
+// Alert is something the overview asks a person to look at, and the page
+// where it is done.
+type Alert struct{ Level, Text, Link, Where string }
+
+// plural is "1 label" or "2 labels".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
 
 // stationView is a station on the overview.
 type stationView struct {
@@ -273,26 +282,26 @@ func (s *Server) overview(ctx context.Context) (any, error) {
 	for _, p := range o.Printers {
 		switch p.State {
 		case "paused":
-			o.Alerts = append(o.Alerts, Alert{"bad", fmt.Sprintf("Printer %s is paused: %s", p.Tag, strings.Join(p.Faults, ", "))})
+			o.Alerts = append(o.Alerts, Alert{Level: "bad", Text: fmt.Sprintf("Printer %s is paused: %s", p.Tag, strings.Join(p.Faults, ", ")), Link: "/printers", Where: "Printers"})
 		case "offline", "error":
 			msg := fmt.Sprintf("Printer %s is %s", p.Tag, p.State)
 			if p.LastErr != "" {
 				msg += ": " + p.LastErr
 			}
-			o.Alerts = append(o.Alerts, Alert{"bad", msg})
+			o.Alerts = append(o.Alerts, Alert{Level: "bad", Text: msg, Link: "/printers", Where: "Printers"})
 		}
 	}
 	if n := o.Counts.Labels["unknown"]; n > 0 {
-		o.Alerts = append(o.Alerts, Alert{"bad", fmt.Sprintf("%d labels have an unknown outcome: resolve them on the Orders page", n)})
+		o.Alerts = append(o.Alerts, Alert{Level: "bad", Text: plural(n, "label has", "labels have") + " an unknown outcome: resolve them on the", Link: "/orders", Where: "Orders page"})
 	}
 	if n := o.Counts.LabelOrder["suspended"]; n > 0 {
-		o.Alerts = append(o.Alerts, Alert{"warn", fmt.Sprintf("%d label orders are suspended (not enough serials): import serials, then resume", n)})
+		o.Alerts = append(o.Alerts, Alert{Level: "warn", Text: plural(n, "label order is", "label orders are") + " suspended (not enough serials): import serials, then resume on the", Link: "/orders", Where: "Orders page"})
 	}
 	if o.Sync.Parked > 0 {
-		o.Alerts = append(o.Alerts, Alert{"warn", fmt.Sprintf("%d facts were refused by the cloud: see the Queue page", o.Sync.Parked)})
+		o.Alerts = append(o.Alerts, Alert{Level: "warn", Text: plural(o.Sync.Parked, "fact was", "facts were") + " refused by the cloud: see the", Link: "/queue", Where: "Queue page"})
 	}
 	if !o.Sync.OldestPending.IsZero() && time.Since(o.Sync.OldestPending) > 5*time.Minute {
-		o.Alerts = append(o.Alerts, Alert{"warn", fmt.Sprintf("The cloud has not taken %d facts for %s: the line keeps working, they wait", o.Sync.Pending, ago(o.Sync.OldestPending))})
+		o.Alerts = append(o.Alerts, Alert{Level: "warn", Text: fmt.Sprintf("The cloud has not taken %s for %s: the line keeps working, they wait", plural(o.Sync.Pending, "fact", "facts"), ago(o.Sync.OldestPending)), Link: "/queue", Where: "Queue page"})
 	}
 	return o, nil
 }
