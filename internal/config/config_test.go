@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -145,4 +146,58 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("a validation error without a message")
 		}
 	})
+}
+
+// The cloud and shipping services are sent the line's secrets: https, or
+// plain http to this machine only, told by the host itself and not by how
+// the URL begins.
+func TestServiceURLPlainHTTPOnlyToThisMachine(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"https://api.movilitas.cloud":        true,
+		"https://api.movilitas.cloud:8443/":  true,
+		"http://localhost:8081":              true,
+		"http://LOCALHOST:8081/v1":           true,
+		"http://127.0.0.1:8081":              true,
+		"http://127.0.0.2":                   true, // all of 127.0.0.0/8 is this machine
+		"http://[::1]:8080":                  true,
+		"http://localhost.evil.example":      false, // begins like localhost, is another host
+		"http://localhost@evil.example":      false, // the host is evil.example
+		"http://127.0.0.1@evil.example":      false,
+		"http://127.0.0.1.nip.io":            false, // a public name that resolves to 127.0.0.1
+		"http://127.0.0.1:8081@evil.example": false,
+		"https://user:pass@api.example":      false, // credentials go in the secret fields
+		"http://10.0.7.1:8081":               false,
+		"http://[::2]:8080":                  false,
+		"http://evil.example/localhost":      false,
+		"https://":                           false,
+		"https:api.example":                  false,
+		"ftp://localhost":                    false,
+		"localhost:8081":                     false,
+	} {
+		for _, field := range []string{"cloud.base_url", "cloud.shipping.base_url"} {
+			cfg := Default()
+			cfg.HTTP.Token, cfg.Store.Path = "0123456789abcdef", "/var/lib/edgeagent/edgeagent.db"
+			cfg.Cloud.BaseURL, cfg.Cloud.ChannelKey, cfg.Cloud.Token = "https://api.example", "ch", "tok"
+			cfg.Cloud.Shipping.PublicKey, cfg.Cloud.Shipping.SecretKey = "pub", "sec"
+			if field == "cloud.base_url" {
+				cfg.Cloud.BaseURL = raw
+			} else {
+				cfg.Cloud.Shipping.BaseURL = raw
+			}
+			err := cfg.Validate()
+			if ok {
+				assert.NoError(t, err, "%s %s", field, raw)
+				continue
+			}
+			if assert.ErrorContains(t, err, field+": must ", raw) {
+				assert.NotContains(t, err.Error(), "pass@", "a password in the URL never prints")
+			}
+		}
+	}
+	cfg := Default()
+	cfg.HTTP.Token, cfg.Store.Path = "0123456789abcdef", "/var/lib/edgeagent/edgeagent.db"
+	cfg.Cloud.BaseURL, cfg.Cloud.ChannelKey, cfg.Cloud.Token = "http://localhost@evil.example", "ch", "tok"
+	require.EqualError(t, cfg.Validate(), `cloud.base_url: must not hold a user or password before the host (user@host); got "http://localhost@evil.example"`)
+	cfg.Cloud.BaseURL = "http://localhost.evil.example"
+	require.EqualError(t, cfg.Validate(), `cloud.base_url: must be https:// (plain http only to this machine: localhost, 127.0.0.1 or [::1]); got "http://localhost.evil.example"`)
 }
