@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -296,17 +297,39 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 }
 
 // Load reads, expands and decodes a configuration file, then validates it.
+// A file that holds a secret inline must be private to its owner (see
+// checkFileMode). The file may be a symbolic link (packages keep it in
+// /etc); messages then name the file it leads to, the one to edit.
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	name := path
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			name = real
+		}
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
+	defer f.Close()
+	// The mode is the open file's, so that it is the mode of what is read.
+	st, err := f.Stat()
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %s: %w", name, err)
+	}
 	cfg, err := Parse(data, os.LookupEnv)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := checkFileMode(name, st, data); err != nil {
+		return Config{}, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return cfg, nil
 }
