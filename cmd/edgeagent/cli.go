@@ -53,7 +53,7 @@ func commands() []*command {
 			{name: "sscc", usage: "--ext D --prefix P --ref N", summary: "build an 18-digit SSCC with its check digit", run: cmdGS1SSCC},
 			{name: "check-digit", usage: "DIGITS", summary: "print DIGITS followed by their GS1 check digit", run: cmdGS1CheckDigit},
 		}},
-		{name: "backup", usage: "--config FILE --out FILE", summary: "write a consistent copy of the database while the agent runs", run: cmdBackup},
+		{name: "backup", usage: "--config FILE --out FILE [--force]", summary: "write a consistent copy of the database while the agent runs", run: cmdBackup},
 		{name: "demo", usage: "[--data DIR] [--listen ADDR]", summary: "run the whole line on emulated printers and an emulated cloud", run: cmdDemo},
 		{name: "printer", summary: "printer tools", sub: []*command{
 			{name: "status", usage: "URL [--json]", summary: "show a printer's identity, odometer and faults", run: cmdPrinterStatus},

@@ -163,7 +163,7 @@ func cmdQueuePark(e env) error {
 }
 
 func cmdQueueExport(e env) error {
-	fs := flags(e, "queue export", "--config FILE [--out FILE]", "Write every outbox item as JSON lines (to standard output or FILE, mode 0600).")
+	fs := flags(e, "queue export", "--config FILE [--out FILE]", "Write every outbox item as JSON lines, to standard output or to FILE (mode 0600; an existing FILE is replaced).")
 	cfgPath := fs.String("config", "", "configuration file")
 	outPath := fs.String("out", "", "file to write")
 	if pos, err := parseInterspersed(fs, e.args); err != nil {
@@ -176,24 +176,40 @@ func cmdQueueExport(e env) error {
 		return err
 	}
 	defer db.Close()
-	w := bufio.NewWriter(e.stdout)
-	if *outPath != "" {
-		f, err := os.OpenFile(*outPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
+	if *outPath == "" {
+		w := bufio.NewWriter(e.stdout)
+		if _, err := queue.Export(e.ctx, db, w); err != nil {
 			return exitError{1, err}
 		}
-		defer f.Close()
-		w = bufio.NewWriter(f)
+		if err := w.Flush(); err != nil {
+			return exitError{1, err}
+		}
+		return nil
 	}
-	n, err := queue.Export(e.ctx, db, w)
+	// The items carry the line's facts: the file is 0600, also when it
+	// replaces an export others could read.
+	var n int
+	err = writePrivate(*outPath, func(tmp string) error {
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w := bufio.NewWriter(f)
+		if n, err = queue.Export(e.ctx, db, w); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		return f.Close()
+	})
 	if err != nil {
 		return exitError{1, err}
 	}
-	if err := w.Flush(); err != nil {
-		return exitError{1, err}
-	}
-	if *outPath != "" {
-		fmt.Fprintf(e.stdout, "%d items written to %s\n", n, *outPath)
-	}
+	fmt.Fprintf(e.stdout, "%d items written to %s\n", n, *outPath)
 	return nil
 }

@@ -100,7 +100,70 @@ func New(cfg Config) (*Client, error) {
 			return nil, err
 		}
 	}
-	return &Client{cfg: cfg, http: hc, base: u, token: cfg.Token}, nil
+	return &Client{cfg: cfg, http: sameOriginOnly(hc, u), base: u, token: cfg.Token}, nil
+}
+
+// RedirectError is a redirect the client refused to follow: every request
+// carries the token and the channel key in its headers (and the auth call
+// the API secret in its body, which a 307 or 308 sends again), so they go
+// to the configured scheme, host and port and nowhere else.
+type RedirectError struct {
+	To *url.URL // where the service redirected to, without query or user
+}
+
+func (e *RedirectError) Error() string {
+	return "the service redirected to " + e.To.String() + ": secrets are only sent to the configured host"
+}
+
+// maxRedirects is how many redirects one call follows, as net/http does.
+const maxRedirects = 10
+
+// sameOriginOnly returns a copy of hc that follows a redirect only to the
+// scheme, host and port of base. A redirect to another host, another port
+// or another scheme (https to http above all) ends the call with a
+// *RedirectError before anything is sent there. A client's own redirect
+// policy, if it has one, still applies to the redirects this one allows.
+func sameOriginOnly(hc *http.Client, base *url.URL) *http.Client {
+	c := *hc
+	next := hc.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(base, req.URL) {
+			to := *req.URL
+			to.User, to.RawQuery, to.ForceQuery, to.Fragment, to.RawFragment = nil, "", false, "", ""
+			return &RedirectError{To: &to}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return &c
+}
+
+// sameOrigin reports whether u has the scheme, host and port of base. Host
+// names compare without regard to case; a missing port is the scheme's
+// default (https://h and https://h:443 are the same).
+func sameOrigin(base, u *url.URL) bool {
+	return strings.EqualFold(base.Scheme, u.Scheme) &&
+		strings.EqualFold(base.Hostname(), u.Hostname()) &&
+		port(base) == port(u)
+}
+
+// port is the URL's port, or its scheme's default.
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 func fillPaths(p *Paths) {
@@ -335,7 +398,16 @@ func (c *Client) send(ctx context.Context, op, method, path string, query url.Va
 // retrying. When the request carried a body and the failure came after the
 // connection was made (a reset, a timeout, a closed connection), the body
 // may have reached the service: the outcome is ambiguous.
+//
+// A refused redirect is told apart: the service answered, so nothing is
+// ambiguous, and the fault lies in the configured base URL or at the
+// service. It stays retryable so that the facts wait, not park, until the
+// one or the other is put right.
 func transportError(op string, err error, sent bool) error {
+	var re *RedirectError
+	if errors.As(err, &re) {
+		return &Error{Op: op, Err: re, Retryable: true}
+	}
 	connected, timeout := netFailure(err)
 	return &Error{Op: op, Err: redact(err), Retryable: true, Ambiguous: sent && connected, Timeout: timeout}
 }

@@ -70,7 +70,9 @@ func NewShipping(cfg ShippingConfig) (*Shipping, error) {
 			return nil, err
 		}
 	}
-	return &Shipping{cfg: cfg, http: hc, base: strings.TrimSuffix(cfg.BaseURL, "/")}, nil
+	// The public and secret key go in every request's Authorization
+	// header: redirects are followed only to the configured host.
+	return &Shipping{cfg: cfg, http: sameOriginOnly(hc, u), base: strings.TrimSuffix(cfg.BaseURL, "/")}, nil
 }
 
 // ShipOrder is one order to make labels for: OrderID (1-64) or

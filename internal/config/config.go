@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -295,17 +297,39 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 }
 
 // Load reads, expands and decodes a configuration file, then validates it.
+// A file that holds a secret inline must be private to its owner (see
+// checkFileMode). The file may be a symbolic link (packages keep it in
+// /etc); messages then name the file it leads to, the one to edit.
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	name := path
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			name = real
+		}
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
+	defer f.Close()
+	// The mode is the open file's, so that it is the mode of what is read.
+	st, err := f.Stat()
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %s: %w", name, err)
+	}
 	cfg, err := Parse(data, os.LookupEnv)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := checkFileMode(name, st, data); err != nil {
+		return Config{}, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return cfg, nil
 }
@@ -502,8 +526,8 @@ func (c Config) validateCloud(bad func(string, string, ...any)) {
 	if c.Cloud.BaseURL == "" {
 		return
 	}
-	if !secureURL(c.Cloud.BaseURL) {
-		bad("cloud.base_url", "must be https:// (plain http only to this machine); got %q", c.Cloud.BaseURL)
+	if msg := serviceURL(c.Cloud.BaseURL); msg != "" {
+		bad("cloud.base_url", "%s", msg)
 	}
 	if c.Cloud.ChannelKey.Reveal() == "" {
 		bad("cloud.channel_key", "is required with cloud.base_url")
@@ -515,8 +539,8 @@ func (c Config) validateCloud(bad func(string, string, ...any)) {
 		bad("cloud.timeout", "must be 1s to 5m; got %s", c.Cloud.Timeout)
 	}
 	if u := c.Cloud.Shipping.BaseURL; u != "" {
-		if !secureURL(u) {
-			bad("cloud.shipping.base_url", "must be https:// (plain http only to this machine); got %q", u)
+		if msg := serviceURL(u); msg != "" {
+			bad("cloud.shipping.base_url", "%s", msg)
 		}
 		if c.Cloud.Shipping.PublicKey.Reveal() == "" || c.Cloud.Shipping.SecretKey.Reveal() == "" {
 			bad("cloud.shipping.public_key", "public_key and secret_key are required with cloud.shipping.base_url")
@@ -533,9 +557,42 @@ func (c Config) validateCloud(bad func(string, string, ...any)) {
 	}
 }
 
-// secureURL reports whether u is https, or plain http to this machine.
-func secureURL(u string) bool {
-	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://127.0.0.1") || strings.HasPrefix(u, "http://localhost")
+// serviceURL checks the base URL of a cloud service, which is sent the
+// line's secrets: it must be https://host, or plain http:// to this machine
+// only. It returns what is wrong, or "" when nothing is.
+//
+// The URL is parsed and its host compared whole: http://localhost.evil.example
+// or http://127.0.0.1.nip.io begin like this machine and are another. A user
+// or password before the host (http://localhost@evil.example, where the host
+// is evil.example) is refused in every URL: it hides the real host from a
+// reader, and credentials belong in the secret fields, which never print.
+func serviceURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Opaque != "" {
+		return fmt.Sprintf("must be a URL such as https://host; got %q", raw)
+	}
+	if u.User != nil {
+		return fmt.Sprintf("must not hold a user or password before the host (user@host); got %q", u.Redacted())
+	}
+	switch {
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Sprintf("must be a URL such as https://host; got %q", raw)
+	case u.Scheme == "https":
+		return ""
+	case u.Scheme == "http" && thisMachine(u.Hostname()):
+		return ""
+	}
+	return fmt.Sprintf("must be https:// (plain http only to this machine: localhost, 127.0.0.1 or [::1]); got %q", raw)
+}
+
+// thisMachine reports whether host names this machine: localhost, or a
+// loopback address (127.0.0.0/8, ::1).
+func thisMachine(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func validGTIN(s string) bool {

@@ -27,6 +27,12 @@ func WriteTemplate(path string) error {
 	if err != nil {
 		return err
 	}
+	// 0600 exactly, whatever the umask: the operator may write a secret in.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
 	if _, err := f.Write(Template); err != nil {
 		f.Close()
 		return err
