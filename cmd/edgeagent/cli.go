@@ -84,6 +84,10 @@ func commands() []*command {
 			{name: "park", usage: "ID --config FILE --reason TEXT", summary: "take an item out of delivery", run: cmdQueuePark},
 			{name: "export", usage: "--config FILE [--out FILE]", summary: "write every item as JSON lines", run: cmdQueueExport},
 		}},
+		{name: "audit", summary: "the audit log: who changed what, when and why", sub: []*command{
+			{name: "verify", usage: "--config FILE [--head ID:HASH]", summary: "check that no entry was changed or deleted; print the head", run: cmdAuditVerify},
+			{name: "export", usage: "--config FILE [--out FILE]", summary: "write every entry with its hashes as JSON lines, then the head", run: cmdAuditExport},
+		}},
 		{name: "scanner", summary: "scanner tools", sub: []*command{
 			{name: "listen", usage: "URL [--layout us] [--wedge]", summary: "print each scan as it arrives, with a station's verdict", run: cmdScannerListen},
 		}},

@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/edgeagent/edgeagent/internal/audit"
 	"github.com/edgeagent/edgeagent/internal/store"
 )
 
@@ -187,7 +188,7 @@ func Retry(ctx context.Context, db *store.DB, id int64, actor, reason string) er
 		if _, err := tx.Exec(`UPDATE outbox SET state = 'pending', attempts = 0, next_at = 0 WHERE id = ?`, id); err != nil {
 			return err
 		}
-		return audit(tx, actor, "queue.retry", id, state, StatePending, reason)
+		return writeAudit(tx, actor, "queue.retry", id, state, StatePending, reason)
 	})
 }
 
@@ -211,12 +212,12 @@ func Park(ctx context.Context, db *store.DB, id int64, actor, reason string) err
 		if _, err := tx.Exec(`UPDATE outbox SET state = 'parked', last_error = ? WHERE id = ?`, "parked by "+actor+": "+reason, id); err != nil {
 			return err
 		}
-		return audit(tx, actor, "queue.park", id, state, StateParked, reason)
+		return writeAudit(tx, actor, "queue.park", id, state, StateParked, reason)
 	})
 }
 
-func audit(tx *sql.Tx, actor, action string, id int64, old, new, reason string) error {
-	_, err := tx.Exec(`INSERT INTO audit_log (at, actor, action, subject, old_value, new_value, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		time.Now().UTC().Format(time.RFC3339Nano), actor, action, fmt.Sprintf("outbox/%d", id), old, new, reason)
-	return err
+// writeAudit records an action on outbox item id in the audit log, through
+// audit.Write like every entry: the log is hash-chained.
+func writeAudit(tx *sql.Tx, actor, action string, id int64, old, new, reason string) error {
+	return audit.Write(tx, actor, action, fmt.Sprintf("outbox/%d", id), old, new, reason)
 }

@@ -2,12 +2,15 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/edgeagent/edgeagent/internal/audit"
 )
 
 //go:embed migrations/*.sql
@@ -47,6 +50,14 @@ func loadMigrations() ([]migration, error) {
 	return out, nil
 }
 
+// goSteps are the parts of migrations that SQL cannot do, by version: each
+// runs in its migration's transaction, right after its SQL.
+var goSteps = map[int]func(tx *sql.Tx) error{
+	// 0007_audit_chain.sql: the entries written before it get their
+	// SHA-256 hashes, which SQLite cannot compute.
+	7: func(tx *sql.Tx) error { _, err := audit.Seal(tx); return err },
+}
+
 // schemaMigrationsDDL creates the table that records applied migrations.
 const schemaMigrationsDDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))) STRICT`
@@ -78,6 +89,12 @@ func (db *DB) migrate(ctx context.Context) (int, error) {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			_ = tx.Rollback()
 			return applied, fmt.Errorf("store: migration %s: %w", m.name, db.classify(err))
+		}
+		if step := goSteps[m.version]; step != nil {
+			if err := step(tx); err != nil {
+				_ = tx.Rollback()
+				return applied, fmt.Errorf("store: migration %s: %w", m.name, db.classify(err))
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations(version, name) VALUES (?, ?)", m.version, m.name); err != nil {
 			_ = tx.Rollback()
