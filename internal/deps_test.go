@@ -57,7 +57,7 @@ var allowed = map[string][]string{
 	"internal/agent": {"api", "clock", "cloud", "cloudsync", "config", "containers", "facts", "label", "ledger", "orders", "printer", "queue",
 		"scanner", "shipments", "stations", "store", "zpl"},
 	"internal/demo": {"agent", "cloud/cloudsim", "config", "gs1", "orders", "printer/printersim", "stations", "v2", "zpl"},
-	"cmd/edgeagent": {"agent", "api", "cloud", "cloud/cloudsim", "config", "containers", "demo", "gs1", "label", "ledger", "logging", "orders",
+	"cmd/edgeagent": {"agent", "api", "audit", "cloud", "cloud/cloudsim", "config", "containers", "demo", "gs1", "label", "ledger", "logging", "orders",
 		"printer", "printer/printersim", "queue", "scanner", "stations", "store", "zpl"},
 }
 
