@@ -35,7 +35,7 @@ var allowed = map[string][]string{
 	"internal/zpl/barcode":        {},
 	"internal/zpl":                {"gs1", "zpl/barcode"},
 	"internal/store":              {"audit"},
-	"internal/queue":              {"store", "clock"},
+	"internal/queue":              {"audit", "store", "clock"},
 	"internal/facts":              {"queue", "v2"},
 	"internal/printer":            {"zpl", "label", "clock"},
 	"internal/printer/printersim": {"zpl"},
