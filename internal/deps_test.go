@@ -23,7 +23,8 @@ const module = "github.com/edgeagent/edgeagent/"
 //
 //	pure:      gs1, v2, label, clock, zpl/barcode, zpl
 //	I/O:       store, queue, facts, printer, scanner, cloud, config, logging
-//	domain:    audit < ledger < containers < orders, shipments < stations
+//	domain:    audit < ledger < containers < orders, shipments < stations;
+//	           audit < users
 //	edges:     api (HTTP), cloudsync (delivery), agent (assembly)
 //	programs:  demo, cmd/edgeagent
 var allowed = map[string][]string{
@@ -51,6 +52,7 @@ var allowed = map[string][]string{
 	"internal/orders":             {"audit", "containers", "facts", "label", "ledger", "store", "v2"},
 	"internal/shipments":          {"audit", "facts", "label", "ledger", "store"},
 	"internal/stations":           {"audit", "containers", "gs1", "ledger", "orders", "shipments", "store"},
+	"internal/users":              {"audit", "store"},
 	"internal/api":                {"audit", "containers", "ledger", "orders", "queue", "shipments", "stations", "store", "v2", "zpl"},
 	"internal/cloudsync":          {"cloud", "clock", "facts", "queue"},
 	"internal/agent": {"api", "clock", "cloud", "cloudsync", "config", "containers", "facts", "label", "ledger", "orders", "printer", "queue",
