@@ -59,7 +59,7 @@ var allowed = map[string][]string{
 		"scanner", "shipments", "stations", "store", "zpl"},
 	"internal/demo": {"agent", "cloud/cloudsim", "config", "gs1", "orders", "printer/printersim", "stations", "v2", "zpl"},
 	"cmd/edgeagent": {"agent", "api", "cloud", "cloud/cloudsim", "config", "containers", "demo", "gs1", "label", "ledger", "logging", "orders",
-		"printer", "printer/printersim", "queue", "scanner", "stations", "store", "zpl"},
+		"printer", "printer/printersim", "queue", "scanner", "stations", "store", "users", "zpl"},
 }
 
 // pure packages do no I/O: no files, sockets, processes or devices.
