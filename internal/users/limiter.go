@@ -30,8 +30,9 @@ type Limiter struct {
 }
 
 type attempts struct {
-	fails []time.Time // within the window, oldest first
-	until time.Time   // locked until then
+	fails   []time.Time // within the window, oldest first
+	until   time.Time   // locked until then
+	pending int         // attempts begun and not yet ended
 }
 
 // Lock is a lock that a failure started: what is locked ("user maria",
@@ -107,7 +108,60 @@ func (l *Limiter) Fail(name, addr string) []Lock { return l.fail(nameKey(name), 
 func (l *Limiter) Succeed(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.m, nameKey(name))
+	if a := l.m[nameKey(name)]; a != nil {
+		a.fails = nil
+	}
+}
+
+// begin starts an attempt for keys ("" skipped), which end must finish. It
+// counts the attempt while it runs: attempts made all at once cannot get
+// past the limit before the first of them has failed. It refuses, with a
+// *LockedError, an attempt for a locked key, and one for a key whose
+// failures and attempts under way reach the limit already.
+func (l *Limiter) begin(keys ...string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	for _, k := range keys {
+		a := l.m[k]
+		switch {
+		case k == "" || a == nil:
+		case now.Before(a.until):
+			return &LockedError{Key: k, Until: a.until, now: now}
+		case len(recent(a.fails, now.Add(-l.window)))+a.pending >= l.max:
+			return &LockedError{Key: k, Until: now.Add(time.Second), now: now}
+		}
+	}
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		if l.m[k] == nil {
+			l.m[k] = &attempts{}
+		}
+		l.m[k].pending++
+	}
+	return nil
+}
+
+// end finishes an attempt that begin started for keys: a failure is
+// counted (and the locks it starts returned); a success clears the
+// failures of the name key succeeded ("" for none).
+func (l *Limiter) end(ok bool, succeeded string, keys ...string) []Lock {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		if a := l.m[k]; k != "" && a != nil && a.pending > 0 {
+			a.pending--
+		}
+	}
+	if !ok {
+		return l.failLocked(keys)
+	}
+	if a := l.m[succeeded]; succeeded != "" && a != nil {
+		a.fails = nil
+	}
+	return nil
 }
 
 func (l *Limiter) check(keys ...string) error {
@@ -125,6 +179,11 @@ func (l *Limiter) check(keys ...string) error {
 func (l *Limiter) fail(keys ...string) []Lock {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.failLocked(keys)
+}
+
+// failLocked counts a failure for keys; l.mu is held.
+func (l *Limiter) failLocked(keys []string) []Lock {
 	now := l.now()
 	if len(l.m) > 4096 {
 		l.sweep(now) // many names or addresses: forget the ones with nothing recent
@@ -159,7 +218,7 @@ func recent(fails []time.Time, since time.Time) []time.Time {
 
 func (l *Limiter) sweep(now time.Time) {
 	for k, a := range l.m {
-		if !now.Before(a.until) && len(recent(a.fails, now.Add(-l.window))) == 0 {
+		if a.pending == 0 && !now.Before(a.until) && len(recent(a.fails, now.Add(-l.window))) == 0 {
 			delete(l.m, k)
 		}
 	}

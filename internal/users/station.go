@@ -26,8 +26,9 @@ import (
 // refused with ErrPINTaken. Signing on with a PIN tries it against each
 // person who has one (PINHash costs about 20 ms each on a line PC; a line
 // with more than a few dozen PIN holders is better served by badges).
-// Wrong badges and PINs count against the station in the Limiter; a
-// locked station takes no sign-on until the lock ends.
+// Wrong PINs count against the station in the Limiter; a station locked
+// takes no PIN until the lock ends, but badges still (a badge's 80 random
+// bits cannot be guessed).
 
 // ErrNotSignedOn: nobody is signed on at the station (or was, and did
 // nothing there for Config.StationIdle).
@@ -181,9 +182,10 @@ type StationUser struct {
 // SignOn signs the holder of code on at station: code is a badge as
 // scanned (BADGE:…, any case, surrounding spaces and line ends ignored) or
 // a PIN as typed. Whoever was signed on there is signed off. A wrong badge
-// or PIN, or one of a disabled person, is ErrBadSignOn and counts against
-// the station (a *LockedError once it is locked); something that is
-// neither a badge nor a PIN is an *InputError and does not count.
+// or PIN, or one of a disabled person, is ErrBadSignOn; a wrong PIN counts
+// against the station (a *LockedError for PINs once it is locked).
+// Something that is neither a badge nor a PIN is an *InputError and does
+// not count.
 func (u *Users) SignOn(ctx context.Context, station, code string) (User, error) {
 	if err := checkStation(station); err != nil {
 		return User{}, err
@@ -194,34 +196,24 @@ func (u *Users) SignOn(ctx context.Context, station, code string) (User, error) 
 	if !isBadge && !isPIN {
 		return User{}, &InputError{"sign-on", "scan your badge or type your PIN"}
 	}
-	if err := u.limiter.check(stationKey(station)); err != nil {
+	// Only PINs are limited: a badge has 80 random bits, too many to guess,
+	// so a station locked against PIN guessing still takes badges and the
+	// line goes on.
+	var keys []string
+	if isPIN {
+		keys = []string{stationKey(station)}
+	}
+	if err := u.limiter.begin(keys...); err != nil {
 		return User{}, err
 	}
-	var name, how string
-	if isBadge {
-		how = "badge"
-		err := u.db.Reader().QueryRowContext(ctx, `SELECT name FROM users WHERE badge = ? AND disabled = 0`,
-			sha256hex(strings.ToUpper(code))).Scan(&name)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return User{}, err
-		}
-	} else {
-		how = "PIN"
-		holder, err := u.pinHolder(ctx, code, "")
-		if err != nil {
-			return User{}, err
-		}
-		name = holder
+	x, how, err := u.holderOf(ctx, code, isBadge)
+	if err != nil {
+		u.limiter.end(true, "", keys...) // no attempt was made
+		return User{}, err
 	}
-	var x User
-	var err error
-	if name != "" {
-		if x, err = u.Get(ctx, name); err != nil && !errors.Is(err, ErrNoUser) {
-			return User{}, err
-		}
-	}
-	if name == "" || err != nil || x.Disabled {
-		u.failed(ctx, "", "", station)
+	ok := x.Name != "" && !x.Disabled
+	u.ended(ctx, ok, "", keys)
+	if !ok {
 		return User{}, ErrBadSignOn
 	}
 	now := u.now().UnixMilli()
@@ -243,6 +235,31 @@ func (u *Users) SignOn(ctx context.Context, station, code string) (User, error) 
 		return User{}, err
 	}
 	return x, nil
+}
+
+// holderOf returns the person whose badge or PIN code is (no one: a zero
+// User) and how they were found.
+func (u *Users) holderOf(ctx context.Context, code string, isBadge bool) (User, string, error) {
+	var name, how string
+	if isBadge {
+		how = "badge"
+		err := u.db.Reader().QueryRowContext(ctx, `SELECT name FROM users WHERE badge = ?`, sha256hex(strings.ToUpper(code))).Scan(&name)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return User{}, how, err
+		}
+	} else {
+		how = "PIN"
+		holder, err := u.pinHolder(ctx, code, "")
+		if err != nil {
+			return User{}, how, err
+		}
+		name = holder
+	}
+	if name == "" {
+		return User{}, how, nil
+	}
+	x, err := u.Get(ctx, name)
+	return x, how, err
 }
 
 // SignedOn returns who is signed on at station, or ErrNotSignedOn if

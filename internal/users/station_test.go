@@ -148,19 +148,25 @@ func TestStationSignOnIdleAndSignOff(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotSignedOn)
 }
 
-func TestWrongBadgesAndPINsLockTheStation(t *testing.T) {
+func TestWrongPINsLockTheStationForPINs(t *testing.T) {
 	l := newLine(t)
 	l.add(t, "jon", Operator)
 	require.NoError(t, l.users.SetPIN(ctx, "cli:root", "jon", "480213"))
+	badge, err := l.users.SetBadge(ctx, "cli:root", "jon")
+	require.NoError(t, err)
+	for range 10 {
+		_, err := l.users.SignOn(ctx, "Case-1", "BADGE:AAAAAAAAAAAAAAAA")
+		require.ErrorIs(t, err, ErrBadSignOn, "wrong badges are refused, not counted")
+	}
 	for i := range 5 {
 		_, err := l.users.SignOn(ctx, "Case-1", "00012"+string(rune('0'+i)))
 		require.ErrorIs(t, err, ErrBadSignOn)
 	}
-	_, err := l.users.SignOn(ctx, "Case-1", "480213")
+	_, err = l.users.SignOn(ctx, "Case-1", "480213")
 	require.ErrorIs(t, err, ErrLocked, "the right PIN too, while locked")
 	require.EqualError(t, err, "too many failed attempts: try again in 15 minutes")
-	_, err = l.users.SignOn(ctx, "Case-1", "BADGE:AAAAAAAAAAAAAAAA")
-	require.ErrorIs(t, err, ErrLocked)
+	_, err = l.users.SignOn(ctx, "Case-1", badge)
+	require.NoError(t, err, "a badge still signs on: the line goes on")
 	_, err = l.users.SignOn(ctx, "Case-2", "480213")
 	require.NoError(t, err, "another station is not locked")
 	require.Contains(t, l.auditLog(t), "edgeagent login.locked station Case-1 →locked until 2026-03-02T08:15:00Z (5 failed attempts within 15m0s)")
@@ -168,6 +174,35 @@ func TestWrongBadgesAndPINsLockTheStation(t *testing.T) {
 	l.clock.Advance(15 * time.Minute)
 	_, err = l.users.SignOn(ctx, "Case-1", "480213")
 	require.NoError(t, err)
+}
+
+// Attempts made all at once are counted while they run: no more than the
+// limit get to the password check before the lock.
+func TestSimultaneousAttemptsCannotPassTheLimit(t *testing.T) {
+	l := newLine(t)
+	l.add(t, "maria", Supervisor)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	for range 40 {
+		wg.Go(func() {
+			_, err := l.users.Authenticate(ctx, "maria", "a guess at her password")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, ErrBadCredentials):
+				outcomes["checked"]++
+			case errors.Is(err, ErrLocked):
+				outcomes["refused"]++
+			default:
+				outcomes[err.Error()]++
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, map[string]int{"checked": 5, "refused": 35}, outcomes)
+	_, err := l.users.Authenticate(ctx, "maria", pw("maria"))
+	require.ErrorIs(t, err, ErrLocked)
 }
 
 func TestSign(t *testing.T) {

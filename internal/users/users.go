@@ -436,7 +436,8 @@ func (u *Users) Authenticate(ctx context.Context, name, password string) (User, 
 // a wrong password and a disabled person. A name or address with too many
 // recent failures is refused with a *LockedError before any check.
 func (u *Users) AuthenticateFrom(ctx context.Context, name, password, addr string) (User, error) {
-	if err := u.limiter.Check(name, addr); err != nil {
+	keys := keysOf(name, addr, "")
+	if err := u.limiter.begin(keys...); err != nil {
 		return User{}, err
 	}
 	var hash string
@@ -446,18 +447,18 @@ func (u *Users) AuthenticateFrom(ctx context.Context, name, password, addr strin
 	var created, updated int64
 	err := row.Scan(&x.Name, &x.Role, &hasPassword, &x.PIN, &x.Badge, &x.Disabled, &created, &updated, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		u.limiter.end(true, "", keys...) // no attempt was made
 		return User{}, err
 	}
 	found := err == nil
 	if !found || hash == "" {
 		hash = u.dummyHash()
 	}
-	ok := verify(hash, password)
-	if !ok || !found || x.Disabled {
-		u.failed(ctx, name, addr, "")
+	ok := verify(hash, password) && found && !x.Disabled
+	u.ended(ctx, ok, nameKey(name), keys)
+	if !ok {
 		return User{}, ErrBadCredentials
 	}
-	u.limiter.Succeed(name)
 	x.Created, x.Updated = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	return x, nil
 }
@@ -467,14 +468,16 @@ func (u *Users) dummyHash() string {
 	return u.dummy
 }
 
-// failed counts a failed attempt and, where it starts a lock, says so in
-// the log and the audit log: repeated attempts are to be noticed
+// ended finishes an attempt begun for keys; a success clears the
+// failures of the name key succeeded. A failure that starts a lock is
+// said in the log and the audit log: repeated attempts are to be noticed
 // (§11.300(d)), not only refused.
-func (u *Users) failed(ctx context.Context, name, addr, station string) {
-	for _, l := range u.limiter.fail(keysOf(name, addr, station)...) {
+func (u *Users) ended(ctx context.Context, ok bool, succeeded string, keys []string) {
+	for _, l := range u.limiter.end(ok, succeeded, keys...) {
 		u.log.Warn().Str("locked", l.Key).Time("until", l.Until).Int("failures", u.cfg.MaxFailures).
 			Msg("too many failed attempts: locked")
-		err := u.db.Write(ctx, func(tx *sql.Tx) error {
+		// Written even if the one who failed has gone away.
+		err := u.db.Write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
 			return audit.Write(tx, "edgeagent", "login.locked", l.Key, "", "locked until "+l.Until.UTC().Format(time.RFC3339),
 				fmt.Sprintf("%d failed attempts within %s", u.cfg.MaxFailures, u.cfg.FailureWindow))
 		})
