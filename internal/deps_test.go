@@ -24,7 +24,7 @@ const module = "github.com/edgeagent/edgeagent/"
 //	pure:      gs1, v2, label, clock, zpl/barcode, zpl
 //	records:   audit (the hash-chained audit log; store seals it when migrating)
 //	I/O:       store, queue, facts, printer, scanner, cloud, config, logging
-//	domain:    ledger < containers < orders, shipments < stations
+//	domain:    ledger < containers < orders, shipments < stations; users
 //	edges:     api (HTTP), cloudsync (delivery), agent (assembly)
 //	programs:  demo, cmd/edgeagent
 var allowed = map[string][]string{
@@ -52,13 +52,14 @@ var allowed = map[string][]string{
 	"internal/orders":             {"audit", "containers", "facts", "label", "ledger", "store", "v2"},
 	"internal/shipments":          {"audit", "facts", "label", "ledger", "store"},
 	"internal/stations":           {"audit", "containers", "gs1", "ledger", "orders", "shipments", "store"},
+	"internal/users":              {"audit", "store"},
 	"internal/api":                {"audit", "containers", "ledger", "orders", "queue", "shipments", "stations", "store", "v2", "zpl"},
 	"internal/cloudsync":          {"cloud", "clock", "facts", "queue"},
 	"internal/agent": {"api", "clock", "cloud", "cloudsync", "config", "containers", "facts", "label", "ledger", "orders", "printer", "queue",
 		"scanner", "shipments", "stations", "store", "zpl"},
 	"internal/demo": {"agent", "cloud/cloudsim", "config", "gs1", "orders", "printer/printersim", "stations", "v2", "zpl"},
 	"cmd/edgeagent": {"agent", "api", "audit", "cloud", "cloud/cloudsim", "config", "containers", "demo", "gs1", "label", "ledger", "logging", "orders",
-		"printer", "printer/printersim", "queue", "scanner", "stations", "store", "zpl"},
+		"printer", "printer/printersim", "queue", "scanner", "stations", "store", "users", "zpl"},
 }
 
 // pure packages do no I/O: no files, sockets, processes or devices.

@@ -77,6 +77,15 @@ func commands() []*command {
 		{name: "orders", summary: "label orders", sub: []*command{
 			{name: "resume", usage: "ORDER --config FILE", summary: "release a suspended label order again (running agent)", run: cmdOrdersResume},
 		}},
+		{name: "users", summary: "the people who work the line, their roles and credentials", sub: []*command{
+			{name: "add", usage: "NAME --role R --config FILE [--password-stdin]", summary: "add a person with a role and a password", run: cmdUsersAdd},
+			{name: "passwd", usage: "NAME --config FILE [--password-stdin]", summary: "give a person a new password", run: cmdUsersPasswd},
+			{name: "role", usage: "NAME --role R --config FILE", summary: "give a person another role", run: cmdUsersRole},
+			{name: "disable", usage: "NAME --config FILE", summary: "stop a person from logging in, signing on and signing", run: cmdUsersDisable},
+			{name: "enable", usage: "NAME --config FILE", summary: "let a disabled person in again", run: cmdUsersEnable},
+			{name: "badge", usage: "NAME --config FILE", summary: "issue a new badge and print its code once", run: cmdUsersBadge},
+			{name: "list", usage: "--config FILE [--json]", summary: "list people, roles and how they sign on", run: cmdUsersList},
+		}},
 		{name: "queue", summary: "the outbox of facts bound for the cloud", sub: []*command{
 			{name: "status", usage: "--config FILE [--json]", summary: "count pending, parked and delivered items", run: cmdQueueStatus},
 			{name: "list", usage: "--config FILE [--state S] [--limit N]", summary: "list items, newest first", run: cmdQueueList},

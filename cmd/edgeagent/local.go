@@ -33,13 +33,9 @@ func loadConfig(cfgPath string) (config.Config, error) {
 
 // readLine opens the line read-only, beside a running agent or not.
 func readLine(e env, cfgPath string) (*api.Line, *store.DB, error) {
-	cfg, err := loadConfig(cfgPath)
+	cfg, db, err := readStore(e, cfgPath)
 	if err != nil {
 		return nil, nil, err
-	}
-	db, err := store.OpenReadOnly(e.ctx, store.Config{Path: cfg.Store.Path}, zerolog.Nop())
-	if err != nil {
-		return nil, nil, exitError{1, err}
 	}
 	l, err := agent.NewLine(e.ctx, db, agentConfig(cfg, nil), nil, zerolog.Nop())
 	if err != nil {
@@ -49,10 +45,41 @@ func readLine(e env, cfgPath string) (*api.Line, *store.DB, error) {
 	return l, db, nil
 }
 
+// readStore opens the database read-only, beside a running agent or not,
+// for commands that read tables without the line around them.
+func readStore(e env, cfgPath string) (config.Config, *store.DB, error) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return cfg, nil, err
+	}
+	db, err := store.OpenReadOnly(e.ctx, store.Config{Path: cfg.Store.Path}, zerolog.Nop())
+	if err != nil {
+		return cfg, nil, exitError{1, err}
+	}
+	return cfg, db, nil
+}
+
 // change carries out a change of the line: through the running agent's
 // API (path and body) when one runs, else with local on the database,
 // holding the agent's lock so that no agent starts meanwhile.
 func change(e env, cfgPath, path string, body map[string]any, local func(ctx context.Context, l *api.Line) (map[string]any, error)) (map[string]any, error) {
+	return changeStore(e, cfgPath, path, body, func(ctx context.Context, cfg config.Config, db *store.DB) (map[string]any, error) {
+		ac := agentConfig(cfg, nil)
+		l, err := agent.NewLine(ctx, db, ac, nil, zerolog.Nop())
+		if err == nil {
+			err = agent.RegisterProducts(ctx, l, ac.Products)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return local(ctx, l)
+	})
+}
+
+// changeStore is change for commands that need only the database (people
+// and their credentials), not the line built on it.
+func changeStore(e env, cfgPath, path string, body map[string]any,
+	local func(ctx context.Context, cfg config.Config, db *store.DB) (map[string]any, error)) (map[string]any, error) {
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return nil, err
@@ -71,15 +98,7 @@ func change(e env, cfgPath, path string, body map[string]any, local func(ctx con
 		return nil, exitError{1, err}
 	}
 	defer db.Close()
-	ac := agentConfig(cfg, nil)
-	l, err := agent.NewLine(e.ctx, db, ac, nil, zerolog.Nop())
-	if err == nil {
-		err = agent.RegisterProducts(e.ctx, l, ac.Products)
-	}
-	var res map[string]any
-	if err == nil {
-		res, err = local(e.ctx, l)
-	}
+	res, err := local(e.ctx, cfg, db)
 	if err != nil {
 		return nil, exitError{1, err}
 	}
