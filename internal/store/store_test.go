@@ -136,7 +136,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 
 func TestDiskFullIsTypedAndLosesNothing(t *testing.T) {
 	path := filepath.Join(privateTempDir(t), "full.db")
-	db := openTest(t, Config{Path: path, MaxPageCount: 56})
+	db := openTest(t, Config{Path: path, MaxPageCount: 90})
 	createItems(t, db)
 	big := strings.Repeat("x", 2000)
 	acked := 0
