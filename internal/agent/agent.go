@@ -29,6 +29,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/shipments"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/users"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -58,8 +59,13 @@ type Config struct {
 	Extra     orders.Extra
 	// API
 	Listen      string
-	Tokens      map[string]string
+	Tokens      map[string]string // V2 API clients, by name
 	ChannelKeys []string
+	// ServiceToken is the line PC's own credential (http.token);
+	// MetricsToken lets another machine scrape /metrics.
+	ServiceToken, MetricsToken string
+	// People tunes sessions and station sign-ons.
+	People users.Config
 	// Cloud is nil when the line works without a cloud: facts stay queued.
 	Cloud *cloud.Config
 	Queue queue.Config
@@ -78,6 +84,8 @@ type Config struct {
 	// StopTimeout bounds how long a clean stop waits for the label each
 	// printer has in flight to be confirmed (default 10s).
 	StopTimeout time.Duration
+	// people signs operators on at stations (set by Start).
+	people stations.People
 	// Version is shown on the dashboard and in the metrics.
 	Version string
 }
@@ -98,6 +106,7 @@ type StationConfig struct {
 type Agent struct {
 	DB         *store.DB
 	Line       *api.Line // the domain: ledger, orders, containers, stations, shipments
+	People     *api.People
 	Printers   map[string]*printer.Printer
 	Dispatcher *queue.Dispatcher
 	API        *api.Server
@@ -151,7 +160,7 @@ func NewLine(ctx context.Context, db *store.DB, cfg Config, notify func(), log z
 	ships := shipments.New(led)
 	l := &api.Line{Name: cfg.LineName, Ledger: led, Containers: cs, Shipments: ships,
 		Orders:   orders.New(led, orders.Config{Line: cfg.LineName, Printers: tags, Extra: cfg.Extra, Log: log.With().Str("component", "orders").Logger()}),
-		Stations: stations.New(led, cs, ships, stations.Config{Capacities: cfg.Capacities, Printers: tags})}
+		Stations: stations.New(led, cs, ships, stations.Config{Capacities: cfg.Capacities, Printers: tags, People: cfg.people})}
 	return l, nil
 }
 
@@ -229,6 +238,9 @@ func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error)
 	// transaction that records the delivery.
 	cfg.Queue.OnDelivered = func(tx *sql.Tx, items []queue.Pending) error { return a.Line.Ledger.Delivered(tx, items) }
 	a.Dispatcher = queue.NewDispatcher(a.DB, sender, cfg.Queue, a.log.With().Str("component", "sync").Logger())
+	a.People = &api.People{Users: users.New(a.DB, cfg.People, a.log.With().Str("component", "users").Logger()),
+		Sessions: users.NewSessions(a.DB, cfg.People), Devices: users.NewDevices(a.DB, cfg.People)}
+	cfg.people = stationPeople{a.People.Users}
 	if a.Line, err = NewLine(ctx, a.DB, cfg, a.Dispatcher.Notify, a.log); err != nil {
 		return nil, err
 	}
@@ -256,6 +268,7 @@ func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error)
 		return client, nil
 	}
 	a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: a.DB.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
+		ServiceToken: cfg.ServiceToken, MetricsToken: cfg.MetricsToken, People: a.People,
 		Scan: a.PageScan, DB: a.DB, Dispatcher: a.Dispatcher, Printers: a.printerStatus, Scanners: a.scannerStatus, TestPrint: a.testPrint,
 		Templates: cfg.Templates, Version: cfg.Version}, a.log.With().Str("component", "http").Logger())
 	if err != nil {
@@ -356,4 +369,23 @@ func (a *Agent) Stop(ctx context.Context) error {
 	}
 	errs = append(errs, a.DB.Close(), a.lock.Release())
 	return errors.Join(errs...)
+}
+
+// stationPeople signs operators on at stations for the stations package.
+type stationPeople struct{ u *users.Users }
+
+func (p stationPeople) SignOn(ctx context.Context, station, code string) (string, error) {
+	u, err := p.u.SignOn(ctx, station, code)
+	return u.Name, err
+}
+
+func (p stationPeople) Operator(ctx context.Context, station string) (string, bool, error) {
+	su, err := p.u.Touch(ctx, station)
+	if errors.Is(err, users.ErrNotSignedOn) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return su.User, true, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/users"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -26,11 +27,14 @@ func FromConfig(cfg config.Config, templates *zpl.Set, version string) Config {
 		Templates: templates,
 		Serials: ledger.SerialConfig{Generate: cfg.Line.Serials.Generate, Length: cfg.Line.Serials.Length,
 			Alphabet: cfg.Line.Serials.Alphabet, LowPool: cfg.Line.Serials.LowPool},
-		Extra:   orders.Extra{Amount: cfg.Line.ExtraLabels.Amount, Type: cfg.Line.ExtraLabels.Type},
-		Listen:  cfg.HTTP.Listen,
-		Tokens:  map[string]string{"local": cfg.HTTP.Token.Reveal()},
-		Queue:   queue.Config{Workers: cfg.Sync.Workers, DefaultBatch: cfg.Sync.MaxBatch, Retention: cfg.Sync.Retention},
-		Version: version,
+		Extra:        orders.Extra{Amount: cfg.Line.ExtraLabels.Amount, Type: cfg.Line.ExtraLabels.Type},
+		Listen:       cfg.HTTP.Listen,
+		Tokens:       map[string]string{},
+		ServiceToken: cfg.HTTP.Token.Reveal(),
+		MetricsToken: cfg.HTTP.MetricsToken.Reveal(),
+		People:       users.Config{Idle: cfg.HTTP.SessionIdle, Absolute: cfg.HTTP.SessionLifetime, StationIdle: cfg.HTTP.StationIdle},
+		Queue:        queue.Config{Workers: cfg.Sync.Workers, DefaultBatch: cfg.Sync.MaxBatch, Retention: cfg.Sync.Retention},
+		Version:      version,
 		// A clean stop lets each printer confirm its label in flight and
 		// record it; both waits are bounded by this, within the stop's own
 		// deadline.
@@ -56,7 +60,7 @@ func FromConfig(cfg config.Config, templates *zpl.Set, version string) Config {
 	for _, st := range cfg.Line.Stations {
 		sc := StationConfig{StationConfig: stations.StationConfig{Name: st.Name, Mode: st.Mode, Printer: st.Printer, Reason: st.Reason,
 			SendToMarket: st.SendToMarket, Order: st.Order, CaseCapacity: st.CaseCapacity, PalletCapacity: st.PalletCapacity,
-			IntegrationID: st.IntegrationID}, Scanners: st.Scanners, Layout: st.Layout}
+			IntegrationID: st.IntegrationID, SignOn: st.SignOn == nil || *st.SignOn}, Scanners: st.Scanners, Layout: st.Layout}
 		if st.GS != "" {
 			sc.GS = st.GS[0]
 		}

@@ -53,7 +53,7 @@ func lineScan(d scanner.Decoded) stations.Scan {
 }
 
 // PageScan takes a read typed into a station page by a wedge scanner.
-func (a *Agent) PageScan(ctx context.Context, station, data string) (stations.Verdict, error) {
+func (a *Agent) PageScan(ctx context.Context, station, data, actor string) (stations.Verdict, error) {
 	st, ok := a.Line.Stations.Get(station)
 	if !ok {
 		return stations.Verdict{}, fmt.Errorf("station %q: %w", station, api.ErrBadScan)
@@ -71,7 +71,9 @@ func (a *Agent) PageScan(ctx context.Context, station, data string) (stations.Ve
 	if len(reads) != 1 {
 		return stations.Verdict{}, fmt.Errorf("data: not one read: %w", api.ErrBadScan)
 	}
-	return st.Handle(ctx, lineScan(scanner.Decode(scanner.NewScan(reads[0], "page", time.Now(), true))))
+	sc := lineScan(scanner.Decode(scanner.NewScan(reads[0], "page", time.Now(), true)))
+	sc.Actor = actor
+	return st.Handle(ctx, sc)
 }
 
 // shipRecorder gives the cloud sender the line's shipping records.

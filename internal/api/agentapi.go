@@ -25,6 +25,9 @@ func (s *Server) agentRoutes(mux mux) {
 		if err != nil {
 			return err
 		}
+		if actor, err = s.signer(r, req.Signature, req.Reason); err != nil {
+			return err
+		}
 		return s.cfg.Line.Ledger.Reprint(r.Context(), actor, id, req.Reason)
 	}))
 	mux.HandleFunc("POST /api/v1/labels/{id}/resolve", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
@@ -34,6 +37,9 @@ func (s *Server) agentRoutes(mux mux) {
 		}
 		if req.Printed == nil {
 			return v2.Refuse(http.StatusBadRequest, "printed: give true (the label is on the line) or false (it is not: void it and its serial)")
+		}
+		if actor, err = s.signer(r, req.Signature, req.Reason); err != nil {
+			return err
 		}
 		return s.cfg.Line.Ledger.Resolve(r.Context(), actor, id, *req.Printed, req.Reason)
 	}))
@@ -72,6 +78,8 @@ type actionRequest struct {
 	Item    string   `json:"item"`    // an SSCC or GTIN/serial
 	Command string   `json:"command"` // a station command barcode
 	Serials []string `json:"serials"` // serial numbers to import
+	// Signature signs an act that needs one (reprint, resolve, disaggregate, remove, users).
+	Signature *signature `json:"signature"`
 }
 
 func (s *Server) agentAction(fn func(*http.Request, string, actionRequest) error) http.HandlerFunc {

@@ -28,13 +28,24 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Line serves the local Manufacturer V2 API when set.
 	Line *Line
-	// Tokens are the API clients' tokens by name (the name goes to the
+	// Tokens are the V2 API clients' tokens by name (the name goes to the
 	// audit log); ChannelKeys are the accepted x-channel-key values.
-	Tokens      map[string]string
+	Tokens map[string]string
+	// ServiceToken (http.token) is the line PC's own credential: the
+	// command line beside the agent uses it as admin; it reaches the V2
+	// API too.
+	ServiceToken string
+	// MetricsToken lets a Prometheus elsewhere scrape /metrics; without it
+	// only this machine may.
+	MetricsToken string
+	// People are the users, their sessions and the paired station screens.
+	People      *People
 	ChannelKeys []string
 	// Scan hands a read typed into a station page to the station and
 	// returns its verdict.
-	Scan func(ctx context.Context, station, data string) (stations.Verdict, error)
+	// actor is who typed it ("" for a paired screen: the operator signed
+	// on at the station).
+	Scan func(ctx context.Context, station, data, actor string) (stations.Verdict, error)
 
 	// The dashboard's other sources: the database and dispatcher (the
 	// outbox), the printers, the label templates, and the version.
@@ -75,20 +86,18 @@ type PrinterStatus struct {
 
 // Server is the HTTP server. New never touches the network; Start binds.
 type Server struct {
-	cfg      Config
-	log      zerolog.Logger
-	srv      *http.Server
-	ln       net.Listener
-	errc     chan error
-	sessions sessions
-	routes   []string // every pattern served, for the route tests
-	started  time.Time
+	cfg     Config
+	log     zerolog.Logger
+	srv     *http.Server
+	ln      net.Listener
+	errc    chan error
+	routes  []string // every pattern served, for the route tests
+	started time.Time
 	// base is the context of every request; Shutdown cancels it so that
 	// long-lived streams (Server-Sent Events) end.
 	base       context.Context
 	cancelBase context.CancelFunc
 	apiLimit   *limiter
-	loginLimit *limiter
 	previews   previewCache
 	streams    *streamCap
 }
@@ -108,7 +117,6 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		s.cfg.RateLimit = 200
 	}
 	s.apiLimit = newLimiter(cfg.RateLimit, int(2*cfg.RateLimit))
-	s.loginLimit = newLimiter(5.0/60, 5)
 	s.srv = &http.Server{
 		BaseContext:       func(net.Listener) context.Context { return s.base },
 		Handler:           s.handler(),
@@ -137,8 +145,9 @@ func (m mux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Reques
 // Handle serves an exact pattern ("{$}" ends a path with a slash exactly)
 // and records it as clients write it.
 func (m mux) Handle(pattern string, h http.Handler) {
-	m.s.routes = append(m.s.routes, strings.TrimSuffix(pattern, "{$}"))
-	m.ServeMux.Handle(pattern, h)
+	route := strings.TrimSuffix(pattern, "{$}")
+	m.s.routes = append(m.s.routes, route)
+	m.ServeMux.Handle(pattern, m.s.guard(route, h))
 }
 
 func (s *Server) handler() http.Handler {
@@ -163,6 +172,7 @@ func (s *Server) handler() http.Handler {
 		s.agentRoutes(mux)
 		s.stationRoutes(mux)
 		s.dashboardRoutes(mux)
+		s.peopleRoutes(mux)
 	}
 	// What no route takes is answered in the shape of its API, not as
 	// text; these are not routes of their own.

@@ -1,145 +1,115 @@
 package api
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
+	"errors"
 	"net/http"
+	"net/url"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/edgeagent/edgeagent/internal/users"
 )
 
-// Sessions of people logged in to the dashboard. A session is opened by
-// giving a configured token once (the login page); it carries a CSRF token
-// that every action must send back (X-CSRF-Token or the csrf form field).
-// Sessions live in memory: a restart asks people to log in again.
+// People are the line's users, their dashboard sessions and the paired
+// station screens.
+type People struct {
+	Users    *users.Users
+	Sessions *users.Sessions
+	Devices  *users.Devices
+}
 
 const (
 	sessionCookie = "edgeagent_session"
-	sessionTTL    = 12 * time.Hour
+	deviceCookie  = "edgeagent_screen"
+	// A paired screen keeps its credential until a supervisor revokes it.
+	deviceCookieAge = 10 * 365 * 24 * time.Hour
 )
 
-type session struct {
-	user    string
-	csrf    string
-	expires time.Time
-}
-
-type sessions struct {
-	mu sync.Mutex
-	m  map[string]*session
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func (ss *sessions) open(user string) (id string, s *session) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if ss.m == nil {
-		ss.m = map[string]*session{}
+// safeNext is where a login may send the browser: a path on this site
+// only ("/orders"), never another host ("//evil", "/\\evil", "https://…").
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || next == "" || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(next, "/") ||
+		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return "/"
 	}
-	now := time.Now()
-	for k, v := range ss.m {
-		if now.After(v.expires) {
-			delete(ss.m, k)
-		}
-	}
-	id = randomHex(32)
-	s = &session{user: user, csrf: randomHex(32), expires: now.Add(sessionTTL)}
-	ss.m[id] = s
-	return id, s
+	return next
 }
 
-func (ss *sessions) get(id string) *session {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s := ss.m[id]
-	if s == nil || time.Now().After(s.expires) {
-		return nil
+// sameOrigin refuses a form posted from another site (login CSRF): the
+// browser's Origin (or, without one, its Referer) must be this host.
+func sameOrigin(r *http.Request) bool {
+	src := r.Header.Get("Origin")
+	if src == "" {
+		src = r.Header.Get("Referer")
 	}
-	return s
+	if src == "" {
+		return false
+	}
+	u, err := url.Parse(src)
+	return err == nil && u.Host == r.Host && (u.Scheme == "http" || u.Scheme == "https")
 }
 
-func (ss *sessions) drop(id string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.m, id)
-}
-
-// sessionOf returns the request's dashboard session, if any.
-func (s *Server) sessionOf(r *http.Request) *session {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return nil
-	}
-	return s.sessions.get(c.Value)
-}
-
-// who authenticates a request to /api/v1 and returns the actor the audit
-// log names: "api:NAME" for a Bearer token, "user:NAME" for a dashboard
-// session. A session's request that changes anything must carry its CSRF
-// token.
-func (s *Server) who(r *http.Request) (string, bool) {
-	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
-		name, ok := s.tokenName(strings.TrimSpace(strings.TrimPrefix(a, "Bearer ")))
-		return "api:" + name, ok
-	}
-	sess := s.sessionOf(r)
-	if sess == nil {
-		return "", false
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		got := r.Header.Get("X-CSRF-Token")
-		if subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) != 1 {
-			return "", false
-		}
-	}
-	return "user:" + sess.user, true
-}
-
-// login shows the login page, or checks a token and opens a session.
+// login shows the login page, or checks a name and password and opens a
+// session kept in the database. Only failures count against the limit, per
+// name and per address.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	next := r.FormValue("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
-		next = "/"
-	}
+	next := safeNext(r.FormValue("next"))
 	if r.Method == http.MethodGet {
 		s.page(w, r, "login", "Log in", map[string]any{"Next": next})
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	user := strings.TrimSpace(r.PostFormValue("user"))
-	tok := r.PostFormValue("token")
-	_, ok := s.tokenName(tok)
+	name := strings.TrimSpace(r.PostFormValue("user"))
+	password := r.PostFormValue("password")
+	fail := func(status int, msg string) {
+		w.WriteHeader(status)
+		s.page(w, r, "login", "Log in", map[string]any{"Next": next, "Error": msg})
+	}
 	switch {
-	case user == "" || len(user) > 64 || strings.ContainsAny(user, "\r\n\t"):
-		w.WriteHeader(http.StatusBadRequest)
-		s.page(w, r, "login", "Log in", map[string]any{"Next": next, "Error": "Give your name (1-64 characters): the audit log records it."})
+	case !sameOrigin(r):
+		fail(http.StatusForbidden, "This form was sent from another site: open the login page on this line PC and try again.")
 		return
-	case !ok:
-		s.log.Warn().Str("user", user).Str("remote", r.RemoteAddr).Msg("dashboard login refused")
-		w.WriteHeader(http.StatusUnauthorized)
-		s.page(w, r, "login", "Log in", map[string]any{"Next": next, "User": user, "Error": "That token is not valid."})
+	case s.cfg.People == nil:
+		fail(http.StatusServiceUnavailable, "Logins are not available on this server.")
+		return
+	case users.CheckName(name) != nil:
+		// Never logged or shown: it may be a password or token typed in the wrong field.
+		fail(http.StatusBadRequest, "Give your user name (not a password or token) and your password.")
 		return
 	}
-	id, _ := s.sessions.open(user)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, MaxAge: int(sessionTTL.Seconds())})
-	s.log.Info().Str("user", user).Msg("dashboard login")
+	u, err := s.cfg.People.Users.AuthenticateFrom(r.Context(), name, password, r.RemoteAddr)
+	var locked *users.LockedError
+	switch {
+	case errors.As(err, &locked):
+		w.Header().Set("Retry-After", "900")
+		fail(http.StatusTooManyRequests, locked.Error())
+		return
+	case err != nil:
+		s.log.Warn().Str("remote", r.RemoteAddr).Msg("dashboard login refused")
+		fail(http.StatusUnauthorized, "That name and password do not match.")
+		return
+	}
+	tok, _, err := s.cfg.People.Sessions.Create(r.Context(), u, r.RemoteAddr)
+	if err != nil {
+		s.log.Error().Err(err).Msg("cannot store a session")
+		fail(http.StatusServiceUnavailable, "The line PC could not store the login: try again.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil})
+	s.log.Info().Str("user", u.Name).Msg("dashboard login")
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// logout ends the session on the server, whatever the form carried: a
+// logout is never worth refusing.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		if sess := s.sessions.get(c.Value); sess != nil && subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) == 1 {
-			s.sessions.drop(c.Value)
+	if c, err := r.Cookie(sessionCookie); err == nil && s.cfg.People != nil {
+		if err := s.cfg.People.Sessions.Revoke(r.Context(), c.Value); err != nil && !errors.Is(err, users.ErrNoSession) {
+			s.log.Warn().Err(err).Msg("logout")
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

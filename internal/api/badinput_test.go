@@ -55,7 +55,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			hdr := map[string]string{}
 			if strings.HasPrefix(tc.path, "/api/v1/") {
-				hdr["Authorization"] = "Bearer erp-token-0123456789"
+				hdr["Authorization"] = "Bearer " + serviceToken
 			}
 			if tc.name == "aggregation without a token" {
 				hdr["x-access-token"] = ""

@@ -59,6 +59,8 @@ var nav = []navItem{{"overview", "Overview", "/"}, {"orders", "Orders", "/orders
 // view is what the layout renders.
 type view struct {
 	Page, Title, Line, Path, User, CSRF string
+	Role                                string // the person's role
+	Screen                              string // a paired station screen: its station
 	Nav                                 []navItem
 	Data                                any
 }
@@ -66,8 +68,13 @@ type view struct {
 // page renders a whole page.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, name, title string, data any) {
 	v := view{Page: name, Title: title, Line: s.lineName(), Path: r.URL.Path, Nav: nav, Data: data}
-	if sess := s.sessionOf(r); sess != nil {
-		v.User, v.CSRF = sess.user, sess.csrf
+	if id, err := s.identify(r); err == nil {
+		switch id.kind {
+		case kindUser:
+			v.User, v.CSRF, v.Role = id.name, id.csrf, string(id.role)
+		case kindDevice:
+			v.Screen = id.station
+		}
 	}
 	var buf bytes.Buffer
 	if err := pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {

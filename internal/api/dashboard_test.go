@@ -102,65 +102,105 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	assert.Greater(t, n, 25)
 }
 
+// session is a browser logged in as someone.
+type session struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string
+}
+
+// login logs a person in as a browser would (the form, from this site).
+func login(t *testing.T, s *Server, name, password string) *session {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	se := &session{t: t, base: "http://" + s.Addr(), c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	code, loc := se.form("/login", url.Values{"user": {name}, "password": {password}, "next": {"/queue"}})
+	require.Equal(t, 303, code, "login of %s", name)
+	require.Equal(t, "/queue", loc)
+	code, page := se.get("/")
+	require.Equal(t, 200, code)
+	m := regexp.MustCompile(`<meta name="csrf" content="([^"]+)">`).FindStringSubmatch(page)
+	require.NotNil(t, m, "the page carries the session's CSRF token")
+	se.csrf = m[1]
+	return se
+}
+
+// form posts a form from this site and returns the status and Location.
+func (se *session) form(path string, v url.Values) (int, string) {
+	req, _ := http.NewRequest("POST", se.base+path, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", se.base)
+	resp, err := se.c.Do(req)
+	require.NoError(se.t, err)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+func (se *session) get(path string) (int, string) {
+	resp, err := se.c.Get(se.base + path)
+	require.NoError(se.t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// post sends JSON with the session's CSRF token (csrf "" leaves it out).
+func (se *session) post(path, body, csrf string) (int, string) {
+	req, _ := http.NewRequest("POST", se.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if csrf != "" {
+		req.Header.Set("X-CSRF-Token", csrf)
+	}
+	resp, err := se.c.Do(req)
+	require.NoError(se.t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func TestDashboardPagesAndLogin(t *testing.T) {
 	s, _ := withWork(t)
-	base := "http://" + s.Addr()
-	for _, p := range []string{"/", "/orders", "/printers", "/stations", "/queue", "/templates", "/audit", "/station/case-1", "/login", "/static/app.js", "/templates/pack.png"} {
-		code, body := get(t, base+p)
-		require.Equal(t, 200, code, p)
-		assert.NotContains(t, body, "erp-token-0123456789", p)
+	anon := &session{t: t, base: "http://" + s.Addr(), c: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	for _, p := range []string{"/", "/orders", "/printers", "/stations", "/queue", "/templates", "/audit", "/station/case-1", "/templates/pack.png", "/ui/live?page=overview"} {
+		code, _ := anon.get(p)
+		assert.Equal(t, 303, code, "%s shows serials, SSCCs or the audit trail: a login first", p)
 	}
-	_, overview := get(t, base+"/")
+	for _, p := range []string{"/login", "/static/app.js", "/healthz"} {
+		code, _ := anon.get(p)
+		assert.Equal(t, 200, code, p)
+	}
+	se := login(t, s, "ana", supervisorPW)
+	for _, p := range []string{"/", "/orders", "/printers", "/stations", "/queue", "/templates", "/audit", "/station/case-1", "/templates/pack.png"} {
+		code, body := se.get(p)
+		require.Equal(t, 200, code, p)
+		assert.NotContains(t, body, serviceToken, p)
+	}
+	_, overview := se.get("/")
 	assert.Contains(t, overview, "Printer p1 is paused: media out")
 	assert.Contains(t, overview, "LO-1")
+	assert.Contains(t, overview, "ana (supervisor)")
 
-	// An action without a session or token is refused; a session without
-	// its CSRF token too.
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	post := func(path, body, csrf string) int {
-		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if csrf != "" {
-			req.Header.Set("X-CSRF-Token", csrf)
-		}
-		resp, err := c.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	assert.Equal(t, 401, post("/api/v1/stations/case-1/command", `{"command":"CMD:CANCEL"}`, ""))
-	resp, err := c.PostForm(base+"/login", url.Values{"user": {"Ana"}, "token": {"wrong"}})
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, 401, resp.StatusCode)
-	resp, err = c.PostForm(base+"/login", url.Values{"user": {"Ana"}, "token": {"erp-token-0123456789"}, "next": {"/queue"}})
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, 303, resp.StatusCode)
-	assert.Equal(t, "/queue", resp.Header.Get("Location"))
-	resp, err = c.Get(base + "/")
-	require.NoError(t, err)
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := regexp.MustCompile(`<meta name="csrf" content="([0-9a-f]+)">`).FindSubmatch(page)
-	require.NotNil(t, m, "the page carries the session's CSRF token")
-	csrf := string(m[1])
-	assert.Equal(t, 401, post("/api/v1/stations/case-1/command", `{"command":"CMD:NEW"}`, ""), "no CSRF token")
-	assert.Equal(t, 401, post("/api/v1/stations/case-1/command", `{"command":"CMD:NEW"}`, "0000"), "wrong CSRF token")
-	assert.Equal(t, 400, post("/api/v1/stations/case-1/command", `{"command":"CMD:NEW"}`, csrf), "only close and cancel")
-	assert.Equal(t, 409, post("/api/v1/stations/case-1/command", `{"command":"CMD:CLOSE"}`, csrf), "nothing open")
-	code, body := get(t, base+"/audit")
+	code, _ := se.post("/api/v1/stations/case-1/command", `{"command":"CMD:NEW"}`, "")
+	assert.Equal(t, 403, code, "no CSRF token")
+	code, _ = se.post("/api/v1/stations/case-1/command", `{"command":"CMD:NEW"}`, "0000")
+	assert.Equal(t, 403, code, "wrong CSRF token")
+	code, _ = se.post("/api/v1/stations/case-1/command", `{"command":"CMD:NEW"}`, se.csrf)
+	assert.Equal(t, 400, code, "only close and cancel")
+	code, _ = se.post("/api/v1/stations/case-1/command", `{"command":"CMD:CLOSE"}`, se.csrf)
+	assert.Equal(t, 409, code, "nothing open")
+	code, body := se.get("/audit")
 	require.Equal(t, 200, code)
-	assert.NotContains(t, body, "user:Ana", "refusals change nothing")
+	assert.NotContains(t, body, "container.cancel", "refusals change nothing")
 	st, _ := s.cfg.Line.Stations.Get("case-1")
 	msg, err := gs1.Parse([]byte("(00)095060001343521236"))
 	require.NoError(t, err)
 	v, err := st.Handle(context.Background(), stations.Scan{Raw: []byte("x"), GS1: msg})
 	require.NoError(t, err)
 	require.Equal(t, "opened", v.Code, v.Message)
-	assert.Equal(t, 200, post("/api/v1/stations/case-1/command", `{"command":"CMD:CANCEL"}`, csrf))
-	_, body = get(t, base+"/audit")
-	assert.Contains(t, body, "user:Ana", "the audit log names the person")
+	code, _ = se.post("/api/v1/stations/case-1/command", `{"command":"CMD:CANCEL"}`, se.csrf)
+	assert.Equal(t, 200, code)
+	_, body = se.get("/audit")
+	assert.Contains(t, body, "user:ana", "the audit log names the person")
 	assert.Contains(t, body, "container.cancel")
 }

@@ -36,7 +36,10 @@ func refusal(err error) (*v2.Refusal, bool) {
 		sfe  *containers.StateFilterError
 		busy *stations.BusyError
 	)
+	var ae *accessError
 	switch {
+	case errors.As(err, &ae):
+		return v2.Refuse(ae.status, ae.msg), true
 	case errors.As(err, &rf):
 		return rf, true
 	case errors.As(err, &fes):

@@ -63,14 +63,12 @@ func clientOf(r *http.Request) string {
 	return host
 }
 
-// limited applies the API's rate limit to /v1/ and /api/v1/, and a
-// stricter one to logins (a token cannot be guessed by trying).
+// limited applies the API's rate limit to /v1/ and /api/v1/. Logins are
+// limited by their failures (users.Limiter), per name and per address.
 func (s *Server) limited(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var l *limiter
 		switch {
-		case r.URL.Path == "/login" && r.Method == http.MethodPost:
-			l = s.loginLimit
 		case strings.HasPrefix(r.URL.Path, "/v1/") || strings.HasPrefix(r.URL.Path, "/api/v1/"):
 			l = s.apiLimit
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/shipments"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/users"
 )
 
 // testLine assembles the line's domain on db, as the agent does.
@@ -45,4 +46,26 @@ func fakePrinter(t testing.TB, l *Line, tag string) {
 			}
 		}
 	}()
+}
+
+// serviceToken is the line PC's own credential in the tests.
+const serviceToken = "service-token-0123456789"
+
+// passwords of the test's people.
+const (
+	operatorPW   = "operator password 1"
+	supervisorPW = "supervisor password 1"
+	adminPW      = "admin password 1"
+)
+
+// testPeople registers an operator (oli), a supervisor (ana) and an admin
+// (adam).
+func testPeople(t testing.TB, db *store.DB) *People {
+	cfg := users.Config{}
+	p := &People{Users: users.New(db, cfg, zerolog.Nop()), Sessions: users.NewSessions(db, cfg), Devices: users.NewDevices(db, cfg)}
+	ctx := context.Background()
+	require.NoError(t, p.Users.Add(ctx, "test", "adam", users.Admin, adminPW))
+	require.NoError(t, p.Users.Add(ctx, "test", "ana", users.Supervisor, supervisorPW))
+	require.NoError(t, p.Users.Add(ctx, "test", "oli", users.Operator, operatorPW))
+	return p
 }

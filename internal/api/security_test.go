@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -57,7 +56,7 @@ func TestBodiesAreBounded(t *testing.T) {
 	code, _ := call(t, s, "POST", "/v1/manufacturer/v2/api/label_orders/", `{"order_id":"`+big+`"}`, nil)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
 	req, _ := http.NewRequest("POST", "http://"+s.Addr()+"/api/v1/containers/remove", strings.NewReader(`{"reason":"`+strings.Repeat("x", 100<<10)+`"}`))
-	req.Header.Set("Authorization", "Bearer erp-token-0123456789")
+	req.Header.Set("Authorization", "Bearer "+serviceToken)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -77,16 +76,21 @@ func TestRateLimits(t *testing.T) {
 		}
 	}
 	assert.Greater(t, limited, 0, "a client sending faster than 200/s is slowed down")
+	// Logins: only failures count, per name and per address.
+	for i := 0; i < 8; i++ {
+		login(t, s, "oli", operatorPW)
+	}
+	se := &session{t: t, base: "http://" + s.Addr(), c: http.DefaultClient}
 	refused := 0
 	for i := 0; i < 8; i++ {
-		resp, err := http.PostForm("http://"+s.Addr()+"/login", url.Values{"user": {"x"}, "token": {"guess"}})
-		require.NoError(t, err)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusTooManyRequests {
+		code, _ := se.form("/login", url.Values{"user": {"ana"}, "password": {"guess"}})
+		if code == http.StatusTooManyRequests {
 			refused++
 		}
 	}
-	assert.Equal(t, 3, refused, "5 logins a minute")
+	assert.Equal(t, 3, refused, "5 failures lock the name")
+	code, _ := se.form("/login", url.Values{"user": {"ana"}, "password": {supervisorPW}})
+	assert.Equal(t, http.StatusTooManyRequests, code, "locked, even with the right password")
 }
 
 // Previews are drawn once, and live streams are capped: anonymous load
@@ -94,15 +98,13 @@ func TestRateLimits(t *testing.T) {
 func TestPreviewsAreCachedAndStreamsCapped(t *testing.T) {
 	s, _ := withWork(t)
 	s.streams.max = 2
+	se := login(t, s, "oli", operatorPW)
 	base := "http://" + s.Addr()
-	var first []byte
+	var first string
 	for i := 0; i < 20; i++ {
-		resp, err := http.Get(base + "/templates/pack.png")
-		require.NoError(t, err)
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.Equal(t, 200, resp.StatusCode)
-		if first == nil {
+		code, b := se.get("/templates/pack.png")
+		require.Equal(t, 200, code)
+		if first == "" {
 			first = b
 		}
 		require.Equal(t, first, b)
@@ -113,12 +115,12 @@ func TestPreviewsAreCachedAndStreamsCapped(t *testing.T) {
 	var open []*http.Response
 	for i := 0; i < 2; i++ {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/ui/live?page=overview", nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := se.c.Do(req)
 		require.NoError(t, err)
 		require.Equal(t, 200, resp.StatusCode)
 		open = append(open, resp)
 	}
-	resp, err := http.Get(base + "/ui/live?page=overview")
+	resp, err := se.c.Get(base + "/ui/live?page=overview")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)

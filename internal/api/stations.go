@@ -54,7 +54,11 @@ func (s *Server) stationRoutes(mux mux) {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "scans are not taken here"})
 			return
 		}
-		v, err := s.cfg.Scan(r.Context(), st.Name(), req.Data)
+		actor := ""
+		if id, _ := identityOf(r); id.kind != kindDevice {
+			actor = id.actor()
+		}
+		v, err := s.cfg.Scan(r.Context(), st.Name(), req.Data, actor)
 		if errors.Is(err, ErrBadScan) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": strings.TrimSuffix(err.Error(), ": "+ErrBadScan.Error())})
 			return
@@ -104,11 +108,18 @@ func (s *Server) stationRoutes(mux mux) {
 		writeJSON(w, http.StatusOK, cs)
 	}))
 	mux.HandleFunc("POST /api/v1/containers/{sscc}/disaggregate", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+		actor, err := s.signer(r, req.Signature, req.Reason)
+		if err != nil {
+			return err
+		}
 		return s.cfg.Line.Containers.Disaggregate(r.Context(), actor, r.PathValue("sscc"), req.Reason)
 	}))
 	mux.HandleFunc("POST /api/v1/containers/remove", s.agentResult(func(r *http.Request, actor string, req actionRequest) (map[string]any, error) {
 		it, err := containers.ParseItem(req.Item)
 		if err != nil {
+			return nil, err
+		}
+		if actor, err = s.signer(r, req.Signature, req.Reason); err != nil {
 			return nil, err
 		}
 		in, err := s.cfg.Line.Containers.Remove(r.Context(), actor, it, req.Reason)

@@ -25,7 +25,9 @@ func v2Server(t *testing.T, generate bool) (*Server, *Line) {
 	t.Cleanup(func() { db.Close() })
 	fakePrinter(t, l, "p1")
 	require.NoError(t, l.Ledger.AddProduct(context.Background(), "09506000134352", "EU", map[string]string{"AB12": "261231"}))
-	s, err := New(Config{Listen: "127.0.0.1:0", Line: l, Tokens: map[string]string{"erp": "erp-token-0123456789"}, ChannelKeys: []string{"ch"}}, zerolog.Nop())
+	people := testPeople(t, db)
+	s, err := New(Config{Listen: "127.0.0.1:0", Line: l, Tokens: map[string]string{"erp": "erp-token-0123456789"}, ChannelKeys: []string{"ch"},
+		ServiceToken: serviceToken, People: people}, zerolog.Nop())
 	require.NoError(t, err)
 	require.NoError(t, s.Start())
 	t.Cleanup(func() { s.Shutdown(context.Background()) })

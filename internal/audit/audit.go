@@ -89,10 +89,21 @@ func (e Entry) Sum() string {
 var now = time.Now
 
 // Write appends an entry inside tx.
+//
+// An actor made by Signed carries the meaning of an electronic signature:
+// the entry is then the signed record of the act.
 func Write(tx *sql.Tx, actor, action, subject, old, new, reason string) error {
-	_, err := appendEntry(tx, Entry{Actor: actor, Action: action, Subject: subject, Old: old, New: new, Reason: reason})
+	actor, meaning, _ := strings.Cut(actor, signedSep)
+	_, err := appendEntry(tx, Entry{Actor: actor, Action: action, Subject: subject, Old: old, New: new, Reason: reason, Meaning: meaning})
 	return err
 }
+
+const signedSep = "\x1f"
+
+// Signed is an actor who signed the act with the given meaning (e.g.
+// "approved"): passed as the actor of a domain act, Write records the
+// signature in the act's own entry, in the act's transaction.
+func Signed(actor, meaning string) string { return actor + signedSep + meaning }
 
 // WriteSigned appends an electronic signature inside tx: e's Actor (who
 // signs), Action, Subject, Old, New, Reason and Meaning (what the

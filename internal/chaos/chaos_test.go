@@ -94,12 +94,19 @@ func (a *agentProc) start() error {
 		return err
 	}
 	deadline := time.Now().Add(15 * time.Second)
+	last := ""
+	probe := &http.Client{Timeout: 2 * time.Second}
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + a.addr + "/readyz"); err == nil {
+		resp, err := probe.Get("http://" + a.addr + "/readyz")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return nil
 			}
+			last = fmt.Sprintf("/readyz answered %d %s", resp.StatusCode, body)
+		} else {
+			last = "/readyz: " + err.Error()
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -107,7 +114,7 @@ func (a *agentProc) start() error {
 	if len(b) > 3000 {
 		b = b[len(b)-3000:]
 	}
-	return fmt.Errorf("the agent did not get ready; its log ends:\n%s", b)
+	return fmt.Errorf("the agent did not get ready (last: %s); its log ends:\n%s", last, b)
 }
 
 func (a *agentProc) kill() {
@@ -332,6 +339,11 @@ shutdown_timeout: 5s
 			`{"order_id":"%s","product_code":"%s","product_code_schema":"GTIN","batch":"AB12","quantity":%d,"destination_tag":"p1","template_tag":"pack","execute":true}`,
 			lo, gtin, perJob), true)
 		if code != 200 && !strings.Contains(string(body), "Label order already exists!") {
+			select {
+			case err := <-chaosErr:
+				t.Fatalf("label order %s: %d %s; the agent: %v", lo, code, body, err)
+			default:
+			}
 			t.Fatalf("label order %s: %d %s", lo, code, body)
 		}
 		ack.labelOrders = append(ack.labelOrders, lo)

@@ -123,6 +123,10 @@ type Station struct {
 	PalletCapacity int `yaml:"pallet_capacity"`
 	// IntegrationID is the shipping integration of a ship station.
 	IntegrationID int `yaml:"integration_id"`
+	// SignOn: a decommission, CLOSE, CANCEL, REMOVE or UNDO from a scanner
+	// or a paired screen needs an operator signed on at the station (badge
+	// or PIN). Default true.
+	SignOn *bool `yaml:"sign_on"`
 }
 
 // Printer is one printer.
@@ -227,8 +231,19 @@ type Log struct {
 type HTTP struct {
 	// Listen is the host:port to serve on. Default 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
-	// Token authorises API calls and dashboard actions. Required, at least 16 characters.
+	// Token is the line PC's own credential: the command line beside the
+	// agent uses it (as admin). Required, at least 16 characters.
 	Token Secret `yaml:"token"`
+	// MetricsToken lets a Prometheus on another machine scrape /metrics
+	// (Authorization: Bearer); without it only this machine may.
+	MetricsToken Secret `yaml:"metrics_token"`
+	// SessionIdle ends a dashboard login unused for this long (default 30m);
+	// SessionLifetime ends any login after this long (default 12h).
+	SessionIdle     time.Duration `yaml:"session_idle"`
+	SessionLifetime time.Duration `yaml:"session_lifetime"`
+	// StationIdle signs an operator off a station after this long without
+	// a scan (default 15m).
+	StationIdle time.Duration `yaml:"station_idle"`
 }
 
 // Store configures the SQLite database.

@@ -29,6 +29,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
 	"github.com/edgeagent/edgeagent/internal/stations"
+	"github.com/edgeagent/edgeagent/internal/users"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
@@ -74,6 +75,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	token, err := readToken(filepath.Join(cfg.Dir, "token"))
+	if err != nil {
+		return err
+	}
+	password, err := readToken(filepath.Join(cfg.Dir, "password"))
+	if err != nil {
+		return err
+	}
+	erpToken, err := readToken(filepath.Join(cfg.Dir, "erp-token"))
 	if err != nil {
 		return err
 	}
@@ -124,10 +133,10 @@ func Run(ctx context.Context, cfg Config) error {
 	line.DataDir = cfg.Dir
 	line.Store.Path = filepath.Join(cfg.Dir, "edgeagent.db")
 	line.HTTP = config.HTTP{Listen: cfg.Listen, Token: config.Secret(token)}
+	line.V2 = config.V2{Tokens: []config.NamedToken{{Name: "erp", Token: config.Secret(erpToken)}}, ChannelKeys: []config.Secret{"demo-line-channel"}}
 	line.Cloud = config.Cloud{BaseURL: base, ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 5 * time.Second,
 		Shipping: config.Shipping{BaseURL: sim.ShippingURL(), PublicKey: "ship-public", SecretKey: "ship-secret"}}
 	ac := agent.FromConfig(line, zpl.Builtin(), cfg.Version)
-	ac.Tokens = map[string]string{"demo": token}
 	ac.Shipping.NotFoundWait = 500 * time.Millisecond
 	ac.Queue.BaseBackoff, ac.Queue.MaxBackoff, ac.Queue.Poll = time.Second, 10*time.Second, 500*time.Millisecond
 	ac.PullEvery, ac.ShipPoll, ac.StopTimeout = time.Minute, time.Second, 5*time.Second
@@ -136,9 +145,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer a.Stop(context.Background())
-	fmt.Fprintf(cfg.Out, "\n  edgeagent demo: dashboard http://%s  (log in with any name and the token %s, also in %s)\n"+
-		"  station screens: http://%s/station/case-1  …/pallet-1  …/samples  …/ship-1\n  Ctrl-C stops; running it again continues.\n\n",
-		a.API.Addr(), token, filepath.Join(cfg.Dir, "token"), a.API.Addr())
+	if err := a.People.Users.Add(ctx, "demo", "demo", users.Admin, password); err != nil && !errors.Is(err, users.ErrExists) {
+		return err
+	}
+	fmt.Fprintf(cfg.Out, "\n  edgeagent demo: dashboard http://%s  (log in as demo with the password %s, also in %s)\n"+
+		"  station screens: http://%s/station/case-1  …/pallet-1  …/samples  …/ship-1\n"+
+		"  local V2 API: x-access-token %s (in %s), x-channel-key demo-line-channel\n  Ctrl-C stops; running it again continues.\n\n",
+		a.API.Addr(), password, filepath.Join(cfg.Dir, "password"), a.API.Addr(), erpToken, filepath.Join(cfg.Dir, "erp-token"))
 
 	l := &sim2{a: a, cfg: cfg, cloud: sim}
 	err = l.run(ctx)
@@ -149,7 +162,7 @@ func Run(ctx context.Context, cfg Config) error {
 	return err
 }
 
-// readToken reads the demo's token, making one the first time.
+// readToken reads one of the demo's secrets, making it the first time.
 func readToken(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil && len(strings.TrimSpace(string(b))) >= 16 {
@@ -186,6 +199,7 @@ func (s *sim2) pause(ctx context.Context, d time.Duration) error {
 func (s *sim2) scan(ctx context.Context, station string, sc stations.Scan) (stations.Verdict, error) {
 	st, _ := s.a.Line.Stations.Get(station)
 	sc.Source = "demo"
+	sc.Actor = "user:line-sim" // the simulated operator
 	v, err := st.Handle(ctx, sc)
 	if err == nil {
 		err = s.pause(ctx, 400*time.Millisecond)
@@ -238,7 +252,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 	for _, name := range []string{"case-1", "pallet-1"} {
 		st, _ := l.Stations.Get(name)
 		if state, err := st.State(ctx, 0); err == nil && state.Container != "" {
-			_, _ = st.Handle(ctx, stations.Scan{Source: "demo", Raw: []byte(stations.CmdCancel), Plain: stations.CmdCancel})
+			_, _ = st.Handle(ctx, stations.Scan{Source: "demo", Raw: []byte(stations.CmdCancel), Plain: stations.CmdCancel, Actor: "user:line-sim"})
 		}
 		if err := st.SetOrder(ctx, "demo-supervisor", po); err != nil {
 			return err
@@ -247,8 +261,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 	q := perCase * cases
 	err := l.Orders.CreateLabelOrder(ctx, "demo-erp", v2.LabelOrder{OrderID: lo, ProductCode: gtin, ProductCodeSchema: "GTIN", Batch: batch,
 		Quantity: &q, DestinationTag: "line-1-printer", TemplateTag: "pack", Execute: true})
-	var rf *v2.Refusal
-	if err != nil && !(errors.As(err, &rf) && rf.Body.Message == v2.MsgLabelOrderExists) {
+	if err != nil && !errors.Is(err, orders.ErrLabelOrderExists) {
 		return err
 	}
 	if !s.outed && s.cfg.Outage > 0 {

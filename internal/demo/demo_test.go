@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,8 +58,8 @@ func startDemo(t *testing.T, dir string) *running {
 		r.done <- Run(ctx, Config{Dir: dir, Listen: "127.0.0.1:0", Version: "test", Log: zerolog.New(r.logs).Level(zerolog.InfoLevel),
 			Out: out, Pace: 20, Outage: 3 * time.Second})
 	}()
-	re := regexp.MustCompile(`dashboard (http://\S+)\s+\(log in with any name and the token (\S+),`)
-	require.Eventually(t, func() bool { return re.MatchString(out.String()) }, 20*time.Second, 20*time.Millisecond, "the demo prints its URL and token")
+	re := regexp.MustCompile(`dashboard (http://\S+)\s+\(log in as demo with the password (\S+),`)
+	require.Eventually(t, func() bool { return re.MatchString(out.String()) }, 20*time.Second, 20*time.Millisecond, "the demo prints its URL and login")
 	m := re.FindStringSubmatch(out.String())
 	r.url, r.token = m[1], m[2]
 	t.Cleanup(func() { r.stop(t) })
@@ -75,6 +78,20 @@ func (r *running) stop(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the demo did not stop within 20s of Ctrl-C")
 	}
+}
+
+// login logs in as the demo's user, as a browser's form would.
+func (r *running) login(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	req, _ := http.NewRequest("POST", r.url+"/login", strings.NewReader(url.Values{"user": {"demo"}, "password": {r.token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", r.url)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	return c
 }
 
 // metric reads one sample of /metrics whose labels include want.
@@ -153,8 +170,8 @@ func TestDemoInABrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(bctx,
 		chromedp.Navigate(d.url+"/login?next=/station/ship-1"),
 		chromedp.WaitVisible("#user"),
-		chromedp.SendKeys("#user", "Ana"),
-		chromedp.SendKeys("#token", d.token),
+		chromedp.SendKeys("#user", "demo"),
+		chromedp.SendKeys("#password", d.token),
 		chromedp.Click("#login"),
 		// The station screen: a scan typed by a wedge scanner.
 		chromedp.WaitVisible("#scan"),
@@ -184,16 +201,18 @@ func TestDemoInABrowser(t *testing.T) {
 		chromedp.Navigate(d.url+"/orders"),
 		chromedp.WaitVisible("button.resolve"),
 		chromedp.SendKeys(`form[data-api$="/resolve"] input[name=reason]`, "found on the pack"),
+		chromedp.SendKeys(`form[data-api$="/resolve"] input[name="signature.password"]`, d.token),
 		chromedp.Click("button.resolve"),
 		poll(`document.getElementById("toast").textContent.includes("Done.")`),
 	))
-	resp, err := http.Get(d.url + "/audit")
+	web := d.login(t)
+	resp, err := web.Get(d.url + "/audit")
 	require.NoError(t, err)
 	var audit bytes.Buffer
 	_, _ = audit.ReadFrom(resp.Body)
 	resp.Body.Close()
-	assert.Regexp(t, `<td>user:Ana</td><td>queue.retry</td>`, audit.String())
-	assert.Regexp(t, `<td>user:Ana</td><td>label.resolve</td>.*<td>unknown</td><td>printed</td><td>found on the pack</td>`, audit.String())
+	assert.Regexp(t, `<td>user:demo</td><td>queue.retry</td>`, audit.String())
+	assert.Regexp(t, `<td>user:demo</td><td>label.resolve</td>.*<td>unknown</td><td>printed</td><td>found on the pack</td>`, audit.String())
 
 	// Screenshots for the documentation, when asked for.
 	if os.Getenv("EDGEAGENT_SCREENSHOTS") != "" {
@@ -213,7 +232,7 @@ func TestDemoInABrowser(t *testing.T) {
 	// No secret in the logs, the printed text or any page.
 	var pages bytes.Buffer
 	for _, p := range []string{"/", "/orders", "/printers", "/stations", "/queue", "/audit", "/templates", "/station/case-1", "/metrics", "/api/openapi.yaml"} {
-		resp, err := http.Get(d.url + p)
+		resp, err := web.Get(d.url + p)
 		require.NoError(t, err)
 		_, _ = pages.ReadFrom(resp.Body)
 		resp.Body.Close()

@@ -19,6 +19,8 @@ import (
 
 // Config sets up the stations.
 type Config struct {
+	// People signs operators on; nil: no station takes sign-ons.
+	People People
 	// Capacities are the packing configuration by GTIN.
 	Capacities map[string]Capacity
 	// Printers are the configured printers' tags.
@@ -115,4 +117,14 @@ func (r *Registry) Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// People signs operators on at stations; the registry asks it who is
+// signed on when a scan needs a person.
+type People interface {
+	// SignOn signs on the holder of a badge code or PIN and returns their name.
+	SignOn(ctx context.Context, station, code string) (string, error)
+	// Operator is who is signed on at the station (and keeps them signed
+	// on); ok is false when nobody is.
+	Operator(ctx context.Context, station string) (name string, ok bool, err error)
 }

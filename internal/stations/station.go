@@ -107,6 +107,9 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 	if sc.At.IsZero() {
 		sc.At = time.Now()
 	}
+	if v, done, err := s.person(ctx, &sc); done || err != nil {
+		return v, err
+	}
 	var v Verdict
 	var notify bool
 	var wake string
@@ -455,3 +458,86 @@ func (e *BusyError) Error() string {
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// BadgePrefix starts a badge code: scanned at a station, it signs its
+// holder on.
+const BadgePrefix = "BADGE:"
+
+// person handles the people side of a scan before it is judged: a badge
+// signs its holder on (done), and a scan that needs a person is given the
+// operator signed on at the station as its actor — or refused when nobody
+// is (done, with the refusal recorded like any verdict).
+func (s *Station) person(ctx context.Context, sc *Scan) (Verdict, bool, error) {
+	people := s.reg.cfg.People
+	if people == nil || sc.Actor != "" {
+		return Verdict{}, false, nil
+	}
+	if code := strings.TrimSpace(sc.Plain); sc.GS1 == nil && len(code) > len(BadgePrefix) && strings.EqualFold(code[:len(BadgePrefix)], BadgePrefix) {
+		name, err := people.SignOn(ctx, s.cfg.Name, code)
+		if err != nil {
+			return s.record(ctx, *sc, "sign_on_refused", "Badge not accepted: "+err.Error())
+		}
+		return s.record(ctx, Scan{Source: sc.Source, At: sc.At, Raw: []byte(BadgePrefix + "…"), Plain: BadgePrefix, Actor: "user:" + name},
+			"signed_on", "Signed on: "+name)
+	}
+	if !s.cfg.SignOn || !s.needsPerson(ctx, *sc) {
+		return Verdict{}, false, nil
+	}
+	name, ok, err := people.Operator(ctx, s.cfg.Name)
+	if err != nil {
+		return Verdict{}, true, err
+	}
+	if !ok {
+		return s.record(ctx, *sc, "sign_on", "Sign on first: scan your badge. This needs a person's name")
+	}
+	sc.Actor = "user:" + name
+	return Verdict{}, false, nil
+}
+
+// needsPerson reports whether a scan changes the record beyond packing.
+func (s *Station) needsPerson(ctx context.Context, sc Scan) bool {
+	if sc.GS1 == nil {
+		switch strings.ToUpper(strings.TrimSpace(sc.Plain)) {
+		case CmdClose, CmdCancel, CmdRemove, CmdUndo:
+			return true
+		}
+		return false
+	}
+	var mode string
+	if err := s.reg.db.Reader().QueryRowContext(ctx, `SELECT mode FROM stations WHERE name = ?`, s.cfg.Name).Scan(&mode); err != nil {
+		return true
+	}
+	return mode == ModeDecommission
+}
+
+// record stores a verdict that changes nothing but the record of the scan.
+func (s *Station) record(ctx context.Context, sc Scan, code, msg string) (Verdict, bool, error) {
+	v := Verdict{Station: s.cfg.Name, At: sc.At, Raw: printable(sc.Raw), OK: code == "signed_on", Code: code, Message: msg}
+	err := s.reg.db.Write(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRow(`SELECT mode, reason, container FROM stations WHERE name = ?`, s.cfg.Name).Scan(&v.Mode, &v.Reason, &v.Container); err != nil {
+			return err
+		}
+		if v.OK && sc.Actor != "" {
+			if err := audit.Write(tx, sc.Actor, "station.sign_on", s.cfg.Name, "", strings.TrimPrefix(sc.Actor, "user:"), ""); err != nil {
+				return err
+			}
+		}
+		res, err := tx.Exec(`INSERT INTO scans (station, source, at, raw, ok, code, message, container) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.cfg.Name, sc.Source, sc.At.UnixMilli(), v.Raw, v.OK, v.Code, v.Message, v.Container)
+		if err != nil {
+			return err
+		}
+		v.Scan, _ = res.LastInsertId()
+		return nil
+	})
+	if err != nil {
+		return Verdict{}, true, err
+	}
+	if v.OK {
+		s.ok.Add(1)
+	} else {
+		s.refused.Add(1)
+	}
+	s.publish(v)
+	return v, true, nil
+}

@@ -54,6 +54,11 @@ type StationConfig struct {
 	CaseCapacity, PalletCapacity int
 	// IntegrationID is the shipping integration of a ship station.
 	IntegrationID int
+	// SignOn: what a scanner or a paired screen sends that changes the
+	// line's record beyond packing (a decommission, CLOSE, CANCEL, REMOVE,
+	// UNDO) needs an operator signed on at the station (a badge or PIN),
+	// who is then named in the audit log.
+	SignOn bool
 }
 
 // Capacity is a product's packing configuration.

@@ -33,7 +33,14 @@
     if (f.dataset.confirm && !window.confirm(f.dataset.confirm)) return;
     if (!csrf) { window.location = "/login?next=" + encodeURIComponent(location.pathname); return; }
     var body = {};
-    new FormData(f).forEach(function (v, k) { body[k] = v === "true" ? true : v === "false" ? false : v; });
+    new FormData(f).forEach(function (v, k) {
+      v = v === "true" ? true : v === "false" ? false : v;
+      var dot = k.indexOf(".");
+      if (dot < 0) { body[k] = v; return; }
+      var outer = k.slice(0, dot); // e.g. signature.password
+      body[outer] = body[outer] || {};
+      body[outer][k.slice(dot + 1)] = v;
+    });
     fetch(f.dataset.api, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })

@@ -1,0 +1,168 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/edgeagent/edgeagent/internal/users"
+	"github.com/edgeagent/edgeagent/internal/v2"
+)
+
+// peopleRequest is the body of the people routes.
+type peopleRequest struct {
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	Password  string     `json:"password"`
+	PIN       string     `json:"pin"`
+	Code      string     `json:"code"` // sign-on: a badge code or a PIN
+	Reason    string     `json:"reason"`
+	Signature *signature `json:"signature"`
+}
+
+// peopleRoutes: users (admins), paired station screens (supervisors) and
+// sign-on at a station.
+func (s *Server) peopleRoutes(mux mux) {
+	if s.cfg.People == nil {
+		return
+	}
+	u := s.cfg.People.Users
+	act := func(fn func(r *http.Request, actor string, req peopleRequest) (map[string]any, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var req peopleRequest
+			if err := readJSON(w, r, &req); err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				return
+			}
+			actor, _ := s.who(r)
+			out, err := fn(r, actor, req)
+			if err != nil {
+				status, msg := peopleError(err)
+				if status == http.StatusInternalServerError {
+					s.log.Error().Err(err).Str("path", r.URL.Path).Msg("people action failed")
+				}
+				writeJSON(w, status, map[string]string{"error": msg})
+				return
+			}
+			if out == nil {
+				out = map[string]any{}
+			}
+			out["ok"] = true
+			writeJSON(w, http.StatusOK, out)
+		}
+	}
+	signed := func(fn func(r *http.Request, actor string, req peopleRequest) (map[string]any, error)) http.HandlerFunc {
+		return act(func(r *http.Request, _ string, req peopleRequest) (map[string]any, error) {
+			actor, err := s.signer(r, req.Signature, req.Reason)
+			if err != nil {
+				return nil, err
+			}
+			return fn(r, actor, req)
+		})
+	}
+	mux.HandleFunc("GET /api/v1/users", func(w http.ResponseWriter, r *http.Request) {
+		list, err := u.List(r.Context())
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "cannot read the users"})
+			return
+		}
+		writeJSON(w, http.StatusOK, list)
+	})
+	mux.HandleFunc("POST /api/v1/users", signed(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		role, err := users.ParseRole(req.Role)
+		if err != nil {
+			return nil, err
+		}
+		return nil, u.Add(r.Context(), actor, req.Name, role, req.Password)
+	}))
+	mux.HandleFunc("POST /api/v1/users/{name}/password", signed(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		return nil, u.SetPassword(r.Context(), actor, r.PathValue("name"), req.Password)
+	}))
+	mux.HandleFunc("POST /api/v1/users/{name}/role", signed(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		role, err := users.ParseRole(req.Role)
+		if err != nil {
+			return nil, err
+		}
+		return nil, u.SetRole(r.Context(), actor, r.PathValue("name"), role)
+	}))
+	mux.HandleFunc("POST /api/v1/users/{name}/disable", signed(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		return nil, u.Disable(r.Context(), actor, r.PathValue("name"))
+	}))
+	mux.HandleFunc("POST /api/v1/users/{name}/enable", signed(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		return nil, u.Enable(r.Context(), actor, r.PathValue("name"))
+	}))
+	mux.HandleFunc("POST /api/v1/users/{name}/badge", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		badge, err := u.SetBadge(r.Context(), actor, r.PathValue("name"))
+		return map[string]any{"badge": badge}, err
+	}))
+	mux.HandleFunc("POST /api/v1/users/{name}/pin", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		return nil, u.SetPIN(r.Context(), actor, r.PathValue("name"), req.PIN)
+	}))
+
+	// A supervisor pairs the screen they are using with its station: the
+	// browser keeps a device credential and shows the station live from
+	// then on, across restarts, whoever is logged in or not.
+	mux.HandleFunc("POST /api/v1/stations/{name}/pair", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		if _, ok := s.cfg.Line.Stations.Get(r.PathValue("name")); !ok {
+			return nil, &accessError{status: http.StatusNotFound, msg: "no station " + strconv.Quote(r.PathValue("name"))}
+		}
+		cred, d, err := s.cfg.People.Devices.Pair(r.Context(), actor, r.PathValue("name"))
+		if err != nil {
+			return nil, err
+		}
+		if w, ok := r.Context().Value(writerKey{}).(http.ResponseWriter); ok {
+			http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: cred, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+				Secure: r.TLS != nil, MaxAge: int(deviceCookieAge.Seconds())})
+		}
+		return map[string]any{"screen": d.ID, "station": d.Station}, nil
+	}))
+	mux.HandleFunc("GET /api/v1/devices", func(w http.ResponseWriter, r *http.Request) {
+		list, err := s.cfg.People.Devices.List(r.Context())
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "cannot read the paired screens"})
+			return
+		}
+		writeJSON(w, http.StatusOK, list)
+	})
+	mux.HandleFunc("POST /api/v1/devices/{id}/revoke", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return nil, &accessError{status: http.StatusBadRequest, msg: "screen id " + strconv.Quote(r.PathValue("id")) + ": must be a number"}
+		}
+		return nil, s.cfg.People.Devices.Revoke(r.Context(), actor, id)
+	}))
+	mux.HandleFunc("POST /api/v1/stations/{name}/sign-on", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		got, err := u.SignOn(r.Context(), r.PathValue("name"), req.Code)
+		return map[string]any{"user": got.Name}, err
+	}))
+	mux.HandleFunc("POST /api/v1/stations/{name}/sign-off", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		return nil, u.SignOff(r.Context(), r.PathValue("name"))
+	}))
+}
+
+// peopleError maps the users package's refusals to statuses and words.
+func peopleError(err error) (int, string) {
+	var ae *accessError
+	var in *users.InputError
+	var locked *users.LockedError
+	var rf *v2.Refusal
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.msg
+	case errors.As(err, &rf):
+		return rf.Status, rf.Body.Message
+	case errors.As(err, &in):
+		return http.StatusBadRequest, in.Error()
+	case errors.As(err, &locked):
+		return http.StatusTooManyRequests, locked.Error()
+	case errors.Is(err, users.ErrNoUser), errors.Is(err, users.ErrNoDevice):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, users.ErrExists), errors.Is(err, users.ErrLastAdmin), errors.Is(err, users.ErrPINTaken):
+		return http.StatusConflict, err.Error()
+	case errors.Is(err, users.ErrBadSignOn), errors.Is(err, users.ErrBadCredentials):
+		return http.StatusUnauthorized, err.Error()
+	}
+	return http.StatusInternalServerError, "internal error: see the agent's log"
+}
+
+type writerKey struct{}
