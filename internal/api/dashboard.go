@@ -68,12 +68,12 @@ type view struct {
 // page renders a whole page.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, name, title string, data any) {
 	v := view{Page: name, Title: title, Line: s.lineName(), Path: r.URL.Path, Nav: nav, Data: data}
-	if id, err := s.identify(r); err == nil {
-		switch id.kind {
-		case kindUser:
-			v.User, v.CSRF, v.Role = id.name, id.csrf, string(id.role)
-		case kindDevice:
-			v.Screen = id.station
+	if id, err := s.identify(r); err == nil && id.kind == kindUser {
+		v.User, v.CSRF, v.Role = id.name, id.csrf, string(id.role)
+	}
+	if c, err := r.Cookie(deviceCookie); err == nil && s.cfg.People != nil {
+		if d, err := s.cfg.People.Devices.Lookup(r.Context(), c.Value); err == nil {
+			v.Screen = d.Station // this browser is a paired station screen
 		}
 	}
 	var buf bytes.Buffer

@@ -110,9 +110,12 @@ func (a *agentProc) start() error {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	// A stuck agent says where it is stuck.
+	_ = a.cmd.Process.Signal(syscall.SIGQUIT)
+	time.Sleep(500 * time.Millisecond)
 	b, _ := os.ReadFile(a.logs.Name())
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
+	if len(b) > 12000 {
+		b = b[len(b)-12000:]
 	}
 	return fmt.Errorf("the agent did not get ready (last: %s); its log ends:\n%s", last, b)
 }

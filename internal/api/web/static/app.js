@@ -45,7 +45,8 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
       .then(function (res) {
-        if (res[0]) toast("Done.", false); else toast(res[1].error || res[1].message || "Refused.", true);
+        if (res[0]) { toast("Done.", false); if (f.dataset.reload) window.location.reload(); }
+        else toast(res[1].error || res[1].message || "Refused.", true);
       })
       .catch(function (err) { toast("The agent did not answer: " + err, true); });
   });
@@ -86,8 +87,21 @@
     if (!v.ok) beep();
   }
 
-  var es2 = new EventSource("/api/v1/stations/" + encodeURIComponent(name) + "/events");
-  es2.addEventListener("verdict", function (e) { show(JSON.parse(e.data)); });
+  // The verdict stream. When it drops (the agent restarts, the network
+  // fails) the screen says so plainly, and the browser reconnects by
+  // itself; a paired screen's credential outlives restarts.
+  var liveState = document.getElementById("live-state");
+  function connect() {
+    var es2 = new EventSource("/api/v1/stations/" + encodeURIComponent(name) + "/events");
+    es2.addEventListener("open", function () { liveState.hidden = true; document.body.dataset.live = "1"; });
+    es2.addEventListener("verdict", function (e) { show(JSON.parse(e.data)); });
+    es2.addEventListener("error", function () {
+      liveState.hidden = false;
+      document.body.dataset.live = "0";
+      if (es2.readyState === EventSource.CLOSED) { es2.close(); setTimeout(connect, 2000); }
+    });
+  }
+  connect();
 
   var form = document.getElementById("scan-form");
   if (!form) return;
