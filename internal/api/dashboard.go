@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,7 +121,7 @@ func (s *Server) dashboardRoutes(mux mux) {
 			path = "/{$}"
 		}
 		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
-			d, err := data(s, r.Context())
+			d, err := data(s, context.WithValue(r.Context(), queryKey{}, r.URL.Query()))
 			if err != nil {
 				s.log.Error().Err(err).Str("page", name).Msg("dashboard data")
 				http.Error(w, "cannot read the line's state: "+err.Error(), http.StatusInternalServerError)
@@ -392,9 +393,37 @@ func (s *Server) queuePage(ctx context.Context) (any, error) {
 	return out, nil
 }
 
+// queryKey carries a page's query (its filters) to its data.
+type queryKey struct{}
+
+// auditPage pages and filters the audit log: by person, action, object
+// and time, newest first, 100 entries a page.
 func (s *Server) auditPage(ctx context.Context) (any, error) {
-	e, err := audit.Newest(ctx, s.cfg.Line.Ledger.DB().Reader(), 200)
-	return map[string]any{"Entries": e}, err
+	q, _ := ctx.Value(queryKey{}).(url.Values)
+	f := audit.Filter{User: q.Get("user"), Action: q.Get("action"), Subject: q.Get("subject"), Limit: 100}
+	if t, err := time.Parse("2006-01-02T15:04", q.Get("from")); err == nil {
+		f.From = t
+	}
+	if t, err := time.Parse("2006-01-02T15:04", q.Get("to")); err == nil {
+		f.To = t
+	}
+	if n, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil {
+		f.Before = n
+	}
+	e, next, err := audit.Query(ctx, s.cfg.Line.Ledger.DB().Reader(), f)
+	older := ""
+	if next > 0 {
+		v := url.Values{}
+		for _, k := range []string{"user", "action", "subject", "from", "to"} {
+			if x := q.Get(k); x != "" {
+				v.Set(k, x)
+			}
+		}
+		v.Set("before", strconv.FormatInt(next, 10))
+		older = "/audit?" + v.Encode()
+	}
+	return map[string]any{"Entries": e, "Filter": map[string]string{"User": f.User, "Action": f.Action, "Subject": f.Subject,
+		"From": q.Get("from"), "To": q.Get("to")}, "Older": older}, err
 }
 
 type templateView struct{ Tag, Description string }

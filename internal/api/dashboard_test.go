@@ -203,4 +203,9 @@ func TestDashboardPagesAndLogin(t *testing.T) {
 	_, body = se.get("/audit")
 	assert.Contains(t, body, "user:ana", "the audit log names the person")
 	assert.Contains(t, body, "container.cancel")
+	_, body = se.get("/audit?action=container.cancel")
+	assert.Contains(t, body, "container.cancel")
+	assert.NotContains(t, body, "label_order.create", "the filter keeps only the action asked for")
+	_, body = se.get("/audit?user=user:nobody")
+	assert.Contains(t, body, "Nothing matches.")
 }
