@@ -25,6 +25,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/shipments"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/testutil"
+	"github.com/edgeagent/edgeagent/internal/users"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
@@ -504,4 +505,67 @@ func TestShipStationOffline(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	assert.Len(t, r.sim.Printed(), 2, "each label printed once")
 	assert.Equal(t, 2, r.cloud.Snapshot().Shipments, "one shipment per order")
+}
+
+// Anyone who could reach a decommission station's network port used to
+// decommission packs, and the audit log named only the station. Now the
+// port listens on this machine unless told otherwise, and a decommission
+// from a scanner needs an operator signed on at the station with a badge,
+// who is then named.
+func TestNetworkScannerCannotDecommissionWithoutAPerson(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	r, sn := stationRig(t, StationConfig{StationConfig: stations.StationConfig{Name: "dec-1", Mode: stations.ModeDecommission, Reason: "destroy", SignOn: true},
+		Scanners: []string{fmt.Sprintf("tcp-listen://:%d?suffix=cr", port)}})
+	ctx := context.Background()
+	require.NoError(t, r.agent.People.Users.Add(ctx, "test", "olga", users.Operator, "operator password 1"))
+	badge, err := r.agent.People.Users.SetBadge(ctx, "test", "olga")
+	require.NoError(t, err)
+	st, _ := r.agent.Line.Stations.Get("dec-1")
+	events, stop := st.Subscribe()
+	defer stop()
+	// The port is this machine's only: tcp-listen://:PORT binds loopback.
+	var conn net.Conn
+	require.Eventually(t, func() bool { conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); return err == nil }, 5*time.Second, 10*time.Millisecond)
+	defer conn.Close()
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ip, ok := a.(*net.IPNet); ok && !ip.IP.IsLoopback() && ip.IP.To4() != nil {
+				c, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", ip.IP, port), time.Second)
+				if err == nil {
+					c.Close()
+				}
+				assert.Error(t, err, "the scanner port is not reachable at %s", ip.IP)
+			}
+		}
+	}
+	pack := func(s string) string { return "]d2010950600013435221" + s + "\x1d10AB12\x1d17261231\r" }
+	next := func() stations.Verdict {
+		select {
+		case v := <-events:
+			return v
+		case <-time.After(5 * time.Second):
+			t.Fatal("no verdict")
+		}
+		return stations.Verdict{}
+	}
+	_, err = conn.Write([]byte(pack(sn[0])))
+	require.NoError(t, err)
+	v := next()
+	assert.Equal(t, "sign_on", v.Code, v.Message)
+	var state string
+	require.NoError(t, r.agent.DB.Reader().QueryRow(`SELECT state FROM serials WHERE serial = ?`, sn[0]).Scan(&state))
+	assert.NotEqual(t, "decommissioned", state)
+
+	_, err = conn.Write([]byte(badge + "\r" + pack(sn[0])))
+	require.NoError(t, err)
+	v = next()
+	assert.Equal(t, "signed_on", v.Code, v.Message)
+	v = next()
+	assert.Equal(t, "decommissioned", v.Code, v.Message)
+	var actor string
+	require.NoError(t, r.agent.DB.Reader().QueryRow(`SELECT actor FROM audit_log WHERE action = 'serial.decommission' AND subject LIKE ?`, "%/"+sn[0]).Scan(&actor))
+	assert.Equal(t, "user:olga", actor, "the audit log names the person")
 }
