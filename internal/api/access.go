@@ -93,6 +93,7 @@ var routeAccess = map[string]access{
 	"GET /": viewer, "GET /orders": viewer, "GET /printers": viewer, "GET /stations": viewer, "GET /queue": viewer,
 	"GET /audit": viewer, "GET /ui/live": viewer, "GET /templates": viewer, "GET /templates/{file}": viewer,
 	"GET /station/{name}": stationUse,
+	"GET /users":          admin,
 
 	"GET /api/v1/stations":                        viewer,
 	"GET /api/v1/stations/{name}":                 stationUse,

@@ -161,3 +161,29 @@ func TestMetricsOnlyForThisMachineOrTheScrapeToken(t *testing.T) {
 	r.Header.Set("Authorization", "Bearer "+serviceToken)
 	assert.False(t, s.metricsAllowed(r))
 }
+
+// An admin adds a person, gives them a badge and disables them from the
+// dashboard; each change is signed and in the audit log.
+func TestAdminManagesPeopleOnTheDashboard(t *testing.T) {
+	s, _ := withWork(t)
+	se := login(t, s, "adam", adminPW)
+	code, page := se.get("/users")
+	require.Equal(t, 200, code)
+	assert.Contains(t, page, "ana")
+	sig := `"signature":{"password":"` + adminPW + `","meaning":"approved"}`
+	code, body := se.post("/api/v1/users", `{"name":"nia","role":"operator","password":"first password 1","reason":"new on shift B",`+sig+`}`, se.csrf)
+	require.Equal(t, 200, code, body)
+	code, body = se.post("/api/v1/users/nia/badge", `{}`, se.csrf)
+	require.Equal(t, 200, code, body)
+	assert.Contains(t, body, `"badge":"BADGE:`)
+	assert.Contains(t, body, `"png":"`)
+	code, body = se.post("/api/v1/users/nia/disable", `{"reason":"left"}`, se.csrf)
+	assert.Equal(t, 400, code, "unsigned: %s", body)
+	code, body = se.post("/api/v1/users/nia/disable", `{"reason":"left",`+sig+`}`, se.csrf)
+	require.Equal(t, 200, code, body)
+	_, audit := se.get("/audit?user=user:adam")
+	assert.Contains(t, audit, "approved", "the signature's meaning is in the entry")
+	op := login(t, s, "oli", operatorPW)
+	code, _ = op.get("/users")
+	assert.Equal(t, 403, code, "people are the admins' business")
+}

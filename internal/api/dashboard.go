@@ -32,7 +32,7 @@ var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"ago": ago}
 	base := template.Must(template.New("layout").Funcs(funcs).ParseFS(webFS, "web/layout.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "overview", "orders", "printers", "stations", "queue", "templates", "audit", "station"} {
+	for _, name := range []string{"login", "overview", "orders", "printers", "stations", "queue", "templates", "audit", "station", "users"} {
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(webFS, "web/"+name+".html"))
 	}
 	return out
@@ -55,7 +55,8 @@ func ago(t time.Time) string {
 type navItem struct{ Page, Name, Href string }
 
 var nav = []navItem{{"overview", "Overview", "/"}, {"orders", "Orders", "/orders"}, {"printers", "Printers", "/printers"},
-	{"stations", "Stations", "/stations"}, {"queue", "Queue", "/queue"}, {"templates", "Templates", "/templates"}, {"audit", "Audit", "/audit"}}
+	{"stations", "Stations", "/stations"}, {"queue", "Queue", "/queue"}, {"templates", "Templates", "/templates"}, {"audit", "Audit", "/audit"},
+	{"users", "People", "/users"}}
 
 // view is what the layout renders.
 type view struct {
@@ -104,10 +105,11 @@ var livePages = map[string]func(s *Server, ctx context.Context) (any, error){
 	"stations": (*Server).stationsPage,
 	"queue":    (*Server).queuePage,
 	"audit":    (*Server).auditPage,
+	"users":    (*Server).usersPage,
 }
 
 var titles = map[string]string{"overview": "Overview", "orders": "Orders", "printers": "Printers", "stations": "Stations",
-	"queue": "Queue", "audit": "Audit log"}
+	"queue": "Queue", "audit": "Audit log", "users": "People"}
 
 func (s *Server) dashboardRoutes(mux mux) {
 	static, _ := fs.Sub(webFS, "web/static")
@@ -391,6 +393,19 @@ func (s *Server) queuePage(ctx context.Context) (any, error) {
 	}
 	out["Stats"], out["Parked"], out["Pending"] = st, parked, pending
 	return out, nil
+}
+
+// usersPage lists the people and the paired station screens.
+func (s *Server) usersPage(ctx context.Context) (any, error) {
+	if s.cfg.People == nil {
+		return map[string]any{}, nil
+	}
+	list, err := s.cfg.People.Users.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	devices, err := s.cfg.People.Devices.List(ctx)
+	return map[string]any{"Users": list, "Devices": devices}, err
 }
 
 // queryKey carries a page's query (its filters) to its data.

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/edgeagent/edgeagent/internal/v2"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 )
 
 // notFound answers a request no route took, in the shape of the API its

@@ -1,12 +1,17 @@
 package api
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"image/png"
 	"net/http"
 	"strconv"
 
 	"github.com/edgeagent/edgeagent/internal/users"
-	"github.com/edgeagent/edgeagent/internal/v2"
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
+	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
 // peopleRequest is the body of the people routes.
@@ -93,7 +98,19 @@ func (s *Server) peopleRoutes(mux mux) {
 	}))
 	mux.HandleFunc("POST /api/v1/users/{name}/badge", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
 		badge, err := u.SetBadge(r.Context(), actor, r.PathValue("name"))
-		return map[string]any{"badge": badge}, err
+		if err != nil {
+			return nil, err
+		}
+		// The code is shown once: with it, a picture of the badge to print.
+		out := map[string]any{"badge": badge}
+		zplBadge := fmt.Sprintf("^XA^PW600^LL260^FO30,20^A0N,36,30^FD%s^FS^FO30,70^BY2^BCN,120,N,N,N^FD%s^FS^XZ", r.PathValue("name"), badge)
+		if img, _, err := zpl.Preview([]byte(zplBadge), zpl.PreviewOptions{DPMM: 8}); err == nil {
+			var buf bytes.Buffer
+			if png.Encode(&buf, img) == nil {
+				out["png"] = base64.StdEncoding.EncodeToString(buf.Bytes())
+			}
+		}
+		return out, nil
 	}))
 	mux.HandleFunc("POST /api/v1/users/{name}/pin", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
 		return nil, u.SetPIN(r.Context(), actor, r.PathValue("name"), req.PIN)

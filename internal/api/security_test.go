@@ -4,51 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// Every route that changes or reveals the line's work refuses a missing or
-// wrong token. The routes come from the server itself, so a new one cannot
-// slip through.
-func TestEveryRouteNeedsAToken(t *testing.T) {
-	s, _ := withWork(t)
-	public := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /api/openapi.yaml": true,
-		"GET /login": true, "POST /login": true, "POST /logout": true, "GET /static/": true, "GET /ui/live": true,
-		"GET /templates": true, "GET /templates/{file}": true, "GET /station/{name}": true, "GET /": true}
-	for _, p := range []string{"orders", "printers", "stations", "queue", "audit"} {
-		public["GET /"+p] = true // pages show, their actions need a session
-	}
-	fill := regexp.MustCompile(`\{[^}]+\}`)
-	checked := 0
-	for _, route := range s.Routes() {
-		if public[route] {
-			continue
-		}
-		method, path, _ := strings.Cut(route, " ")
-		path = fill.ReplaceAllStringFunc(path, func(p string) string {
-			return map[string]string{"{name}": "case-1", "{id}": "1", "{sscc}": "095060001343521236", "{tag}": "p1", "{gtin}": "09506000134352"}[p]
-		})
-		for _, tok := range []string{"", "wrong-token-0123456789"} {
-			req, _ := http.NewRequest(method, "http://"+s.Addr()+path, strings.NewReader(`{}`))
-			if tok != "" {
-				req.Header.Set("Authorization", "Bearer "+tok)
-				req.Header.Set("x-access-token", tok)
-			}
-			req.Header.Set("x-channel-key", "ch")
-			resp, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			resp.Body.Close()
-			assert.Contains(t, []int{401, 403}, resp.StatusCode, "%s with token %q answered %d", route, tok, resp.StatusCode)
-		}
-		checked++
-	}
-	assert.Greater(t, checked, 20, "routes checked")
-}
 
 func TestBodiesAreBounded(t *testing.T) {
 	s, _ := withWork(t)

@@ -45,7 +45,13 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
       .then(function (res) {
-        if (res[0]) { toast("Done.", false); if (f.dataset.reload) window.location.reload(); }
+        if (res[0] && f.dataset.show === "badge" && res[1].badge) {
+          // A new badge is shown once: its code and a picture to print.
+          var w = window.open("", "_blank");
+          if (w) w.document.write('<title>Badge</title><p>' + res[1].badge.replace(/[<>&]/g, "") + '</p>' +
+            (res[1].png ? '<img alt="badge" src="data:image/png;base64,' + res[1].png + '">' : '') + '<p><button onclick="print()">Print</button></p>');
+          toast("New badge made: print it now, it is shown once.", false);
+        } else if (res[0]) { toast("Done.", false); if (f.dataset.reload) window.location.reload(); }
         else toast(res[1].error || res[1].message || "Refused.", true);
       })
       .catch(function (err) { toast("The agent did not answer: " + err, true); });
