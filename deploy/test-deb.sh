@@ -89,7 +89,7 @@ grep -q "data_dir: $root/var/lib/edgeagent" "$cfg" || fail "the upgrade replaced
 start
 stop
 "$root/usr/bin/edgeagent" queue status --config "$cfg" > "$work/status" 2>&1 || true; grep -q "^pending: *1$" "$work/status" || { cat "$work/status" "$work/agent.log" >&2; fail "the upgrade lost the queue"; }
-grep -q '"migrations_applied":1' "$work/agent.log" || grep -q 'migrations_applied=1' "$work/agent.log" || \
+grep -Eq '"migrations_applied":[1-9]' "$work/agent.log" || grep -Eq 'migrations_applied=[1-9]' "$work/agent.log" || \
 	{ [ -z "$old" ] && echo "(no older revision in this clone: no migration to apply)"; } || fail "the upgrade did not migrate the database"
 echo "upgraded: configuration kept, database migrated by the new version, queue kept"
 
