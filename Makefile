@@ -22,7 +22,8 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-15s %s\n", $$1, $$2}'
 
 deps: ## install missing system packages (as root), or say what to install
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@command -v dpkg >/dev/null || { echo "not a Debian system: install libusb-1.0 (with its headers), pkg-config, gcc and chromium yourself"; exit 0; }; \
+	missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then echo "system packages present:$(foreach p,$(SYSTEM_PACKAGES), $(p))"; \
 	elif [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; \
 		(apt-get install -y --no-install-recommends $$missing || (apt-get update && apt-get install -y --no-install-recommends $$missing)); \
@@ -31,11 +32,11 @@ deps: ## install missing system packages (as root), or say what to install
 build: ## build bin/edgeagent with the version linked in
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/edgeagent
 
-run: build ## the demo: the whole line on emulated printers and an emulated cloud, dashboard in the browser
+run: deps build ## the demo: the whole line on emulated printers and an emulated cloud, dashboard in the browser
 	@mkdir -p $(DEMO_DIR) && chmod 700 $(DEMO_DIR)
 	$(BIN) demo --data $(DEMO_DIR) --listen $(DEMO_LISTEN)
 
-test: ## run every test with the race detector and compile the hardware tests
+test: deps ## run every test with the race detector and compile the hardware tests
 	$(GO) vet -tags hardware ./...
 	$(GO) test -tags hardware -count=1 -run '^$$' ./hardware-tests/... >/dev/null
 	$(GO) test -race -count=1 ./...

@@ -117,6 +117,9 @@ func commands() []*command {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := &command{name: "edgeagent", summary: "shopfloor edge agent for serialization packaging lines", sub: commands()}
 	cmd, path, rest := root, []string{"edgeagent"}, args
+	if len(rest) > 0 && (rest[0] == "--version" || rest[0] == "-version" || rest[0] == "-v") {
+		rest = append([]string{"version"}, rest[1:]...)
+	}
 	for len(cmd.sub) > 0 {
 		if len(rest) == 0 || isHelp(rest[0]) || rest[0] == "help" {
 			printHelp(stdout, cmd, path)

@@ -148,10 +148,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := a.People.Users.Add(ctx, "demo", "demo", users.Admin, password); err != nil && !errors.Is(err, users.ErrExists) {
 		return err
 	}
+	if err := writeConfig(filepath.Join(cfg.Dir, "edgeagent.yaml"), cfg.Dir, a.API.Addr(), token); err != nil {
+		return err
+	}
 	fmt.Fprintf(cfg.Out, "\n  edgeagent demo: dashboard http://%s  (log in as demo with the password %s, also in %s)\n"+
 		"  station screens: http://%s/station/case-1  …/pallet-1  …/samples  …/ship-1\n"+
-		"  local V2 API: x-access-token %s (in %s), x-channel-key demo-line-channel\n  Ctrl-C stops; running it again continues.\n\n",
-		a.API.Addr(), password, filepath.Join(cfg.Dir, "password"), a.API.Addr(), erpToken, filepath.Join(cfg.Dir, "erp-token"))
+		"  local V2 API: x-access-token %s (in %s), x-channel-key demo-line-channel\n"+
+		"  the command line against the demo: edgeagent queue status --config %s\n  Ctrl-C stops; running it again continues.\n\n",
+		a.API.Addr(), password, filepath.Join(cfg.Dir, "password"), a.API.Addr(), erpToken, filepath.Join(cfg.Dir, "erp-token"),
+		filepath.Join(cfg.Dir, "edgeagent.yaml"))
 
 	l := &sim2{a: a, cfg: cfg, cloud: sim}
 	err = l.run(ctx)
@@ -160,6 +165,21 @@ func Run(ctx context.Context, cfg Config) error {
 		err = nil
 	}
 	return err
+}
+
+// writeConfig writes a configuration of the running demo for the command
+// line (queue, labels, containers, users, backup, audit): they reach the
+// demo's agent through its API, or its database when it is stopped.
+func writeConfig(path, dir, listen, token string) error {
+	text := fmt.Sprintf(`# The running demo, for the command line: edgeagent queue status --config %s
+line:
+  name: demo-line
+data_dir: %s
+http:
+  listen: %q
+  token: %q
+`, path, dir, listen, token)
+	return os.WriteFile(path, []byte(text), 0o600)
 }
 
 // readToken reads one of the demo's secrets, making it the first time.
