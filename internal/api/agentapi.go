@@ -20,17 +20,18 @@ func (s *Server) agentRoutes(mux mux) {
 	mux.HandleFunc("POST /api/v1/label-orders/{id}/resume", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
 		return s.cfg.Line.Orders.Resume(r.Context(), actor, r.PathValue("id"))
 	}))
-	mux.HandleFunc("POST /api/v1/labels/{id}/reprint", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+	mux.HandleFunc("POST /api/v1/labels/{id}/reprint", s.agentAction(func(r *http.Request, _ string, req actionRequest) error {
 		id, err := labelID(r)
 		if err != nil {
 			return err
 		}
-		if actor, err = s.signer(r, req.Signature, req.Reason); err != nil {
+		actor, err := s.signer(r, req.Signature, req.Reason)
+		if err != nil {
 			return err
 		}
 		return s.cfg.Line.Ledger.Reprint(r.Context(), actor, id, req.Reason)
 	}))
-	mux.HandleFunc("POST /api/v1/labels/{id}/resolve", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+	mux.HandleFunc("POST /api/v1/labels/{id}/resolve", s.agentAction(func(r *http.Request, _ string, req actionRequest) error {
 		id, err := labelID(r)
 		if err != nil {
 			return err
@@ -38,7 +39,8 @@ func (s *Server) agentRoutes(mux mux) {
 		if req.Printed == nil {
 			return v2.Refuse(http.StatusBadRequest, "printed: give true (the label is on the line) or false (it is not: void it and its serial)")
 		}
-		if actor, err = s.signer(r, req.Signature, req.Reason); err != nil {
+		actor, err := s.signer(r, req.Signature, req.Reason)
+		if err != nil {
 			return err
 		}
 		return s.cfg.Line.Ledger.Resolve(r.Context(), actor, id, *req.Printed, req.Reason)

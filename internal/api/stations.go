@@ -107,19 +107,20 @@ func (s *Server) stationRoutes(mux mux) {
 		}
 		writeJSON(w, http.StatusOK, cs)
 	}))
-	mux.HandleFunc("POST /api/v1/containers/{sscc}/disaggregate", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
+	mux.HandleFunc("POST /api/v1/containers/{sscc}/disaggregate", s.agentAction(func(r *http.Request, _ string, req actionRequest) error {
 		actor, err := s.signer(r, req.Signature, req.Reason)
 		if err != nil {
 			return err
 		}
 		return s.cfg.Line.Containers.Disaggregate(r.Context(), actor, r.PathValue("sscc"), req.Reason)
 	}))
-	mux.HandleFunc("POST /api/v1/containers/remove", s.agentResult(func(r *http.Request, actor string, req actionRequest) (map[string]any, error) {
+	mux.HandleFunc("POST /api/v1/containers/remove", s.agentResult(func(r *http.Request, _ string, req actionRequest) (map[string]any, error) {
 		it, err := containers.ParseItem(req.Item)
 		if err != nil {
 			return nil, err
 		}
-		if actor, err = s.signer(r, req.Signature, req.Reason); err != nil {
+		actor, err := s.signer(r, req.Signature, req.Reason)
+		if err != nil {
 			return nil, err
 		}
 		in, err := s.cfg.Line.Containers.Remove(r.Context(), actor, it, req.Reason)

@@ -101,9 +101,9 @@ type flakyLedger struct {
 	failPrinting, failPrinted int
 	onPrinting                func() // called on each Printing, before it answers
 
-	mu                       sync.Mutex
-	printingAt, printedAt    []time.Time
-	unknownCalls, nextCalled int
+	mu                    sync.Mutex
+	printingAt, printedAt []time.Time
+	unknownCalls          int
 }
 
 var errDiskFull = errors.New("database or disk is full")
