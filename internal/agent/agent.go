@@ -205,9 +205,14 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger) (*Agent, error) 
 		a.wg.Add(1)
 		go func(ss stationSource) { defer a.wg.Done(); a.readScanner(runCtx, ss) }(ss)
 	}
-	a.wg.Add(2)
-	go func() { defer a.wg.Done(); a.Dispatcher.Run(runCtx) }()
+	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.Line.Orders.Run(runCtx) }()
+	if cfg.Cloud != nil {
+		// Without a cloud the facts wait in the outbox, untouched: no
+		// attempts are spent, and they go once a cloud is configured.
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); a.Dispatcher.Run(runCtx) }()
+	}
 	if client != nil {
 		every := cfg.PullEvery
 		if every <= 0 {
@@ -269,7 +274,7 @@ func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error)
 	}
 	a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: a.DB.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
 		ServiceToken: cfg.ServiceToken, MetricsToken: cfg.MetricsToken, People: a.People,
-		Scan: a.PageScan, DB: a.DB, Dispatcher: a.Dispatcher, Printers: a.printerStatus, Scanners: a.scannerStatus, TestPrint: a.testPrint,
+		Scan: a.PageScan, DB: a.DB, Dispatcher: a.Dispatcher, CloudConfigured: cfg.Cloud != nil, Printers: a.printerStatus, Scanners: a.scannerStatus, TestPrint: a.testPrint,
 		Templates: cfg.Templates, Version: cfg.Version}, a.log.With().Str("component", "http").Logger())
 	if err != nil {
 		return nil, err

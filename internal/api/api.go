@@ -60,6 +60,8 @@ type Config struct {
 	// RateLimit bounds requests to the local API per client address and
 	// second (default 200, burst twice as many); logins get 5 a minute.
 	RateLimit float64
+	// CloudConfigured says whether the line syncs to a cloud at all.
+	CloudConfigured bool
 	// MaxStreams bounds the live streams (dashboard pages and station
 	// screens) open at once (default 128).
 	MaxStreams int

@@ -269,6 +269,7 @@ type Overview struct {
 	Orders   []orders.LabelOrderView
 	Stations []stationView
 	Sync     queue.Stats
+	Cloud    string // connected, unreachable since …, or not configured
 	Counts   Counts
 }
 
@@ -310,7 +311,19 @@ func (s *Server) overview(ctx context.Context) (any, error) {
 	if o.Sync.Parked > 0 {
 		o.Alerts = append(o.Alerts, Alert{Level: "warn", Text: plural(o.Sync.Parked, "fact was", "facts were") + " refused by the cloud: see the", Link: "/queue", Where: "Queue page"})
 	}
-	if !o.Sync.OldestPending.IsZero() && time.Since(o.Sync.OldestPending) > 5*time.Minute {
+	o.Cloud = "not configured"
+	switch {
+	case !s.cfg.CloudConfigured:
+	case !o.Sync.FailingSince.IsZero():
+		o.Cloud = "unreachable since " + o.Sync.FailingSince.UTC().Format("15:04:05") + " UTC"
+		if time.Since(o.Sync.FailingSince) > 30*time.Second {
+			o.Alerts = append(o.Alerts, Alert{Level: "warn", Text: fmt.Sprintf("The cloud is unreachable since %s (%s): the line keeps working, %s wait; see the",
+				ago(o.Sync.FailingSince), o.Sync.LastFailure, plural(o.Sync.Pending, "fact", "facts")), Link: "/queue", Where: "Queue page"})
+		}
+	default:
+		o.Cloud = "connected"
+	}
+	if s.cfg.CloudConfigured && o.Sync.FailingSince.IsZero() && !o.Sync.OldestPending.IsZero() && time.Since(o.Sync.OldestPending) > 5*time.Minute {
 		o.Alerts = append(o.Alerts, Alert{Level: "warn", Text: fmt.Sprintf("The cloud has not taken %s for %s: the line keeps working, they wait", plural(o.Sync.Pending, "fact", "facts"), ago(o.Sync.OldestPending)), Link: "/queue", Where: "Queue page"})
 	}
 	return o, nil

@@ -22,6 +22,10 @@ type Stats struct {
 	LastSuccess    time.Time // of this dispatcher
 	DeliveredTotal uint64    // by this dispatcher since start
 	ParkedTotal    uint64
+	// FailingSince is since when the service has given only temporary
+	// failures (zero while it answers); LastFailure is the last reason.
+	FailingSince time.Time
+	LastFailure  string
 }
 
 // Stats reads the depth by state and the age of the oldest pending item.
@@ -29,6 +33,7 @@ func (d *Dispatcher) Stats(ctx context.Context) (Stats, error) {
 	s, err := ReadStats(ctx, d.db)
 	d.mu.Lock()
 	s.LastSuccess = d.lastSuccess
+	s.FailingSince, s.LastFailure = d.failingSince, d.lastFailure
 	d.mu.Unlock()
 	s.DeliveredTotal, s.ParkedTotal = d.delivered.Load(), d.parked.Load()
 	return s, err

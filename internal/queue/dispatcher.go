@@ -124,8 +124,12 @@ type Dispatcher struct {
 	mu          sync.Mutex
 	pausedUntil time.Time
 	lastSuccess time.Time
-	delivered   atomic.Uint64
-	parked      atomic.Uint64
+	// The service's reachability: since when temporary failures (the
+	// network, 5xx, 429) are all it answers, and the last one's reason.
+	failingSince time.Time
+	lastFailure  string
+	delivered    atomic.Uint64
+	parked       atomic.Uint64
 }
 
 // NewDispatcher returns a dispatcher; Run drives it.
@@ -387,9 +391,10 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 	}
 	now := nowMS()
 	var deliveredN, parkedN int
+	var tempFailure string // a temporary failure's reason, if any
 	var pauseAuth bool
 	err := d.db.Write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
-		deliveredN, parkedN, pauseAuth = 0, 0, false
+		deliveredN, parkedN, pauseAuth, tempFailure = 0, 0, false, ""
 		var delivered []any
 		var deliveredItems []Pending
 		retry := map[retryKey][]any{} // items failing alike are updated together
@@ -412,6 +417,7 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 			default:
 				k := retryKey{attempts: p.Attempts, after: o.Failure.RetryAfter, msg: o.Failure.Message}
 				retry[k] = append(retry[k], p.ID)
+				tempFailure = o.Failure.Message
 			}
 		}
 		for k, ids := range retry {
@@ -438,11 +444,21 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 	}
 	d.delivered.Add(uint64(deliveredN))
 	d.parked.Add(uint64(parkedN))
-	if deliveredN > 0 {
-		d.mu.Lock()
-		d.lastSuccess = time.Now()
-		d.mu.Unlock()
+	d.mu.Lock()
+	switch {
+	case deliveredN > 0 || parkedN > 0:
+		// The service answered: it is reachable.
+		if deliveredN > 0 {
+			d.lastSuccess = time.Now()
+		}
+		d.failingSince, d.lastFailure = time.Time{}, ""
+	case tempFailure != "":
+		if d.failingSince.IsZero() {
+			d.failingSince = time.Now()
+		}
+		d.lastFailure = tempFailure
 	}
+	d.mu.Unlock()
 	if parkedN > 0 {
 		d.log.Warn().Str("kind", b.kind).Str("stream", b.stream).Int("parked", parkedN).Msg("the cloud refused items: parked for a person")
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,4 +264,36 @@ func TestDiskFull(t *testing.T) {
 		_, err := New(db).EnqueueNow(ctx, Item{Kind: "commission", Stream: "s", Key: "after", Payload: big})
 		return err == nil
 	}, 10*time.Second, 20*time.Millisecond, "normal service once space returns")
+}
+
+// While the service gives only temporary failures, the dispatcher says
+// since when and why; its first answer clears that.
+func TestReachabilityIsReported(t *testing.T) {
+	db := openDB(t, store.Config{})
+	var down atomic.Bool
+	down.Store(true)
+	s := &fakeSender{answer: func(_ string, items []Pending) []Outcome {
+		out := make([]Outcome, len(items))
+		for i := range out {
+			if down.Load() {
+				out[i].Failure = &Failure{Class: Temporary, Message: "dial tcp: connection refused"}
+			} else {
+				out[i].Delivered = true
+			}
+		}
+		return out
+	}}
+	d, stop := run(t, db, s, Config{})
+	defer stop()
+	enqueue(t, db, Item{Kind: "commission", Stream: "s", Key: "a"})
+	require.Eventually(t, func() bool {
+		st, err := d.Stats(context.Background())
+		return err == nil && !st.FailingSince.IsZero() && st.LastFailure == "dial tcp: connection refused"
+	}, 10*time.Second, 5*time.Millisecond)
+	down.Store(false)
+	waitState(t, db, 0)
+	require.Eventually(t, func() bool {
+		st, err := d.Stats(context.Background())
+		return err == nil && st.FailingSince.IsZero() && st.LastFailure == "" && !st.LastSuccess.IsZero()
+	}, 10*time.Second, 5*time.Millisecond)
 }
