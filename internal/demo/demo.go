@@ -126,8 +126,8 @@ func Run(ctx context.Context, cfg Config) error {
 		SSCC:        config.SSCC{CompanyPrefix: "9506000", Extension: 0},
 		Stations: []config.Station{
 			{Name: "case-1", Mode: stations.ModeCase, Printer: "case-printer", GS: "|"},
-			{Name: "pallet-1", Mode: stations.ModePallet, Printer: "case-printer"},
-			{Name: "samples", Mode: stations.ModeDecommission, Reason: "sample"},
+			{Name: "pallet-1", Mode: stations.ModePallet, Printer: "case-printer", GS: "|"},
+			{Name: "samples", Mode: stations.ModeDecommission, Reason: "sample", GS: "|"},
 			{Name: "ship-1", Mode: stations.ModeShip, Printer: "case-printer", IntegrationID: 70, GS: "|"},
 		}}
 	line.DataDir = cfg.Dir

@@ -176,7 +176,7 @@ func TestDemoInABrowser(t *testing.T) {
 		// The station screen: a scan typed by a wedge scanner.
 		chromedp.WaitVisible("#scan"),
 		chromedp.SendKeys("#scan", "ORD-2024-00180"+kb.Enter),
-		poll(`document.getElementById("verdict-text").textContent.includes("Order ORD-2024-00180 added")`),
+		poll(`document.getElementById("verdict-text").textContent === "Order added" && document.getElementById("verdict-detail").textContent.includes("Order ORD-2024-00180 added")`),
 	))
 	class, err := chromedp.Run(bctx, chromedp.AttributeValue("#verdict", "class"))
 	require.NoError(t, err)
@@ -187,7 +187,10 @@ func TestDemoInABrowser(t *testing.T) {
 	))
 	text, err := chromedp.Run(bctx, chromedp.Text("#verdict-text"))
 	require.NoError(t, err)
-	assert.Contains(t, text, "scanned twice")
+	assert.Equal(t, "Scanned twice", text, "a short headline")
+	detail, err := chromedp.Run(bctx, chromedp.Text("#verdict-detail"))
+	require.NoError(t, err)
+	assert.Contains(t, detail, "scanned twice", "and the detail below it")
 
 	// Retry the parked item.
 	require.NoError(t, chromedp.Do(bctx,

@@ -90,7 +90,7 @@ func TestShipStationCollectsAndRequestsLabels(t *testing.T) {
 	require.NoError(t, ships.ShipLabelled(ctx, os[1].ID, []byte("^XA^FDORD-1^FS^XZ")))
 	select {
 	case nv := <-news:
-		assert.Equal(t, Verdict{Station: "ship", At: nv.At, OK: true, Code: "ship_label", Message: "Label for order ORD-1 printing", Mode: ModeShip}, nv)
+		assert.Equal(t, Verdict{Station: "ship", At: nv.At, OK: true, Code: "ship_label", Headline: "Shipping label printing", Message: "Label for order ORD-1 printing", Mode: ModeShip}, nv)
 	case <-time.After(5 * time.Second):
 		t.Fatal("the station was not told")
 	}

@@ -59,6 +59,9 @@ func (s *Station) Subscribe() (<-chan Verdict, func()) {
 }
 
 func (s *Station) publish(v Verdict) {
+	if v.Headline == "" {
+		v.Headline = Headline(v.Code, v.Message)
+	}
 	s.smu.Lock()
 	defer s.smu.Unlock()
 	for ch := range s.subs {
@@ -175,6 +178,7 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 	} else {
 		s.refused.Add(1)
 	}
+	v.Headline = Headline(v.Code, v.Message)
 	s.publish(v)
 	return v, nil
 }
@@ -409,6 +413,9 @@ type StationState struct {
 	Mode      string    `json:"mode"`
 	Reason    string    `json:"reason,omitempty"`
 	Order     string    `json:"order,omitempty"`
+	Product   string    `json:"product,omitempty"` // of the packaging order
+	Batch     string    `json:"batch,omitempty"`
+	Expiry    string    `json:"expiry,omitempty"`
 	Container string    `json:"container,omitempty"`
 	Level     string    `json:"level,omitempty"`
 	Count     int       `json:"count"`
@@ -423,6 +430,31 @@ func (s *Station) State(ctx context.Context, n int) (StationState, error) {
 	if err := db.QueryRowContext(ctx, `SELECT mode, reason, order_id, container FROM stations WHERE name = ?`, s.cfg.Name).
 		Scan(&st.Mode, &st.Reason, &st.Order, &st.Container); err != nil {
 		return st, err
+	}
+	order := st.Order
+	if order == "" {
+		// The line's only open order, if there is just one.
+		rows, err := db.QueryContext(ctx, `SELECT order_id FROM packaging_orders WHERE status IN ('Open', 'In progress') ORDER BY created_at LIMIT 2`)
+		if err == nil {
+			var ids []string
+			for rows.Next() {
+				var id string
+				if rows.Scan(&id) == nil {
+					ids = append(ids, id)
+				}
+			}
+			rows.Close()
+			if len(ids) == 1 {
+				order = ids[0]
+			}
+		}
+	}
+	if order != "" {
+		var p, b, e sql.NullString
+		if err := db.QueryRowContext(ctx, `SELECT json_extract(data, '$.product_code'), json_extract(data, '$.batch'), json_extract(data, '$.expiry_date')
+			FROM packaging_orders WHERE order_id = ?`, order).Scan(&p, &b, &e); err == nil {
+			st.Order, st.Product, st.Batch, st.Expiry = order, p.String, b.String, e.String
+		}
 	}
 	if st.Container != "" {
 		var product sql.NullString
@@ -444,6 +476,7 @@ func (s *Station) State(ctx context.Context, n int) (StationState, error) {
 		if err := rows.Scan(&v.Scan, &at, &v.OK, &v.Code, &v.Message, &v.Raw, &v.Container); err != nil {
 			return st, err
 		}
+		v.Headline = Headline(v.Code, v.Message)
 		v.Station, v.At = s.cfg.Name, time.UnixMilli(at)
 		st.Recent = append(st.Recent, v)
 	}
@@ -512,7 +545,7 @@ func (s *Station) needsPerson(ctx context.Context, sc Scan) bool {
 
 // record stores a verdict that changes nothing but the record of the scan.
 func (s *Station) record(ctx context.Context, sc Scan, code, msg string) (Verdict, bool, error) {
-	v := Verdict{Station: s.cfg.Name, At: sc.At, Raw: printable(sc.Raw), OK: code == "signed_on", Code: code, Message: msg}
+	v := Verdict{Station: s.cfg.Name, At: sc.At, Raw: printable(sc.Raw), OK: code == "signed_on", Code: code, Message: msg, Headline: Headline(code, msg)}
 	err := s.reg.db.Write(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRow(`SELECT mode, reason, container FROM stations WHERE name = ?`, s.cfg.Name).Scan(&v.Mode, &v.Reason, &v.Container); err != nil {
 			return err

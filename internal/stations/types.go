@@ -88,7 +88,8 @@ type Verdict struct {
 	At        time.Time `json:"at"`
 	OK        bool      `json:"ok"`
 	Code      string    `json:"code"`
-	Message   string    `json:"message"`
+	Headline  string    `json:"headline"` // a few words, for the screen
+	Message   string    `json:"message"`  // the detail: what and why
 	Raw       string    `json:"raw,omitempty"`
 	Mode      string    `json:"mode"`
 	Reason    string    `json:"reason,omitempty"`

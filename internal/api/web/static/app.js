@@ -81,13 +81,16 @@
     if (v.scan) seen[v.scan] = true;
     verdict.className = "verdict " + (v.ok ? "ok" : "bad");
     verdict.dataset.code = v.code;
-    text.textContent = v.message;
-    document.getElementById("mode").textContent = v.mode + (v.reason ? " · " + v.reason : "");
-    document.getElementById("container").textContent = v.container || "—";
-    document.getElementById("count").textContent = v.container ? v.count + (v.capacity ? " / " + v.capacity : "") : "";
+    text.textContent = v.headline || v.message;
+    document.getElementById("verdict-detail").textContent = v.headline ? v.message : "";
+    if (v.mode) document.getElementById("mode").textContent = v.mode + (v.reason ? " · " + v.reason : "");
+    if (v.mode) { // a verdict of the station (not a failure to reach it): its view of the container
+      document.getElementById("container").textContent = v.container || "—";
+      document.getElementById("count").textContent = v.container ? v.count + (v.capacity ? " / " + v.capacity : "") : "";
+    }
     var li = document.createElement("li");
     li.className = v.ok ? "good" : "bad";
-    li.textContent = v.message;
+    li.textContent = (v.headline ? v.headline + ": " : "") + v.message;
     recent.insertBefore(li, recent.firstChild);
     while (recent.children.length > 12) recent.removeChild(recent.lastChild);
     if (!v.ok) beep();
@@ -113,7 +116,7 @@
   if (!form) return;
   var input = document.getElementById("scan");
   // A wedge scanner types into whatever has focus: keep it here.
-  setInterval(function () { if (document.activeElement !== input) input.focus(); }, 1000);
+  setInterval(function () { if (document.activeElement !== input) input.focus({ preventScroll: true }); }, 1000);
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var data = input.value;
@@ -124,8 +127,8 @@
       .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
       .then(function (res) {
         if (res[0]) show(res[1]);
-        else show({ ok: false, code: "not_recorded", message: res[1].error || "Scan not recorded: scan again", mode: "", count: 0 });
+        else show({ ok: false, code: "not_recorded", headline: "Not recorded", message: res[1].error || "Scan not recorded: scan again", mode: "", count: 0 });
       })
-      .catch(function () { show({ ok: false, code: "not_recorded", message: "The agent did not answer: scan again", mode: "", count: 0 }); });
+      .catch(function () { show({ ok: false, code: "not_recorded", headline: "Not recorded", message: "The agent did not answer: scan again", mode: "", count: 0 }); });
   });
 })();
