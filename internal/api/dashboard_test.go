@@ -209,3 +209,19 @@ func TestDashboardPagesAndLogin(t *testing.T) {
 	_, body = se.get("/audit?user=user:nobody")
 	assert.Contains(t, body, "Nothing matches.")
 }
+
+// A label order stored without execute is released from the dashboard.
+func TestReleaseFromTheDashboard(t *testing.T) {
+	s, l := withWork(t)
+	q := 2
+	require.NoError(t, l.Orders.CreateLabelOrder(context.Background(), "erp", v2.LabelOrder{OrderID: "LO-HOLD", ProductCode: "09506000134352",
+		ProductCodeSchema: "GTIN", Batch: "AB12", Quantity: &q, DestinationTag: "p1", TemplateTag: "pack"}))
+	se := login(t, s, "ana", supervisorPW)
+	_, page := se.get("/orders")
+	assert.Contains(t, page, `data-api="/api/v1/label-orders/LO-HOLD/resume"`, "a Release button")
+	code, body := se.post("/api/v1/label-orders/LO-HOLD/resume", `{}`, se.csrf)
+	require.Equal(t, 200, code, body)
+	status, _, err := l.Orders.Status(context.Background(), "LO-HOLD")
+	require.NoError(t, err)
+	assert.NotEqual(t, "created", string(status))
+}
