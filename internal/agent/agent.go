@@ -291,7 +291,7 @@ func (a *Agent) sender(cfg Config) (queue.Sender, *cloud.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cs := cloudsync.Sender{Client: client, Ship: shipRecorder{a}, ShipPoll: cfg.ShipPoll}
+	cs := &cloudsync.Sender{Client: client, Ship: shipRecorder{a}, ShipPoll: cfg.ShipPoll}
 	if cfg.Shipping != nil {
 		if cs.Shipping, err = cloud.NewShipping(*cfg.Shipping); err != nil {
 			return nil, nil, fmt.Errorf("shipping: %w", err)

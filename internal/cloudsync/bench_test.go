@@ -97,7 +97,7 @@ func BenchmarkDrain1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // measure the drain's peak alone
-		d := queue.NewDispatcher(db, Sender{Client: c}, queue.Config{Workers: 4, DefaultBatch: 1000, Poll: 5 * time.Millisecond}, zerolog.Nop())
+		d := queue.NewDispatcher(db, &Sender{Client: c}, queue.Config{Workers: 4, DefaultBatch: 1000, Poll: 5 * time.Millisecond}, zerolog.Nop())
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		b.StartTimer()

@@ -14,7 +14,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/cloud"
@@ -33,6 +35,47 @@ type Sender struct {
 	// ShipPoll is the pause between looks at a shipment whose label is not
 	// ready (default 2s).
 	ShipPoll time.Duration
+
+	settled settled
+}
+
+// settled remembers, per aggregation item still open, the children the
+// cloud said are already where the item puts them, so that the attempt
+// after a failure starts from what is left rather than from the whole
+// list: a pallet of sixty cases whose first request was applied but
+// unanswered would otherwise need sixty answers in a row without a fault.
+// It is a hint held in memory; after a restart the cloud's answers name
+// the children again.
+type settled struct {
+	mu sync.Mutex
+	m  map[int64]map[string]bool // item → children settled
+}
+
+// maxSettled bounds the items remembered; past it the memory starts over.
+const maxSettled = 10000
+
+func (s *settled) get(id int64) map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.m[id])
+}
+
+func (s *settled) add(id int64, child string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= maxSettled {
+		s.m = map[int64]map[string]bool{}
+	}
+	if s.m[id] == nil {
+		s.m[id] = map[string]bool{}
+	}
+	s.m[id][child] = true
+}
+
+func (s *settled) forget(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, id)
 }
 
 // ShipRecorder keeps what became of each shipping order, durably, before
@@ -47,7 +90,7 @@ type ShipRecorder interface {
 }
 
 // Send delivers one batch.
-func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []queue.Outcome {
+func (s *Sender) Send(ctx context.Context, kind string, items []queue.Pending) []queue.Outcome {
 	out := make([]queue.Outcome, len(items))
 	switch kind {
 	case facts.KindCommission, facts.KindDecommission:
@@ -59,7 +102,7 @@ func (s Sender) Send(ctx context.Context, kind string, items []queue.Pending) []
 				out[i].Failure = permanent("payload: " + err.Error())
 				continue
 			}
-			out[i] = s.aggregation(ctx, kind, a)
+			out[i] = s.aggregation(ctx, kind, p.ID, a)
 		}
 		return out
 	case facts.KindPackagingOrder:
@@ -110,7 +153,7 @@ func withResend(ctx context.Context, call func() error) error {
 // rest goes again at once, so a batch costs one request more than the
 // answers it takes to name what was done; the cloud lists every serial a
 // commission refused in one answer.
-func (s Sender) serials(ctx context.Context, kind string, items []queue.Pending) []queue.Outcome {
+func (s *Sender) serials(ctx context.Context, kind string, items []queue.Pending) []queue.Outcome {
 	out := make([]queue.Outcome, len(items))
 	sf := make([]facts.SerialFact, len(items))
 	index := make(map[string]int, len(items)) // serial → item; the natural key makes serials unique in a batch
@@ -161,7 +204,7 @@ func (s Sender) serials(ctx context.Context, kind string, items []queue.Pending)
 
 // serialCall sends one commission or decommission of serials; f holds the
 // fields the batch shares (its batch key).
-func (s Sender) serialCall(ctx context.Context, kind string, f facts.SerialFact, serials []string) error {
+func (s *Sender) serialCall(ctx context.Context, kind string, f facts.SerialFact, serials []string) error {
 	if kind == facts.KindCommission {
 		_, err := s.Client.Commission(ctx, cloud.Commission{ProductCode: f.ProductCode, ProductCodeSchema: "GTIN",
 			Batch: f.Batch, ExpiryDate: f.ExpiryDate, Serials: serials})
@@ -210,10 +253,20 @@ func settleSerials(err error, kind, want string, index map[string]int, out []que
 // another container is a real refusal, and the item is parked with the
 // cloud's words. The item is delivered when the cloud has taken what was
 // left.
-func (s Sender) aggregation(ctx context.Context, kind string, a cloud.Aggregation) queue.Outcome {
+func (s *Sender) aggregation(ctx context.Context, kind string, id int64, a cloud.Aggregation) queue.Outcome {
+	trimmed := false // children left out as settled
+	for child := range s.settled.get(id) {
+		a, _ = without(a, child, true)
+		a, _ = without(a, child, false)
+		trimmed = true
+	}
 	for {
 		if ctx.Err() != nil {
 			return queue.Outcome{Failure: &queue.Failure{Class: queue.Again, Message: ctx.Err().Error()}}
+		}
+		if trimmed && len(a.ChildTradeItems)+len(a.ChildContainers) == 0 {
+			s.settled.forget(id)
+			return queue.Outcome{Delivered: true} // every child was where it belongs
 		}
 		err := withResend(ctx, func() error {
 			var err error
@@ -225,25 +278,33 @@ func (s Sender) aggregation(ctx context.Context, kind string, a cloud.Aggregatio
 			return err
 		})
 		if err == nil {
+			s.settled.forget(id)
 			return queue.Outcome{Delivered: true}
 		}
 		var in *cloud.AlreadyAggregatedError
 		var out *cloud.NotInContainerError
 		var dropped bool
+		var child string
 		switch {
 		case kind == facts.KindAggregate && errors.As(err, &in) && in.Parent != a.Parent:
+			s.settled.forget(id)
 			return queue.Outcome{Failure: permanent(fmt.Sprintf("cloud aggregate %s: %s", a.Parent, in.Error()))}
 		case kind == facts.KindAggregate && errors.As(err, &in):
 			a, dropped = without(a, in.Child, in.Container)
+			child = in.Child
 		case kind == facts.KindDisaggregate && errors.As(err, &out) && out.Parent == a.Parent:
 			a, dropped = without(a, out.Child, out.Container)
+			child = out.Child
 		}
 		if !dropped {
-			return queue.Outcome{Failure: classify(err)}
+			f := classify(err)
+			if f.Class == queue.Permanent {
+				s.settled.forget(id)
+			}
+			return queue.Outcome{Failure: f}
 		}
-		if len(a.ChildTradeItems)+len(a.ChildContainers) == 0 {
-			return queue.Outcome{Delivered: true} // every child was where it belongs
-		}
+		s.settled.add(id, child)
+		trimmed = true
 	}
 }
 

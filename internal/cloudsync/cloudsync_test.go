@@ -67,7 +67,7 @@ const commissionPath = "/v1/manufacturer/v2/api/serials/commission"
 
 // drain queues items, runs a dispatcher until none is pending and returns
 // the outbox records.
-func drain(t *testing.T, s Sender, items []queue.Item, batch int) []queue.Record {
+func drain(t *testing.T, s *Sender, items []queue.Item, batch int) []queue.Record {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "data", "q.db")}, zerolog.Nop())
@@ -148,7 +148,7 @@ func TestAmbiguousBatchSettledInFewRequests(t *testing.T) {
 				_, err := c.Commission(context.Background(), cloud.Commission{ProductCode: gtin, ProductCodeSchema: "GTIN", Batch: "AB12", ExpiryDate: "261231", Serials: serials})
 				require.NoError(t, err)
 			}
-			recs := drain(t, Sender{Client: c}, items, n)
+			recs := drain(t, &Sender{Client: c}, items, n)
 			requests, applied := commissionsSent(t, sim)
 			if tc.before > 0 {
 				requests-- // the setup's own
@@ -186,7 +186,7 @@ func TestSerialRefusalsParkOnlyTheirSerial(t *testing.T) {
 	com := func(sn string) queue.Item {
 		return facts.CommissionItem("PO-2", facts.SerialFact{ProductCode: gtin, Batch: "AB12", Serial: sn})
 	}
-	recs := drain(t, Sender{Client: c}, []queue.Item{dec("D1"), dec("D2"), dec("NEVER"), dec("D3"), dec("D4"), com("N1"), com("GONE"), com("N2")}, 100)
+	recs := drain(t, &Sender{Client: c}, []queue.Item{dec("D1"), dec("D2"), dec("NEVER"), dec("D3"), dec("D4"), com("N1"), com("GONE"), com("N2")}, 100)
 	got := map[string]string{}
 	for _, r := range recs {
 		got[r.Kind+" "+r.Key] = r.State + " " + r.LastError
@@ -231,7 +231,7 @@ func TestAggregationDecidesPerChild(t *testing.T) {
 		require.NoError(t, err)
 		_, err = c.Aggregate(ctx, agg(case1, "P1"))
 		require.NoError(t, err)
-		out := Sender{Client: c}.Send(ctx, facts.KindAggregate, pending(facts.ContainerAggregate(agg(case1, "P1", "P2", "P3"), 1, nil)))
+		out := (&Sender{Client: c}).Send(ctx, facts.KindAggregate, pending(facts.ContainerAggregate(agg(case1, "P1", "P2", "P3"), 1, nil)))
 		assert.Equal(t, []queue.Outcome{{Delivered: true}}, out)
 		for _, sn := range []string{"P1", "P2", "P3"} {
 			_, parent := sim.SerialStatus(gtin, sn)
@@ -244,7 +244,7 @@ func TestAggregationDecidesPerChild(t *testing.T) {
 		require.NoError(t, err)
 		_, err = c.Aggregate(ctx, agg(case3, "P2"))
 		require.NoError(t, err)
-		out := Sender{Client: c}.Send(ctx, facts.KindAggregate, pending(facts.ContainerAggregate(agg(case2, "P1", "P2"), 1, nil)))
+		out := (&Sender{Client: c}).Send(ctx, facts.KindAggregate, pending(facts.ContainerAggregate(agg(case2, "P1", "P2"), 1, nil)))
 		require.NotNil(t, out[0].Failure)
 		assert.Equal(t, queue.Permanent, out[0].Failure.Class)
 		assert.Equal(t, "cloud aggregate "+case2+": Serial P2 is already aggregated in "+case3, out[0].Failure.Message)
@@ -255,9 +255,42 @@ func TestAggregationDecidesPerChild(t *testing.T) {
 		sim, c := dropCloud(t, "/v1/manufacturer/v2/api/aggregate/container", 1)
 		_, err := c.Commission(ctx, cloud.Commission{ProductCode: gtin, ProductCodeSchema: "GTIN", Serials: []string{"P1", "P2"}})
 		require.NoError(t, err)
-		out := Sender{Client: c}.Send(ctx, facts.KindAggregate, pending(facts.ContainerAggregate(agg(case1, "P1", "P2"), 1, nil)))
+		out := (&Sender{Client: c}).Send(ctx, facts.KindAggregate, pending(facts.ContainerAggregate(agg(case1, "P1", "P2"), 1, nil)))
 		assert.Equal(t, []queue.Outcome{{Delivered: true}}, out)
 		assert.Equal(t, 1+2, sim.Snapshot().Requests["aggregate"], "the lost one, then one per child found in the container")
+	})
+	t.Run("a big container applied, then a faulty cloud", func(t *testing.T) {
+		// Forty children already in the container, and half the requests
+		// failing: each attempt keeps what the ones before it learned, so
+		// the item settles in about twice forty requests. Starting from the
+		// whole list each time, it would need forty answers in a row
+		// without a fault, and never settle.
+		sim, c := dropCloud(t, "", 0)
+		var sns []string
+		for i := range 40 {
+			sns = append(sns, fmt.Sprintf("B%02d", i))
+		}
+		_, err := c.Commission(ctx, cloud.Commission{ProductCode: gtin, ProductCodeSchema: "GTIN", Serials: sns})
+		require.NoError(t, err)
+		_, err = c.Aggregate(ctx, agg(case1, sns...))
+		require.NoError(t, err)
+		sim.SetFaults(cloudsim.Faults{ErrorRate: map[string]float64{"aggregate": 0.5}, Seed: 7})
+		s := &Sender{Client: c}
+		items := pending(facts.ContainerAggregate(agg(case1, sns...), 1, nil))
+		attempts := 0
+		for ; attempts < 400; attempts++ {
+			out := s.Send(ctx, facts.KindAggregate, items)
+			if out[0].Delivered {
+				break
+			}
+			require.NotNil(t, out[0].Failure)
+			require.Equal(t, queue.Temporary, out[0].Failure.Class, out[0].Failure.Message)
+		}
+		require.Less(t, attempts, 400, "the item settles")
+		assert.Less(t, sim.Snapshot().Requests["aggregate"], 1+300, "each child is asked about until answered, not the whole list each time")
+		s.settled.mu.Lock()
+		assert.Empty(t, s.settled.m, "nothing is remembered for a settled item")
+		s.settled.mu.Unlock()
 	})
 	t.Run("children taken out already", func(t *testing.T) {
 		sim, c := dropCloud(t, "", 0)
@@ -267,7 +300,7 @@ func TestAggregationDecidesPerChild(t *testing.T) {
 		require.NoError(t, err)
 		_, err = c.Disaggregate(ctx, agg(case1, "P1"))
 		require.NoError(t, err)
-		out := Sender{Client: c}.Send(ctx, facts.KindDisaggregate, pending(facts.ContainerDisaggregate(agg(case1, "P1", "P2"), 1, "rework-1")))
+		out := (&Sender{Client: c}).Send(ctx, facts.KindDisaggregate, pending(facts.ContainerDisaggregate(agg(case1, "P1", "P2"), 1, "rework-1")))
 		assert.Equal(t, []queue.Outcome{{Delivered: true}}, out)
 		_, parent := sim.SerialStatus(gtin, "P2")
 		assert.Empty(t, parent, "P2 was taken out too, not only counted")

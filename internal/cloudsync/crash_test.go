@@ -81,7 +81,7 @@ func TestCrashChild(t *testing.T) {
 	require.NoError(t, err)
 	c, err := cloud.New(cloud.Config{BaseURL: os.Getenv("EDGEAGENT_CRASH_CLOUD"), ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 2 * time.Second})
 	require.NoError(t, err)
-	d := queue.NewDispatcher(db, Sender{Client: c}, queue.Config{Workers: 4, DefaultBatch: 20, BaseBackoff: 5 * time.Millisecond,
+	d := queue.NewDispatcher(db, &Sender{Client: c}, queue.Config{Workers: 4, DefaultBatch: 20, BaseBackoff: 5 * time.Millisecond,
 		MaxBackoff: 50 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond, Poll: 5 * time.Millisecond}, zerolog.Nop())
 	go d.Run(ctx)
 
@@ -110,6 +110,7 @@ func TestCrashChild(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, ack.Sync())
 	}
+	last, since := -1, time.Now()
 	for {
 		s, err := queue.ReadStats(ctx, db)
 		require.NoError(t, err)
@@ -120,6 +121,11 @@ func TestCrashChild(t *testing.T) {
 		if s.Pending == 0 {
 			fmt.Println("DRAINED")
 			return
+		}
+		if s.Pending != last {
+			last, since = s.Pending, time.Now()
+		} else if time.Since(since) > 20*time.Second {
+			t.Fatalf("%d items stuck pending for 20 s:\n%s", s.Pending, stuck(t, db))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -248,4 +254,22 @@ func factsIn(r cloudsim.Request) []string {
 		out = append(out, "aggregate "+a.Parent)
 	}
 	return out
+}
+
+// stuck describes the first pending items, with what each waits for.
+func stuck(t *testing.T, db *store.DB) string {
+	rows, err := db.Reader().Query(`SELECT o.id, o.kind, o.stream, o.key, o.attempts, o.next_at, o.last_error,
+			IFNULL((SELECT group_concat(p.id || ' ' || p.kind || ' ' || p.key || ' ' || p.state, '; ')
+				FROM outbox_deps d JOIN outbox p ON p.id = d.depends_on WHERE d.item = o.id), '')
+		FROM outbox o WHERE o.state = 'pending' ORDER BY o.id LIMIT 10`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, attempts, next int64
+		var kind, stream, key, lastErr, deps string
+		require.NoError(t, rows.Scan(&id, &kind, &stream, &key, &attempts, &next, &lastErr, &deps))
+		fmt.Fprintf(&b, "#%d %s %s %s attempts=%d next_at=%d last_error=%q waits for [%s]\n", id, kind, stream, key, attempts, next, lastErr, deps)
+	}
+	return b.String()
 }

@@ -61,7 +61,7 @@ func TestThreeDaysOffline(t *testing.T) {
 	c, err := cloud.New(cloud.Config{BaseURL: sim.URL(), ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 5 * time.Second,
 		HTTPClient: &http.Client{Transport: tr}})
 	require.NoError(t, err)
-	d := queue.NewDispatcher(db, Sender{Client: c}, queue.Config{Workers: 4, DefaultBatch: 1000, BaseBackoff: 10 * time.Millisecond,
+	d := queue.NewDispatcher(db, &Sender{Client: c}, queue.Config{Workers: 4, DefaultBatch: 1000, BaseBackoff: 10 * time.Millisecond,
 		MaxBackoff: 200 * time.Millisecond, Poll: 20 * time.Millisecond}, zerolog.Nop())
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -17,7 +17,7 @@ import (
 // hands it over. Each order's outcome is recorded before its item is
 // marked: an order the service refused is parked with the service's
 // detail; an order whose shipment exists is never asked for again.
-func (s Sender) ship(ctx context.Context, items []queue.Pending) []queue.Outcome {
+func (s *Sender) ship(ctx context.Context, items []queue.Pending) []queue.Outcome {
 	out := make([]queue.Outcome, len(items))
 	if s.Shipping == nil || s.Ship == nil {
 		return fill(out, &queue.Failure{Class: queue.Temporary, RetryAfter: time.Minute, Message: "no shipping service configured"})
@@ -91,7 +91,7 @@ func (s Sender) ship(ctx context.Context, items []queue.Pending) []queue.Outcome
 }
 
 // fetch waits for a shipment's labels, downloads them and hands them over.
-func (s Sender) fetch(ctx context.Context, f facts.ShipFact, shipment string, poll time.Duration) queue.Outcome {
+func (s *Sender) fetch(ctx context.Context, f facts.ShipFact, shipment string, poll time.Duration) queue.Outcome {
 	sh, err := s.Shipping.WaitForLabels(ctx, shipment, poll)
 	if err != nil {
 		var pf *cloud.ParcelFailedError
