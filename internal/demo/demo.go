@@ -287,7 +287,7 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 	if !s.outed && s.cfg.Outage > 0 {
 		s.outed = true
 		s.cloud.SetDown(true)
-		s.cfg.Log.Warn().Dur("for", s.cfg.Outage).Msg("demo: the cloud goes offline")
+		s.cfg.Log.Warn().Str("for", s.cfg.Outage.String()).Msg("demo: the cloud goes offline")
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()

@@ -131,21 +131,38 @@ func (p *Printer) Snapshot() Snapshot {
 
 func (p *Printer) setState(st State, faults []string, reason string) {
 	p.mu.Lock()
-	changed := p.snap.State != st || fmt.Sprint(p.snap.Faults) != fmt.Sprint(faults)
+	was := p.snap.State
+	changed := was != st || fmt.Sprint(p.snap.Faults) != fmt.Sprint(faults)
 	p.snap.State, p.snap.Faults = st, faults
 	if reason != "" {
 		p.snap.LastErr = reason
 	}
 	p.mu.Unlock()
 	if changed {
+		// Going from ready to printing and back is the printer working:
+		// logged at debug, so that a day's log holds the faults, not
+		// every label.
 		ev := p.log.Info()
-		if st == StatePaused || st == StateError {
+		switch {
+		case st == StatePaused || st == StateError:
 			ev = p.log.Warn()
+		case working(was) && working(st) && len(faults) == 0:
+			ev = p.log.Debug()
 		}
-		ev.Str("state", string(st)).Strs("faults", faults).Str("reason", reason).Msg("printer state")
+		ev = ev.Str("state", string(st)).Str("was", string(was))
+		if len(faults) > 0 {
+			ev = ev.Strs("faults", faults)
+		}
+		if reason != "" {
+			ev = ev.Str("reason", reason)
+		}
+		ev.Msg("printer state")
 		p.emit(Event{State: st, Faults: faults, Reason: reason})
 	}
 }
+
+// working is a state of a printer doing its job.
+func working(st State) bool { return st == StateReady || st == StatePrinting }
 
 func (p *Printer) emit(e Event) {
 	if p.cfg.OnEvent == nil {

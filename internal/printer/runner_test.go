@@ -1,7 +1,9 @@
 package printer_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -349,4 +351,52 @@ func TestStopTimeoutLeavesTheLabelUnknown(t *testing.T) {
 	assert.Equal(t, printer.OutcomeUnknown, out)
 	assert.Equal(t, "the agent stopped before the printer confirmed the label", reason)
 	assert.Equal(t, 1, q.Queued(), "the next label stays queued")
+}
+
+// syncBuffer is a log sink the runner's goroutine and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// At info level the log holds the faults and what ends them, not the
+// printer going from ready to printing and back for every label.
+func TestStateLogHoldsFaultsNotEveryLabel(t *testing.T) {
+	sim := startSim(t, printersim.Config{Speed: 200, Faults: []printersim.Fault{{Kind: printersim.MediaOut, After: 7, For: 200 * time.Millisecond}}})
+	lbls := labels(20)
+	q := queue(t, lbls)
+	var logs syncBuffer
+	p, err := printer.New(printer.Config{Name: "p1", URL: sim.URL(), FaultPoll: 20 * time.Millisecond, BackoffMin: 10 * time.Millisecond,
+		BackoffMax: 100 * time.Millisecond, StatusTimeout: 300 * time.Millisecond}, q, zerolog.New(&logs).Level(zerolog.InfoLevel))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitAll(t, q, lbls)
+	cancel()
+	<-done
+
+	var states []string
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var e struct {
+			Message, State, Was string
+			Faults              []string
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &e), line)
+		if e.Message == "printer state" {
+			states = append(states, e.Was+"→"+e.State+fmt.Sprint(e.Faults))
+		}
+	}
+	assert.Contains(t, states, "printing→paused[media out]", "the fault is logged")
+	assert.Contains(t, states, "paused→printing[]", "and its end")
+	assert.NotContains(t, states, "ready→printing[]", "not each label")
+	assert.NotContains(t, states, "printing→ready[]")
+	assert.LessOrEqual(t, len(states), 4, "a connection, a fault and its end: %v", states)
 }

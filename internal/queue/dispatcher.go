@@ -466,7 +466,7 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 		d.mu.Lock()
 		d.pausedUntil = time.Now().Add(d.cfg.AuthPause)
 		d.mu.Unlock()
-		d.log.Warn().Dur("for", d.cfg.AuthPause).Msg("the cloud refused the token: sync paused")
+		d.log.Warn().Str("for", d.cfg.AuthPause.String()).Msg("the cloud refused the token: sync paused")
 	}
 }
 

@@ -217,7 +217,7 @@ func (s *Sim) applyFaults() {
 		}
 		s.fired[i] = true
 		s.active[f.Kind] = true
-		s.log.Info().Str("fault", string(f.Kind)).Int("after", len(s.printed)).Dur("for", f.For).Msg("fault on")
+		s.log.Info().Str("fault", string(f.Kind)).Int("after", len(s.printed)).Str("for", f.For.String()).Msg("fault on")
 		if f.For > 0 {
 			kind := f.Kind
 			time.AfterFunc(f.For, func() {
