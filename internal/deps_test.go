@@ -21,7 +21,7 @@ const module = "github.com/edgeagent/edgeagent/"
 // allowed lists, for each package (by its path under the module), the
 // internal packages its non-test code may import. The layers, bottom up:
 //
-//	pure:      gs1, v2, label, clock, zpl/barcode, zpl
+//	pure:      spell, gs1, v2, label, clock, zpl/barcode, zpl
 //	records:   audit (the hash-chained audit log; store seals it when migrating)
 //	I/O:       store, queue, facts, printer, scanner, cloud, config, logging
 //	domain:    ledger < containers < orders, shipments < stations; users
@@ -29,7 +29,8 @@ const module = "github.com/edgeagent/edgeagent/"
 //	programs:  demo, cmd/edgeagent
 var allowed = map[string][]string{
 	"internal/gs1":                {},
-	"internal/v2":                 {},
+	"internal/spell":              {},
+	"internal/v2":                 {"spell"},
 	"internal/label":              {},
 	"internal/clock":              {},
 	"internal/zpl/barcode":        {},
@@ -42,7 +43,7 @@ var allowed = map[string][]string{
 	"internal/scanner":            {"gs1", "clock"},
 	"internal/cloud":              {"v2", "clock"},
 	"internal/cloud/cloudsim":     {"cloud", "v2"},
-	"internal/config":             {},
+	"internal/config":             {"spell"},
 	"internal/logging":            {},
 	"internal/testutil":           {},
 	"internal/chaos":              {},
@@ -63,7 +64,7 @@ var allowed = map[string][]string{
 }
 
 // pure packages do no I/O: no files, sockets, processes or devices.
-var pure = map[string]bool{"internal/gs1": true, "internal/zpl": true, "internal/zpl/barcode": true, "internal/v2": true,
+var pure = map[string]bool{"internal/spell": true, "internal/gs1": true, "internal/zpl": true, "internal/zpl/barcode": true, "internal/v2": true,
 	"internal/label": true}
 var ioImports = []string{"os", "net", "net/http", "os/exec", "syscall", "io/ioutil", "database/sql"}
 

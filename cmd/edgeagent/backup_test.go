@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgeagent/edgeagent/internal/queue"
@@ -148,4 +149,46 @@ func TestInitKeepsAnExistingConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "line: {name: mine}\n", string(data))
 	requireMode(t, p, 0o644)
+}
+
+// config check reports every fault, one a line as FILE: field: rule, with
+// the parsers run uses for printer and scanner URLs; run refuses the same
+// file before it makes a database.
+func TestConfigCheckReportsEveryFaultAsRunWould(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "edgeagent.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`data_dir: `+filepath.Join(dir, "data")+`
+http:
+  token: 0123456789abcdef
+line:
+  name: l1
+  printers:
+    - tag: p1
+      url: http://x
+    - tag: p2
+      url: tcp://host:99999
+  stations:
+    - name: s1
+      mode: case
+      scanners: ["bogus://x", "serial:///dev/ttyS1?baud=fast"]
+`), 0o600))
+	code, _, errs := runCLI(t, "", "config", "check", cfg)
+	require.Equal(t, 1, code)
+	p := "edgeagent config check: " + cfg + ": "
+	assert.Equal(t, p+`line.printers[0].url: printer URL "http://x": scheme must be tcp, usb, serial or file`+"\n"+
+		p+`line.printers[1].url: tcp URL "tcp://host:99999": port "99999" must be 1-65535`+"\n"+
+		p+`line.stations[0].scanners[0]: scanner URL "bogus://x": scheme must be serial, tcp, tcp-listen, hidpos, evdev or stdin`+"\n"+
+		p+`line.stations[0].scanners[1]: serial URL "serial:///dev/ttyS1?baud=fast": baud "fast" must be 1200 to 921600`+"\n", errs)
+
+	code, _, errs = runCLI(t, "", "run", "--config", cfg)
+	require.Equal(t, 1, code)
+	assert.Equal(t, 4, strings.Count(errs, "edgeagent run: "+cfg+": "), errs)
+	assert.NoDirExists(t, filepath.Join(dir, "data"), "run stops before it makes the data directory and its database")
+
+	// A decoding fault names the setting and the rule, not a Go type.
+	require.NoError(t, os.WriteFile(cfg, []byte("log:\n  formt: json\nshutdown_timeout: soon\n"), 0o600))
+	code, _, errs = runCLI(t, "", "config", "check", cfg)
+	require.Equal(t, 1, code)
+	assert.Equal(t, p+"log.formt: is not a known setting; did you mean format? (line 2)\n"+
+		p+`shutdown_timeout: must be a duration (for example 500ms, 30s or 5m), not "soon" (line 3)`+"\n", errs)
 }

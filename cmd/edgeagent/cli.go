@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/edgeagent/edgeagent/internal/config"
 )
 
 // env is what every command gets: its arguments and standard streams.
@@ -147,6 +149,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "%s: %s\nusage: %s %s\n", strings.Join(path, " "), ue.msg, strings.Join(path, " "), cmd.usage)
 		return 2
 	case errors.As(err, &xe):
+		var faults *config.Faults
+		if errors.As(xe.err, &faults) {
+			// One fault a line, as a compiler does: FILE: field: rule.
+			for _, l := range strings.Split(faults.Error(), "\n") {
+				fmt.Fprintf(stderr, "%s: %s\n", strings.Join(path, " "), l)
+			}
+			return xe.code
+		}
 		fmt.Fprintf(stderr, "%s: %s\n", strings.Join(path, " "), oneLine(xe.err.Error()))
 		return xe.code
 	}

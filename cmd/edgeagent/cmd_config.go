@@ -36,7 +36,7 @@ func cmdConfigCheck(e env) error {
 	if len(pos) != 1 {
 		return usageError{"give exactly one FILE"}
 	}
-	if _, err := config.Load(pos[0]); err != nil {
+	if _, err := loadRunConfig(pos[0]); err != nil {
 		return exitError{1, err}
 	}
 	fmt.Fprintf(e.stdout, "%s: ok\n", pos[0])

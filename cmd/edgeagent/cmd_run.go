@@ -29,7 +29,7 @@ func cmdRun(e env) error {
 	if *cfgPath == "" || len(pos) > 0 {
 		return usageError{"--config FILE is required"}
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadRunConfig(*cfgPath)
 	if err != nil {
 		return exitError{1, err}
 	}

@@ -303,7 +303,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(expanded)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return Config{}, &Faults{List: decodeFaults([]byte(expanded), err)}
 	}
 	if cfg.Store.Path == "" && cfg.DataDir != "" {
 		cfg.Store.Path = filepath.Join(cfg.DataDir, "edgeagent.db")
@@ -311,11 +311,14 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	return cfg, nil
 }
 
-// Load reads, expands and decodes a configuration file, then validates it.
-// A file that holds a secret inline must be private to its owner (see
-// checkFileMode). The file may be a symbolic link (packages keep it in
-// /etc); messages then name the file it leads to, the one to edit.
-func Load(path string) (Config, error) {
+// Load reads, expands and decodes a configuration file, then validates it
+// with Validate and then each of checks (the checks of the parts the
+// configuration drives: printer and scanner URLs). Every fault found is
+// reported, in a *Faults. A file that holds a secret inline must be private
+// to its owner (see checkFileMode). The file may be a symbolic link
+// (packages keep it in /etc); messages then name the file it leads to, the
+// one to edit.
+func Load(path string, checks ...func(Config) error) (Config, error) {
 	name := path
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		if real, err := filepath.EvalSymlinks(path); err == nil {
@@ -337,14 +340,27 @@ func Load(path string) (Config, error) {
 		return Config{}, fmt.Errorf("config: %s: %w", name, err)
 	}
 	cfg, err := Parse(data, os.LookupEnv)
-	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+	var faults *Faults
+	if errors.As(err, &faults) {
+		faults.File = name
+		return Config{}, faults
+	} else if err != nil {
+		return Config{}, &Faults{File: name, List: faultList(err)}
 	}
 	if err := checkFileMode(name, st, data); err != nil {
 		return Config{}, err
 	}
+	var list []string
 	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+		list = faultList(err)
+	}
+	for _, check := range checks {
+		if err := check(cfg); err != nil {
+			list = append(list, faultList(err)...)
+		}
+	}
+	if len(list) > 0 {
+		return Config{}, &Faults{File: name, List: list}
 	}
 	return cfg, nil
 }

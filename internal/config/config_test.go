@@ -28,7 +28,38 @@ func TestTemplateIsValid(t *testing.T) {
 
 func TestUnknownKeyIsAnError(t *testing.T) {
 	_, err := Parse([]byte("line:\n  name: a\n  nmae: b\n"), env(nil))
-	require.ErrorContains(t, err, "field nmae not found")
+	require.EqualError(t, err, "line.nmae: is not a known setting; did you mean name? (line 3)")
+}
+
+// Every decoding fault is reported, each naming the setting by its path in
+// the file and the rule in words, never a Go type.
+func TestDecodeFaultsNameTheSettingAndTheRule(t *testing.T) {
+	_, err := Parse([]byte(`log:
+  formt: json
+shutdown_timeout: soon
+line:
+  name: a
+  serials:
+    length: many
+  printers:
+    - tag: p1
+      url: tcp://h:9100
+      speed: 3
+http:
+  listen: [1, 2]
+`), env(nil))
+	var f *Faults
+	require.ErrorAs(t, err, &f)
+	assert.Equal(t, []string{
+		"log.formt: is not a known setting; did you mean format? (line 2)",
+		`shutdown_timeout: must be a duration (for example 500ms, 30s or 5m), not "soon" (line 3)`,
+		`line.serials.length: must be a whole number, not "many" (line 7)`,
+		"line.printers[0].speed: is not a known setting (line 11)",
+		"http.listen: must be text, not a list (line 13)",
+	}, f.List)
+	for _, l := range f.List {
+		assert.NotRegexp(t, `config\.|time\.Duration|!!`, l, "no Go type or YAML tag in the message")
+	}
 }
 
 func TestUnsetEnvironmentVariable(t *testing.T) {

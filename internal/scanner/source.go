@@ -45,6 +45,14 @@ func (o Options) retry() time.Duration {
 	return o.Retry
 }
 
+// CheckURL validates a scanner URL as Open does, without opening
+// anything: Open only reads the URL, and a source touches its device or
+// port when it runs.
+func CheckURL(raw string) error {
+	_, err := Open(raw, Options{})
+	return err
+}
+
 // Open returns the source a URL names:
 //
 //	serial:///dev/ttyACM0?baud=115200&suffix=cr

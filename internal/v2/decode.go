@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/edgeagent/edgeagent/internal/spell"
 )
 
 // Decode reads a request body into v (a pointer to a request type) the
@@ -179,43 +183,9 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
-// nearest is the field a misspelt key most likely meant: the same key in
-// another case, or one a letter or two away.
+// nearest is the field a misspelt key most likely meant.
 func nearest(fields map[string]reflect.Type, key string) string {
-	best, bestD := "", 3
-	for f := range fields {
-		if strings.EqualFold(f, key) {
-			return f
-		}
-		if len(key) >= 4 && strings.HasPrefix(f, key) {
-			return f
-		}
-		if d := distance(f, key); d < bestD || (d == bestD && f < best) {
-			best, bestD = f, d
-		}
-	}
-	return best
-}
-
-// distance is the Levenshtein distance of two short strings.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return spell.Nearest(slices.Sorted(maps.Keys(fields)), key)
 }
 
 // plainJSONError says what is wrong with text that is not JSON, without
