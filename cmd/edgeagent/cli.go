@@ -178,7 +178,12 @@ func find(cmds []*command, name string) *command {
 func printHelp(w io.Writer, cmd *command, path []string) {
 	fmt.Fprintf(w, "%s — %s\n\nUsage:\n  %s <command> [arguments]\n\nCommands:\n", strings.Join(path, " "), cmd.summary, strings.Join(path, " "))
 	for _, c := range cmd.sub {
-		fmt.Fprintf(w, "  %-28s %s\n", strings.TrimSpace(c.name+" "+c.usage), c.summary)
+		if use := strings.TrimSpace(c.name + " " + c.usage); len(use) <= 28 {
+			fmt.Fprintf(w, "  %-28s %s\n", use, c.summary)
+		} else {
+			// Too long for the column: the summary goes under it, aligned.
+			fmt.Fprintf(w, "  %s\n  %-28s %s\n", use, "", c.summary)
+		}
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's options.\n", strings.Join(path, " "))
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -227,4 +228,22 @@ func TestRunServesHealthAndStopsOnSIGTERM(t *testing.T) {
 	st, err := os.Stat(filepath.Join(dir, "data", "edgeagent.db"))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+}
+
+// Every command's summary starts in the same column, on the next line
+// when the command and its arguments are too long for the column.
+func TestHelpSummariesLineUp(t *testing.T) {
+	code, out, _ := runCLI(t, "", "--help")
+	require.Equal(t, 0, code)
+	lines := strings.Split(out, "\n")
+	for _, c := range commands() {
+		found := false
+		for _, l := range lines {
+			if strings.HasSuffix(l, " "+c.summary) {
+				found = true
+				assert.Equal(t, 31, len(l)-len(c.summary), "%q: the summary starts in column 31", l)
+			}
+		}
+		assert.True(t, found, "%s is listed", c.name)
+	}
 }
