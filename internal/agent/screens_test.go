@@ -38,6 +38,22 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// startBrowser starts a headless Chromium for the test, closed when it
+// ends; its context gives every step at most two minutes in all.
+func startBrowser(t *testing.T, browser string, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), append(opts, extra...)...)
+	t.Cleanup(cancel)
+	bctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")), "the browser starts")
+	bctx, cancel = context.WithTimeout(bctx, 2*time.Minute)
+	t.Cleanup(cancel)
+	return bctx
+}
+
 // Three station screens paired by a supervisor stay live across a restart
 // of the agent, with nobody logged in: each says it is reconnecting while
 // the agent is down and is live again within 10 s.
@@ -73,15 +89,7 @@ func TestPairedScreensAreLiveAgainAfterARestart(t *testing.T) {
 	// goes on by its own credential.
 	var tabs []context.Context
 	for _, name := range names {
-		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1366, 768),
-			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true))
-		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		defer cancel()
-		bctx, cancel := chromedp.NewContext(actx)
-		defer cancel()
-		bctx, cancel = context.WithTimeout(bctx, 2*time.Minute)
-		defer cancel()
-		require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")), "the browser starts")
+		bctx := startBrowser(t, browser, chromedp.WindowSize(1366, 768))
 		steps := []struct {
 			what string
 			do   []chromedp.Action[chromedp.Void]
@@ -146,15 +154,7 @@ func TestStationScreenFitsTheScreen(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "opened", v.Code)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")))
-	bctx, cancel = context.WithTimeout(bctx, 2*time.Minute)
-	defer cancel()
+	bctx := startBrowser(t, browser)
 	require.NoError(t, chromedp.Do(bctx,
 		chromedp.Navigate(r.url+"/login?next=/station/case-1"), chromedp.WaitVisible("#user"),
 		chromedp.SendKeys("#user", "sam"), chromedp.SendKeys("#password", "supervisor password 1"), chromedp.Click("#login"),

@@ -108,6 +108,7 @@ var routeAccess = map[string]access{
 	"GET /api/v1/containers":                      viewer,
 	"GET /api/v1/labels/unknown":                  viewer,
 	"POST /api/v1/label-orders/{id}/resume":       supervisor,
+	"GET /api/v1/queue/{id}":                      viewer,
 	"POST /api/v1/queue/{id}/retry":               supervisor,
 	"POST /api/v1/queue/{id}/park":                supervisor,
 	"POST /api/v1/printers/{tag}/test":            supervisor,

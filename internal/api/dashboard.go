@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"image/png"
@@ -149,6 +150,25 @@ func (s *Server) dashboardRoutes(mux mux) {
 			return
 		}
 		s.page(w, r, "station", st.Name(), state)
+	})
+
+	// One outbox item, for the dashboard to follow what became of a retry.
+	mux.HandleFunc("GET /api/v1/queue/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || s.cfg.DB == nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("item %q: not an outbox item", r.PathValue("id"))})
+			return
+		}
+		rec, err := queue.Get(r.Context(), s.cfg.DB, id)
+		if errors.Is(err, queue.ErrNotFound) {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		} else if err != nil {
+			s.log.Error().Err(err).Int64("item", id).Msg("read an outbox item")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the outbox cannot be read just now; try again"})
+			return
+		}
+		writeJSON(w, http.StatusOK, rec)
 	})
 
 	// Actions of the dashboard that have no other home in /api/v1.

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -16,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgeagent/edgeagent/internal/gs1"
+	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
@@ -224,4 +227,38 @@ func TestReleaseFromTheDashboard(t *testing.T) {
 	status, _, err := l.Orders.Status(context.Background(), "LO-HOLD")
 	require.NoError(t, err)
 	assert.NotEqual(t, "created", string(status))
+}
+
+// A retry from the queue page is followed to its outcome: the page reads
+// the item after the retry (the cloud's answer, not a bare "Done.").
+func TestRetryIsFollowedToItsOutcome(t *testing.T) {
+	s, _ := withWork(t)
+	ctx := context.Background()
+	id, err := queue.New(s.cfg.DB).EnqueueNow(ctx, queue.Item{Kind: "commission", Stream: "x", Key: "09506000134352/RETRY1", Payload: []byte(`{}`)})
+	require.NoError(t, err)
+	require.NoError(t, queue.Park(ctx, s.cfg.DB, id, "ana", "held for the test"))
+	se := login(t, s, "ana", supervisorPW)
+	_, page := se.get("/queue")
+	assert.Contains(t, page, fmt.Sprintf(`data-follow="/api/v1/queue/%d"`, id), "the Retry button follows the item")
+
+	code, body := se.get(fmt.Sprintf("/api/v1/queue/%d", id))
+	require.Equal(t, 200, code, body)
+	var rec queue.Record
+	require.NoError(t, json.Unmarshal([]byte(body), &rec))
+	assert.Equal(t, queue.StateParked, rec.State)
+	assert.Equal(t, "parked by ana: held for the test", rec.LastError)
+
+	code, body = se.post(fmt.Sprintf("/api/v1/queue/%d/retry", id), `{"reason":"fixed"}`, se.csrf)
+	require.Equal(t, 200, code, body)
+	_, body = se.get(fmt.Sprintf("/api/v1/queue/%d", id))
+	require.NoError(t, json.Unmarshal([]byte(body), &rec))
+	assert.Equal(t, queue.StatePending, rec.State)
+	assert.Equal(t, 0, rec.Attempts)
+
+	for _, path := range []string{"/api/v1/queue/999999", "/api/v1/queue/nope"} {
+		code, body = se.get(path)
+		assert.Equal(t, 404, code, body)
+	}
+	code, body = se.post("/api/v1/queue/999999/retry", `{}`, se.csrf)
+	assert.Equal(t, 404, code, "an unknown item is not found, not a conflict: %s", body)
 }

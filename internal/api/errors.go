@@ -9,6 +9,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/containers"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/orders"
+	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
@@ -82,7 +83,7 @@ func refusal(err error) (*v2.Refusal, bool) {
 		return v2.Refuse(http.StatusServiceUnavailable, "The line PC's disk is full: nothing was stored. Free space and send again."), true
 	// The supervisor actions of /api/v1.
 	case errors.Is(err, ledger.ErrLabelNotFound), errors.Is(err, orders.ErrLabelOrderNotFound), errors.Is(err, containers.ErrNotFound),
-		errors.Is(err, containers.ErrNotInContainer):
+		errors.Is(err, containers.ErrNotInContainer), errors.Is(err, queue.ErrNotFound):
 		return v2.Refuse(http.StatusNotFound, err.Error()), true
 	case errors.Is(err, ledger.ErrReasonRequired), errors.Is(err, containers.ErrReasonRequired), errors.As(err, &ite), errors.As(err, &sfe):
 		return v2.Refuse(http.StatusBadRequest, err.Error()), true

@@ -27,7 +27,7 @@ func v2Server(t *testing.T, generate bool) (*Server, *Line) {
 	require.NoError(t, l.Ledger.AddProduct(context.Background(), "09506000134352", "EU", map[string]string{"AB12": "261231"}))
 	people := testPeople(t, db)
 	s, err := New(Config{Listen: "127.0.0.1:0", Line: l, Tokens: map[string]string{"erp": "erp-token-0123456789"}, ChannelKeys: []string{"ch"},
-		ServiceToken: serviceToken, People: people}, zerolog.Nop())
+		ServiceToken: serviceToken, People: people, DB: db}, zerolog.Nop())
 	require.NoError(t, err)
 	require.NoError(t, s.Start())
 	t.Cleanup(func() { s.Shutdown(context.Background()) })

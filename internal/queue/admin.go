@@ -173,6 +173,27 @@ func Export(ctx context.Context, db *store.DB, w io.Writer) (int, error) {
 	return n, rows.Err()
 }
 
+// Get returns one item, without its payload.
+func Get(ctx context.Context, db *store.DB, id int64) (Record, error) {
+	rows, err := db.Reader().QueryContext(ctx, `SELECT id, kind, stream, key, state, attempts, next_at, last_error, created_at, delivered_at, payload
+		FROM outbox WHERE id = ?`, id)
+	if err != nil {
+		return Record{}, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Record{}, err
+		}
+		return Record{}, fmt.Errorf("%w: %d", ErrNotFound, id)
+	}
+	r, err := scanRecord(rows, false)
+	if err != nil {
+		return Record{}, err
+	}
+	return r, rows.Close()
+}
+
 // ErrNotFound is an unknown item ID.
 var ErrNotFound = errors.New("no such outbox item")
 

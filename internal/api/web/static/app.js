@@ -25,6 +25,26 @@
     });
   }
 
+  // follow watches an outbox item after a retry and says what became of it:
+  // delivered, refused again (with the cloud's words), or not reached yet.
+  function follow(url, until) {
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
+      .then(function (res) {
+        var it = res[1];
+        if (!res[0]) { toast(it.error || "The item cannot be read.", true); return; }
+        if (it.state === "delivered") { toast("Item " + it.id + " delivered to the cloud.", false); return; }
+        if (it.state === "parked") { toast("Item " + it.id + " refused again: " + (it.last_error || "no reason given"), true); return; }
+        if (it.attempts > 0 && it.last_error) {
+          toast("Item " + it.id + " not delivered yet: " + it.last_error + ". It goes again by itself.", true);
+          return;
+        }
+        if (Date.now() > until) { toast("Item " + it.id + " is still waiting to be sent.", false); return; }
+        setTimeout(function () { follow(url, until); }, 500);
+      })
+      .catch(function (err) { toast("The agent did not answer: " + err, true); });
+  }
+
   // Actions: forms with data-api post JSON with the CSRF token.
   document.addEventListener("submit", function (e) {
     var f = e.target;
@@ -51,6 +71,9 @@
           if (w) w.document.write('<title>Badge</title><p>' + res[1].badge.replace(/[<>&]/g, "") + '</p>' +
             (res[1].png ? '<img alt="badge" src="data:image/png;base64,' + res[1].png + '">' : '') + '<p><button onclick="print()">Print</button></p>');
           toast("New badge made: print it now, it is shown once.", false);
+        } else if (res[0] && f.dataset.follow) {
+          toast("Sent again; waiting for the cloud's answer…", false);
+          follow(f.dataset.follow, Date.now() + 30000);
         } else if (res[0]) { toast("Done.", false); if (f.dataset.reload) window.location.reload(); }
         else toast(res[1].error || res[1].message || "Refused.", true);
       })
