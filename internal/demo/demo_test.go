@@ -197,7 +197,8 @@ func TestDemoInABrowser(t *testing.T) {
 		chromedp.Navigate(d.url+"/queue"),
 		chromedp.WaitVisible("button.retry"),
 		chromedp.Click("button.retry"),
-		poll(`document.getElementById("toast").textContent.includes("Done.")`),
+		// The page follows the item to the cloud's answer.
+		poll(`/Item \d+ (delivered to the cloud|refused again: .+|not delivered yet: .+)/.test(document.getElementById("toast").textContent)`),
 	))
 	// Resolve the unknown label: it is on the pack.
 	require.NoError(t, chromedp.Do(bctx,
