@@ -191,6 +191,11 @@ func TestStationScreenFitsTheScreen(t *testing.T) {
 		}
 	}
 	require.NoError(t, chromedp.Do(bctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(r.url+"/"), chromedp.WaitVisible("main")))
+	// Measured once the page has loaded with its style sheet: on a busy
+	// machine "main" can be visible before the styles apply.
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.readyState === "complete" && [...document.styleSheets].some(s => s.href && s.href.endsWith("/static/style.css") && s.cssRules.length > 0)`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err, "the overview loads with its style sheet")
 	fits, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= innerWidth`))
 	require.NoError(t, err)
 	if !fits {

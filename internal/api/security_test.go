@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,8 +25,30 @@ func TestBodiesAreBounded(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
 
+// The API's token bucket, in its own time: a burst, then the rate.
+func TestLimiterBucket(t *testing.T) {
+	l := newLimiter(200, 400)
+	t0 := time.Unix(1000, 0)
+	for i := 0; i < 400; i++ {
+		ok, _ := l.allow("a", t0)
+		require.True(t, ok, "the burst: request %d", i)
+	}
+	ok, wait := l.allow("a", t0)
+	assert.False(t, ok, "past the burst at once")
+	assert.Equal(t, 5*time.Millisecond, wait, "one token comes every 1/200 s")
+	ok, _ = l.allow("b", t0)
+	assert.True(t, ok, "another client has its own bucket")
+	ok, _ = l.allow("a", t0.Add(5*time.Millisecond))
+	assert.True(t, ok, "a token later")
+	ok, _ = l.allow("a", t0.Add(5*time.Millisecond))
+	assert.False(t, ok)
+}
+
 func TestRateLimits(t *testing.T) {
 	s, _ := withWork(t)
+	// A slower bucket than the default 200/s, so that a loaded test
+	// machine still sends faster than it refills.
+	s.apiLimit = newLimiter(20, 40)
 	limited := 0
 	for i := 0; i < 600; i++ {
 		resp, err := http.Get("http://" + s.Addr() + "/api/v1/stations")
@@ -36,7 +59,7 @@ func TestRateLimits(t *testing.T) {
 			assert.NotEmpty(t, resp.Header.Get("Retry-After"))
 		}
 	}
-	assert.Greater(t, limited, 0, "a client sending faster than 200/s is slowed down")
+	assert.Greater(t, limited, 0, "a client sending faster than the rate is slowed down")
 	// Logins: only failures count, per name and per address.
 	for i := 0; i < 8; i++ {
 		login(t, s, "oli", operatorPW)
