@@ -222,6 +222,7 @@ func TestReleaseFromTheDashboard(t *testing.T) {
 	se := login(t, s, "ana", supervisorPW)
 	_, page := se.get("/orders")
 	assert.Contains(t, page, `data-api="/api/v1/label-orders/LO-HOLD/resume"`, "a Release button")
+	assert.Contains(t, page, `<a href="/api/openapi.yaml">`, "the footer links the API description")
 	code, body := se.post("/api/v1/label-orders/LO-HOLD/resume", `{}`, se.csrf)
 	require.Equal(t, 200, code, body)
 	status, _, err := l.Orders.Status(context.Background(), "LO-HOLD")
