@@ -16,6 +16,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/facts"
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/testutil"
 	"github.com/edgeagent/edgeagent/internal/users"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
@@ -26,7 +27,7 @@ func TestQueueRetryShowsTheCloudsAnswer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a browser test")
 	}
-	browser := chromiumPath(t)
+	browser := testutil.Chromium(t)
 	sim := startCloud(t, "127.0.0.1:0")
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o700))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,19 +23,6 @@ import (
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
-
-func chromiumPath(t *testing.T) string {
-	if p := os.Getenv("EDGEAGENT_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium on PATH and EDGEAGENT_CHROMIUM unset: install Debian's chromium to run the browser tests")
-	return ""
-}
 
 // startBrowser starts a headless Chromium for the test, closed when it
 // ends; its context gives every step at most two minutes in all.
@@ -61,7 +47,7 @@ func TestPairedScreensAreLiveAgainAfterARestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a browser test")
 	}
-	browser := chromiumPath(t)
+	browser := testutil.Chromium(t)
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o700))
 	names := []string{"case-1", "case-2", "pallet-1"}
@@ -139,7 +125,7 @@ func TestStationScreenFitsTheScreen(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a browser test")
 	}
-	browser := chromiumPath(t)
+	browser := testutil.Chromium(t)
 	r := start(t, printersim.Config{}, "", false, func(c *Config) {
 		c.Stations = []StationConfig{{StationConfig: stations.StationConfig{Name: "case-1"}}}
 		c.SSCC = containers.SSCCConfig{CompanyPrefix: "9506000", Extension: 1}

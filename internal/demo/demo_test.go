@@ -7,7 +7,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -119,25 +118,12 @@ func (r *running) metric(t *testing.T, name string, want ...string) float64 {
 	return total
 }
 
-func chromium(t *testing.T) string {
-	if p := os.Getenv("EDGEAGENT_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium on PATH and EDGEAGENT_CHROMIUM (Getenv) unset: install Debian's chromium to run the browser tests")
-	return ""
-}
-
 // The whole line in a browser, as a supervisor and an operator use it.
 func TestDemoInABrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("testing.Short: the browser test runs the whole demo")
 	}
-	browser := chromium(t)
+	browser := testutil.Chromium(t)
 	dir := t.TempDir()
 	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
 	d := startDemo(t, dir)
