@@ -127,7 +127,7 @@ func cmdQueueRetry(e env) error {
 	}
 	_, err = change(e, *cfgPath, fmt.Sprintf("/api/v1/queue/%d/retry", id), map[string]any{"reason": *reason},
 		func(ctx context.Context, l *api.Line) (map[string]any, error) {
-			return nil, queue.Retry(ctx, l.Ledger.DB(), id, actor(), *reason)
+			return nil, queue.Retry(ctx, l.Ledger.DB(), id, actor(), *reason, l.Shipments.Rerequest)
 		})
 	if err != nil {
 		return err

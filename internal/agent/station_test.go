@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math/rand"
 	"net"
+	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/containers"
+	"github.com/edgeagent/edgeagent/internal/facts"
 	"github.com/edgeagent/edgeagent/internal/gs1"
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
@@ -375,6 +378,7 @@ func TestShipStation(t *testing.T) {
 	r := start(t, printersim.Config{}, "", true, func(c *Config) {
 		c.Stations = []StationConfig{{StationConfig: stations.StationConfig{Name: "ship-1", Mode: stations.ModeShip, Printer: "line-1-printer", IntegrationID: 70}}}
 		c.ShipPoll = 10 * time.Millisecond
+		c.ServiceToken = "service-token-0123456789"
 		// The shipping service sits beside the Manufacturer API in the emulator.
 		c.Shipping = &cloud.ShippingConfig{BaseURL: c.Cloud.BaseURL + "/api/v3", PublicKey: "ship-public", SecretKey: "ship-secret",
 			NotFoundRetries: 2, NotFoundWait: 10 * time.Millisecond}
@@ -436,9 +440,45 @@ func TestShipStation(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond)
 	list, err := r.agent.Line.Shipments.Orders(context.Background(), "ship-1")
 	require.NoError(t, err)
+	var refused int64
 	for _, o := range list {
 		if o.State == "failed" {
 			assert.NotEmpty(t, o.Detail)
+		}
+		if o.Order == "ORD-2024-00190" {
+			refused = o.ID
+		}
+	}
+
+	// The address is corrected in the shipping service; a supervisor
+	// retries the parked item: a new label is asked for, printed, and the
+	// station hears of it.
+	var item int64
+	parked, err := queue.List(ctx, r.agent.DB, queue.StateParked, 100, false)
+	require.NoError(t, err)
+	for _, p := range parked {
+		if p.Kind == facts.KindShipLabel && p.Key == strconv.FormatInt(refused, 10) {
+			item = p.ID
+		}
+	}
+	require.NotZero(t, item, "the refused order's item is parked: %+v", parked)
+	require.True(t, r.cloud.CorrectAddress("ORD-2024-00190"))
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v1/queue/%d/retry", r.url, item), strings.NewReader(`{"reason":"address corrected"}`))
+	req.Header.Set("Authorization", "Bearer service-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, r.sim.WaitPrinted(ctx, 4))
+	for {
+		select {
+		case v := <-events:
+			if v.Code == "ship_label" && strings.Contains(v.Message, "ORD-2024-00190") {
+				assert.True(t, v.OK)
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("the station was not told of the corrected order's label")
 		}
 	}
 }

@@ -177,7 +177,7 @@ func (s *Server) dashboardRoutes(mux mux) {
 		if err != nil || s.cfg.DB == nil {
 			return fmt.Errorf("item %q: not an outbox item", r.PathValue("id"))
 		}
-		if err := queue.Retry(r.Context(), s.cfg.DB, id, actor, req.Reason); err != nil {
+		if err := queue.Retry(r.Context(), s.cfg.DB, id, actor, req.Reason, s.retryHooks()...); err != nil {
 			return err
 		}
 		if s.cfg.Dispatcher != nil {
@@ -520,6 +520,14 @@ func (s *Server) templatePNG(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "max-age=60")
 	_, _ = w.Write(out)
+}
+
+// retryHooks are what a retry asks of the line's parts.
+func (s *Server) retryHooks() []queue.RetryHook {
+	if s.cfg.Line == nil || s.cfg.Line.Shipments == nil {
+		return nil
+	}
+	return []queue.RetryHook{s.cfg.Line.Shipments.Rerequest}
 }
 
 // previewCache keeps each template's sample preview: drawing one costs a

@@ -10,6 +10,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/shipments"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
@@ -36,6 +37,7 @@ func refusal(err error) (*v2.Refusal, bool) {
 		ite  *containers.ItemError
 		sfe  *containers.StateFilterError
 		busy *stations.BusyError
+		ree  *shipments.RequestedElsewhereError
 	)
 	var ae *accessError
 	switch {
@@ -87,7 +89,8 @@ func refusal(err error) (*v2.Refusal, bool) {
 		return v2.Refuse(http.StatusNotFound, err.Error()), true
 	case errors.Is(err, ledger.ErrReasonRequired), errors.Is(err, containers.ErrReasonRequired), errors.As(err, &ite), errors.As(err, &sfe):
 		return v2.Refuse(http.StatusBadRequest, err.Error()), true
-	case errors.As(err, &lse), errors.As(err, &ose), errors.As(err, &cse), errors.As(err, &ope), errors.As(err, &busy):
+	case errors.As(err, &lse), errors.As(err, &ose), errors.As(err, &cse), errors.As(err, &ope), errors.As(err, &busy),
+		errors.As(err, &ree):
 		return v2.Refuse(http.StatusConflict, err.Error()), true
 	}
 	return nil, false

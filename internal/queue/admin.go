@@ -197,12 +197,19 @@ func Get(ctx context.Context, db *store.DB, id int64) (Record, error) {
 // ErrNotFound is an unknown item ID.
 var ErrNotFound = errors.New("no such outbox item")
 
+// A RetryHook runs inside a retry's transaction with the item's kind and
+// payload, so that the part of the line the item belongs to makes it ready
+// to be sent again: a shipping order the carrier refused asks for a new
+// label, not the refused one again. An error refuses the retry.
+type RetryHook func(tx *sql.Tx, kind string, payload []byte) error
+
 // Retry puts a parked (or pending) item back to be sent at once, with its
 // attempts reset; the action is written to the audit log.
-func Retry(ctx context.Context, db *store.DB, id int64, actor, reason string) error {
+func Retry(ctx context.Context, db *store.DB, id int64, actor, reason string, hooks ...RetryHook) error {
 	return db.Write(ctx, func(tx *sql.Tx) error {
-		var state string
-		if err := tx.QueryRow(`SELECT state FROM outbox WHERE id = ?`, id).Scan(&state); err != nil {
+		var state, kind string
+		var payload []byte
+		if err := tx.QueryRow(`SELECT state, kind, payload FROM outbox WHERE id = ?`, id).Scan(&state, &kind, &payload); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: %d", ErrNotFound, id)
 			}
@@ -210,6 +217,11 @@ func Retry(ctx context.Context, db *store.DB, id int64, actor, reason string) er
 		}
 		if state == StateDelivered {
 			return fmt.Errorf("item %d is delivered: nothing to retry", id)
+		}
+		for _, h := range hooks {
+			if err := h(tx, kind, payload); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(`UPDATE outbox SET state = 'pending', attempts = 0, next_at = 0 WHERE id = ?`, id); err != nil {
 			return err

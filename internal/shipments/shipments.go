@@ -7,6 +7,7 @@ package shipments
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -225,6 +226,51 @@ func (s *Shipments) ShipFailed(ctx context.Context, id int64, detail string) err
 	if err == nil {
 		s.tell(News{Station: station, Code: "ship_failed", Message: "No label for order " + ref + ": " + detail})
 	}
+	return err
+}
+
+// RequestedElsewhereError refuses a new label for a refused order that
+// was scanned again since: the newer request stands.
+type RequestedElsewhereError struct {
+	Order, Station string
+	State          State
+}
+
+func (e *RequestedElsewhereError) Error() string {
+	return fmt.Sprintf("order %s was scanned again at station %s (%s): that request stands; park this one", e.Order, e.Station, e.State)
+}
+
+// Rerequest is the outbox's retry hook for shipping items. A retried
+// order that the carrier refused (its address, say, corrected since in the
+// shipping service) asks for a new label: the refused shipment is
+// forgotten, in the retry's transaction. An order not refused keeps its
+// shipment, so a retry after a fault never asks for a second label.
+func (s *Shipments) Rerequest(tx *sql.Tx, kind string, payload []byte) error {
+	if kind != facts.KindShipLabel {
+		return nil
+	}
+	var f facts.ShipFact
+	if err := json.Unmarshal(payload, &f); err != nil {
+		return fmt.Errorf("shipping item: %w", err)
+	}
+	var state State
+	var ref string
+	err := tx.QueryRow(`SELECT state, order_ref FROM ship_orders WHERE id = ?`, f.ID).Scan(&state, &ref)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && state != Failed) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var other Order
+	err = tx.QueryRow(`SELECT station, state FROM ship_orders WHERE order_ref = ? AND id != ? AND state != 'failed' LIMIT 1`, ref, f.ID).
+		Scan(&other.Station, &other.State)
+	if err == nil {
+		return &RequestedElsewhereError{Order: ref, Station: other.Station, State: other.State}
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	_, err = tx.Exec(`UPDATE ship_orders SET state = 'requested', shipment_id = '', detail = '', updated_at = ? WHERE id = ?`, nowMS(), f.ID)
 	return err
 }
 

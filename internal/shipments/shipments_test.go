@@ -304,3 +304,59 @@ func TestAShippingLabelMustNameItsOrder(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, queued["p1"], "the refused move changed nothing")
 }
+
+// A retry of a refused order forgets its refused shipment, so a new label
+// is asked for; an order not refused keeps its shipment; a refused order
+// scanned again since is not asked for twice.
+func TestRerequest(t *testing.T) {
+	ln := openShipments(t)
+	ctx := context.Background()
+	ln.collect(t, "ship-1", "ORD-1", "ORD-2")
+	_, err := ln.request(t, "ship-1")
+	require.NoError(t, err)
+	orders, err := ln.s.Orders(ctx, "ship-1")
+	require.NoError(t, err)
+	require.Len(t, orders, 2)
+	byRef := map[string]int64{}
+	for _, o := range orders {
+		byRef[o.Order] = o.ID
+		require.NoError(t, ln.s.ShipRequested(ctx, o.ID, "sh-"+o.Order))
+	}
+	require.NoError(t, ln.s.ShipFailed(ctx, byRef["ORD-1"], "The carrier rejected the address"))
+	<-ln.news
+
+	payload := func(ref string) []byte {
+		b, _ := json.Marshal(facts.ShipFact{ID: byRef[ref], Station: "ship-1", OrderNumber: ref})
+		return b
+	}
+	ln.write(t, func(tx *sql.Tx) error { return ln.s.Rerequest(tx, facts.KindShipLabel, payload("ORD-2")) })
+	sh, err := ln.s.ShipmentOf(ctx, byRef["ORD-2"])
+	require.NoError(t, err)
+	assert.Equal(t, "sh-ORD-2", sh, "an order not refused keeps its shipment")
+
+	ln.write(t, func(tx *sql.Tx) error { return ln.s.Rerequest(tx, facts.KindShipLabel, payload("ORD-1")) })
+	sh, err = ln.s.ShipmentOf(ctx, byRef["ORD-1"])
+	require.NoError(t, err)
+	assert.Empty(t, sh, "the refused shipment is forgotten")
+	orders, err = ln.s.Orders(ctx, "ship-1")
+	require.NoError(t, err)
+	for _, o := range orders {
+		if o.Order == "ORD-1" {
+			assert.Equal(t, Requested, o.State)
+			assert.Empty(t, o.Detail)
+		}
+	}
+
+	// Refused again, then scanned again at another station: a retry of the
+	// old item is refused, naming where the order is now.
+	require.NoError(t, ln.s.ShipFailed(ctx, byRef["ORD-1"], "refused again"))
+	<-ln.news
+	ln.collect(t, "ship-2", "ORD-1")
+	err = ln.db.Write(ctx, func(tx *sql.Tx) error { return ln.s.Rerequest(tx, facts.KindShipLabel, payload("ORD-1")) })
+	var ree *RequestedElsewhereError
+	require.ErrorAs(t, err, &ree)
+	assert.Equal(t, "order ORD-1 was scanned again at station ship-2 (collected): that request stands; park this one", err.Error())
+
+	// Other kinds of items are not the shipments' business.
+	ln.write(t, func(tx *sql.Tx) error { return ln.s.Rerequest(tx, "commission", []byte("not json")) })
+}

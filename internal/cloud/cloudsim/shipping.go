@@ -108,12 +108,25 @@ func (s *Sim) createLabels(_ *http.Request, body []byte) (int, any) {
 			continue
 		}
 		s.nextShipment++
-		sh := &shipment{id: strconv.Itoa(s.nextShipment), parcel: int64(4400 + s.nextShipment), order: so, tracking: fmt.Sprintf("3SEDGE%07d", s.nextShipment)}
+		sh := &shipment{id: strconv.Itoa(s.nextShipment), parcel: int64(4400 + s.nextShipment), order: so, tracking: fmt.Sprintf("3SEDGE%07d", s.nextShipment), refused: so.Fail}
 		s.shipments[sh.id] = sh
 		s.parcels[sh.parcel] = sh
 		data = append(data, cloud.LabelRef{ParcelID: sh.parcel, ParcelsIDs: []int64{sh.parcel}, ShipmentID: sh.id, OrderID: so.OrderID, OrderNumber: so.OrderNumber})
 	}
 	return http.StatusAccepted, map[string]any{"data": data, "errors": errs}
+}
+
+// CorrectAddress is a person correcting a shipping order's address in the
+// shipping service: labels asked for from now on are announced. It reports
+// whether the order is known.
+func (s *Sim) CorrectAddress(orderNumber string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.shipOrders["no:"+orderNumber]
+	if ok {
+		o.Fail = false
+	}
+	return ok
 }
 
 func containsInt(list []int, v int) bool {
@@ -140,7 +153,7 @@ func (s *Sim) shipment(r *http.Request, _ []byte) (int, any) {
 	parcel := map[string]any{"id": sh.parcel, "tracking_number": sh.tracking, "documents": []any{}}
 	var annErrs []shipErr
 	switch {
-	case sh.order.Fail:
+	case sh.refused:
 		parcel["status"] = map[string]string{"code": "ANNOUNCEMENT_FAILED", "message": "Announcement failed"}
 		annErrs = append(annErrs, shipError(400, "parcel_announcement_error", "The carrier rejected the address: postal code missing.", ""))
 	case sh.lookups < sh.order.ReadyAfter:
@@ -166,7 +179,7 @@ func (s *Sim) label(r *http.Request, _ []byte) (int, any) {
 	switch {
 	case err != nil || !ok:
 		return shipErrors(http.StatusNotFound, shipError(404, "not_found", "Parcel not found.", ""))
-	case sh.order.Fail || sh.lookups < sh.order.ReadyAfter:
+	case sh.refused || sh.lookups < sh.order.ReadyAfter:
 		return shipErrors(http.StatusNotFound, shipError(404, "not_found", "No label document for this parcel yet.", ""))
 	case !strings.Contains(r.Header.Get("Accept"), "application/zpl"):
 		return shipErrors(http.StatusNotAcceptable, shipError(406, "invalid", "The emulator serves labels as application/zpl.", "/headers/Accept"))

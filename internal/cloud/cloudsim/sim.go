@@ -66,6 +66,10 @@ type shipment struct {
 	order    *ShipOrder
 	lookups  int
 	tracking string
+	// refused is the carrier's answer when the shipment was made: like a
+	// real carrier's, a refused announcement stays refused; correcting the
+	// address helps shipments made after.
+	refused bool
 }
 
 // Sim is a running emulator.
