@@ -94,15 +94,16 @@ func (r shipRecorder) ShipFailed(ctx context.Context, id int64, detail string) e
 
 // printerStatus reports the printers for the dashboard and the metrics.
 func (a *Agent) printerStatus() []api.PrinterStatus {
-	queued, err := a.Line.Ledger.Queued(context.Background())
+	counts, err := a.Line.Ledger.PrinterCounts(context.Background())
 	if err != nil {
-		a.log.Warn().Err(err).Msg("cannot count queued labels")
+		a.log.Warn().Err(err).Msg("cannot count the printers' labels")
 	}
 	var out []api.PrinterStatus
 	for tag, p := range a.Printers {
-		s := p.Snapshot()
-		out = append(out, api.PrinterStatus{Tag: tag, URL: s.URL, State: string(s.State), Faults: s.Faults, Printed: s.Printed,
-			Unknown: s.Unknown, Queued: queued[tag], LastErr: s.LastErr})
+		s, c := p.Snapshot(), counts[tag]
+		out = append(out, api.PrinterStatus{Tag: tag, URL: s.URL, State: string(s.State), Faults: s.Faults,
+			Printed: int64(c.Printed), Unknown: int64(c.Unknown), Queued: c.Queued, Last: c.Last,
+			PrintedSinceStart: s.Printed, UnknownSinceStart: s.Unknown, LastErr: s.LastErr})
 	}
 	return out
 }

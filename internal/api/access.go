@@ -92,6 +92,7 @@ var routeAccess = map[string]access{
 
 	"GET /": viewer, "GET /orders": viewer, "GET /printers": viewer, "GET /stations": viewer, "GET /queue": viewer,
 	"GET /audit": viewer, "GET /ui/live": viewer, "GET /templates": viewer, "GET /templates/{file}": viewer,
+	"GET /labels/{file}": viewer, "GET /orders/{id}/label.png": viewer,
 	"GET /station/{name}": stationUse,
 	"GET /users":          admin,
 

@@ -76,14 +76,21 @@ type ScannerStatus struct {
 
 // PrinterStatus is a printer as the dashboard shows it.
 type PrinterStatus struct {
-	Tag     string   `json:"tag"`
-	URL     string   `json:"url"`
-	State   string   `json:"state"`
-	Faults  []string `json:"faults,omitempty"`
-	Printed int64    `json:"printed"`
-	Unknown int64    `json:"unknown"`
-	Queued  int      `json:"queued"`
-	LastErr string   `json:"last_error,omitempty"`
+	Tag    string   `json:"tag"`
+	URL    string   `json:"url"`
+	State  string   `json:"state"`
+	Faults []string `json:"faults,omitempty"`
+	// Printed, Unknown and Queued are the ledger's: all time, so a
+	// restart does not reset them.
+	Printed int64 `json:"printed"`
+	Unknown int64 `json:"unknown"`
+	Queued  int   `json:"queued"`
+	// Last is the last label it printed (0 for none).
+	Last int64 `json:"last_label,omitempty"`
+	// Since the agent started, for the metrics' counters.
+	PrintedSinceStart int64  `json:"printed_since_start"`
+	UnknownSinceStart int64  `json:"unknown_since_start"`
+	LastErr           string `json:"last_error,omitempty"`
 }
 
 // Server is the HTTP server. New never touches the network; Start binds.

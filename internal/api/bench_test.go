@@ -64,7 +64,7 @@ func BenchmarkOverview(b *testing.B) {
 		return nil
 	}))
 	s, err := New(Config{Listen: "127.0.0.1:0", Line: l, DB: db, Printers: func() []PrinterStatus {
-		return []PrinterStatus{{Tag: "p1", State: "printing", Printed: 100000}, {Tag: "p2", State: "ready"}}
+		return []PrinterStatus{{Tag: "p1", State: "printing", Printed: 100000, PrintedSinceStart: 100000}, {Tag: "p2", State: "ready"}}
 	}}, zerolog.Nop())
 	require.NoError(b, err)
 	h := s.handler()

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"image/png"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/audit"
@@ -22,7 +20,6 @@ import (
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
-	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
 //go:embed web/*.html web/static/*
@@ -138,6 +135,8 @@ func (s *Server) dashboardRoutes(mux mux) {
 		s.page(w, r, "templates", "Templates", map[string]any{"Templates": s.templates()})
 	})
 	mux.HandleFunc("GET /templates/{file}", s.templatePNG)
+	mux.HandleFunc("GET /labels/{file}", s.labelPNG)
+	mux.HandleFunc("GET /orders/{id}/label.png", s.orderLabelPNG)
 	mux.HandleFunc("GET /station/{name}", func(w http.ResponseWriter, r *http.Request) {
 		st, ok := s.cfg.Line.Stations.Get(r.PathValue("name"))
 		if !ok {
@@ -391,7 +390,30 @@ func (s *Server) orders(ctx context.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"Orders": lo, "Packaging": po, "Unknown": unknown}, nil
+	held := map[string]string{}
+	for _, p := range s.printers() {
+		if p.State == "paused" || p.State == "error" || p.State == "offline" {
+			held[p.Tag] = "printer " + p.Tag + " is " + p.State
+			if len(p.Faults) > 0 {
+				held[p.Tag] += ": " + strings.Join(p.Faults, ", ")
+			}
+		}
+	}
+	rows := make([]orderRow, len(lo))
+	for i, o := range lo {
+		rows[i].LabelOrderView = o
+		if o.Status == orders.Printing || o.Status == orders.Released {
+			rows[i].Held = held[o.Destination]
+		}
+	}
+	return map[string]any{"Orders": rows, "Packaging": po, "Unknown": unknown}, nil
+}
+
+// orderRow is a label order on the orders page: what holds it back beside
+// its stored status (an order printing on a paused printer waits).
+type orderRow struct {
+	orders.LabelOrderView
+	Held string
 }
 
 func (s *Server) printersPage(ctx context.Context) (any, error) {
@@ -488,69 +510,10 @@ func (s *Server) templates() []templateView {
 	return out
 }
 
-// templatePNG draws a template with its sample data.
-func (s *Server) templatePNG(w http.ResponseWriter, r *http.Request) {
-	tag, ok := strings.CutSuffix(r.PathValue("file"), ".png")
-	var t *zpl.Template
-	if ok && s.cfg.Templates != nil {
-		t, ok = s.cfg.Templates.Get(tag)
-	}
-	if !ok {
-		http.Error(w, "no such template", http.StatusNotFound)
-		return
-	}
-	out, err := s.previews.get(tag, func() ([]byte, error) {
-		data, err := t.Render(nil, t.Sample)
-		if err != nil {
-			return nil, err
-		}
-		img, _, err := zpl.Preview(data, zpl.PreviewOptions{DPMM: t.DPMM})
-		if err != nil {
-			return nil, err
-		}
-		var buf bytes.Buffer
-		err = png.Encode(&buf, img)
-		return buf.Bytes(), err
-	})
-	if err != nil {
-		s.log.Warn().Err(err).Str("template", tag).Msg("template preview")
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "template " + tag + " has no preview: " + err.Error()})
-		return
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "max-age=60")
-	_, _ = w.Write(out)
-}
-
 // retryHooks are what a retry asks of the line's parts.
 func (s *Server) retryHooks() []queue.RetryHook {
 	if s.cfg.Line == nil || s.cfg.Line.Shipments == nil {
 		return nil
 	}
 	return []queue.RetryHook{s.cfg.Line.Shipments.Rerequest}
-}
-
-// previewCache keeps each template's sample preview: drawing one costs a
-// millisecond of CPU, and a page of them asked for again and again must
-// not take the line PC's cores from its stations.
-type previewCache struct {
-	mu   sync.Mutex
-	pngs map[string][]byte
-}
-
-func (c *previewCache) get(key string, draw func() ([]byte, error)) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock() // one drawing at a time, whoever asks
-	if b, ok := c.pngs[key]; ok {
-		return b, nil
-	}
-	b, err := draw()
-	if err != nil {
-		return nil, err
-	}
-	if c.pngs == nil {
-		c.pngs = map[string][]byte{}
-	}
-	c.pngs[key] = b
-	return b, nil
 }

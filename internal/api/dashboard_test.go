@@ -37,7 +37,7 @@ func withWork(t *testing.T) (*Server, *Line) {
 	require.NoError(t, l.Orders.CreateLabelOrder(ctx, "erp", v2.LabelOrder{OrderID: "LO-1", ProductCode: "09506000134352", ProductCodeSchema: "GTIN",
 		Batch: "AB12", Quantity: &q, DestinationTag: "p1", TemplateTag: "pack", Execute: true}))
 	s.cfg.Printers = func() []PrinterStatus {
-		return []PrinterStatus{{Tag: "p1", URL: "tcp://10.0.0.5:9100", State: "paused", Faults: []string{"media out"}, Printed: 3}}
+		return []PrinterStatus{{Tag: "p1", URL: "tcp://10.0.0.5:9100", State: "paused", Faults: []string{"media out"}, Printed: 40, PrintedSinceStart: 3}}
 	}
 	s.cfg.Templates = zpl.Builtin()
 	s.cfg.Version = "1.2.3"

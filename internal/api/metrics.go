@@ -122,8 +122,8 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 				}
 				p.sample("edgeagent_printer_state", v, "printer", x.Tag, "state", st)
 			}
-			p.sample("edgeagent_printer_labels_printed_total", float64(x.Printed), "printer", x.Tag)
-			p.sample("edgeagent_printer_labels_unknown_total", float64(x.Unknown), "printer", x.Tag)
+			p.sample("edgeagent_printer_labels_printed_total", float64(x.PrintedSinceStart), "printer", x.Tag)
+			p.sample("edgeagent_printer_labels_unknown_total", float64(x.UnknownSinceStart), "printer", x.Tag)
 			p.sample("edgeagent_printer_queued_labels", float64(x.Queued), "printer", x.Tag)
 		}
 	}

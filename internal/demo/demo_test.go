@@ -195,6 +195,16 @@ func TestDemoInABrowser(t *testing.T) {
 		chromedp.Click("button.resolve"),
 		poll(`document.getElementById("toast").textContent.includes("Done.")`),
 	))
+	// The label previews draw: the label each order prints, the last label
+	// each printer printed, the shipping template's example.
+	drawn := func(sel string) chromedp.Action[chromedp.Void] {
+		return poll(`[...document.querySelectorAll('` + sel + `')].some(i => i.complete && i.naturalWidth > 0)`)
+	}
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Navigate(d.url+"/orders"), drawn("img.thumb"),
+		chromedp.Navigate(d.url+"/printers"), drawn(".previews img"),
+		chromedp.Navigate(d.url+"/templates"), drawn(`img[src="/templates/shipping.png"]`),
+	))
 	web := d.login(t)
 	resp, err := web.Get(d.url + "/audit")
 	require.NoError(t, err)

@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/label"
@@ -174,4 +176,93 @@ func (l *Ledger) SerialCounts(ctx context.Context) (map[string]map[SerialState]i
 		out[g][s] = n
 	}
 	return out, rows.Err()
+}
+
+// PrinterCount is what the ledger holds of one printer's labels.
+type PrinterCount struct {
+	Queued, Printed, Unknown int
+	// Last is the last label the printer printed (0 for none).
+	Last int64
+}
+
+// PrinterCounts counts each printer's labels queued, printed and unknown,
+// all time, and names the last one it printed: what a restart does not
+// reset.
+func (l *Ledger) PrinterCounts(ctx context.Context) (map[string]PrinterCount, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT printer, state, COUNT(*), MAX(id) FROM labels
+		WHERE state IN ('queued', 'printed', 'unknown') GROUP BY printer, state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]PrinterCount{}
+	for rows.Next() {
+		var p string
+		var s LabelState
+		var n int
+		var last int64
+		if err := rows.Scan(&p, &s, &n, &last); err != nil {
+			return nil, err
+		}
+		c := out[p]
+		switch s {
+		case LabelQueued:
+			c.Queued = n
+		case LabelPrinted:
+			c.Printed, c.Last = n, last
+		case LabelUnknown:
+			c.Unknown = n
+		}
+		out[p] = c
+	}
+	return out, rows.Err()
+}
+
+// OrderLabel is the label of an order to show: the next it prints, else
+// its first. It is 0 when the order has no labels yet.
+func (l *Ledger) OrderLabel(ctx context.Context, orderID string) (int64, error) {
+	var id sql.NullInt64
+	err := l.db.Reader().QueryRowContext(ctx, `SELECT MIN(id) FROM labels WHERE order_id = ? AND state = 'queued'`, orderID).Scan(&id)
+	if err == nil && !id.Valid {
+		err = l.db.Reader().QueryRowContext(ctx, `SELECT MIN(id) FROM labels WHERE order_id = ?`, orderID).Scan(&id)
+	}
+	return id.Int64, err
+}
+
+// Printable is a label as it goes to the printer.
+type Printable struct {
+	Row
+	ZPL  []byte
+	DPMM int // dots per millimetre it is laid out for
+}
+
+// LabelZPL returns a label as it prints: a pack label rendered from its
+// template with its serial's data, any other label as it was stored.
+func (l *Ledger) LabelZPL(ctx context.Context, id int64) (Printable, error) {
+	var p Printable
+	var batch, expiry string
+	err := l.db.Reader().QueryRowContext(ctx, `SELECT l.id, l.kind, COALESCE(l.order_id, ''), l.gtin, l.serial, l.subject, l.template, l.data,
+		l.printer, l.state, l.reason, COALESCE(s.batch, ''), COALESCE(s.expiry, '')
+		FROM labels l LEFT JOIN serials s ON l.kind = 'pack' AND s.gtin = l.gtin AND s.serial = l.serial WHERE l.id = ?`, id).
+		Scan(&p.ID, &p.Kind, &p.OrderID, &p.GTIN, &p.Serial, &p.Subject, &p.Template, &p.Data, &p.Printer, &p.State, &p.Reason, &batch, &expiry)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("label %d: %w", id, ErrLabelNotFound)
+	}
+	if err != nil {
+		return p, err
+	}
+	p.ZPL, p.DPMM = p.Data, 8
+	if p.Kind != label.Pack {
+		if t, ok := l.cfg.Templates.Get(string(p.Kind)); ok && p.Kind == label.SSCC {
+			p.DPMM = t.DPMM
+		}
+		return p, nil
+	}
+	t, ok := l.cfg.Templates.Get(p.Template)
+	if !ok {
+		return p, fmt.Errorf("label %d: template %s is not configured", id, p.Template)
+	}
+	p.DPMM = t.DPMM
+	p.ZPL, err = Render(t, nil, PackData{OrderID: p.OrderID, GTIN: p.GTIN, Batch: batch, Expiry: expiry, Serial: p.Serial})
+	return p, err
 }

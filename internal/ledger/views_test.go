@@ -55,6 +55,19 @@ func TestOrderAndLineCounts(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recent, 2)
 	assert.Equal(t, "O2", recent[0].OrderID, "newest first")
+	pc, err := l.PrinterCounts(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]PrinterCount{"p": {Queued: 1, Printed: 1, Unknown: 1, Last: ids[0]}, "q": {Queued: 2}}, pc)
+	next, err := l.OrderLabel(ctx, "O1")
+	require.NoError(t, err)
+	assert.Equal(t, ids[2], next, "the next label it prints")
+	require.NoError(t, l.Printing(ctx, "p", pack(ids[2])))
+	next, err = l.OrderLabel(ctx, "O1")
+	require.NoError(t, err)
+	assert.Equal(t, ids[0], next, "none queued: its first")
+	next, err = l.OrderLabel(ctx, "O9")
+	require.NoError(t, err)
+	assert.Zero(t, next, "an order without labels")
 }
 
 func TestMasterData(t *testing.T) {

@@ -397,3 +397,30 @@ func (o *Orders) Status(ctx context.Context, orderID string) (State, map[ledger.
 	counts, err := o.ledger.OrderCounts(ctx, orderID)
 	return status, counts, err
 }
+
+// SampleSerial stands for the serial on the sample of an order that has no
+// labels yet.
+const SampleSerial = "SAMPLE"
+
+// Sample is an order's label as it will print, with SampleSerial for the
+// serial: what a supervisor checks before releasing an order whose labels
+// are not made yet.
+func (o *Orders) Sample(ctx context.Context, orderID string) (ledger.Printable, error) {
+	var p ledger.Printable
+	var batch, expiry string
+	err := o.db.Reader().QueryRowContext(ctx, `SELECT gtin, batch, expiry, template, destination FROM label_orders WHERE order_id = ?`, orderID).
+		Scan(&p.GTIN, &batch, &expiry, &p.Template, &p.Printer)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("label order %q: %w", orderID, ErrLabelOrderNotFound)
+	}
+	if err != nil {
+		return p, err
+	}
+	t, ok := o.ledger.Templates().Get(p.Template)
+	if !ok {
+		return p, fmt.Errorf("label order %q: template %s: %w", orderID, p.Template, ErrTemplateNotFound)
+	}
+	p.Kind, p.OrderID, p.Serial, p.DPMM = label.Pack, orderID, SampleSerial, t.DPMM
+	p.ZPL, err = ledger.Render(t, nil, ledger.PackData{OrderID: orderID, GTIN: p.GTIN, Batch: batch, Expiry: expiry, Serial: SampleSerial})
+	return p, err
+}

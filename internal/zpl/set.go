@@ -80,6 +80,9 @@ func load(fsys fs.FS, prefix string, s *Set) (*Set, error) {
 
 // Get returns the template with the tag.
 func (s *Set) Get(tag string) (*Template, bool) {
+	if s == nil {
+		return nil, false
+	}
 	t, ok := s.byTag[tag]
 	return t, ok
 }

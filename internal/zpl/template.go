@@ -33,6 +33,10 @@ type Template struct {
 	raw    bool // the body is one raw placeholder: the data is a whole label
 }
 
+// PassThrough reports whether the template prints its data as a whole
+// label (a carrier's label, checked and passed through).
+func (t *Template) PassThrough() bool { return t.raw }
+
 // Error is a template fault at a position in its file.
 type Error struct {
 	File      string
