@@ -62,7 +62,9 @@ fi
 
 # Run the installed agent as the service would, on this machine: the
 # packaged configuration with the state directory and port of the root.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# A free port: one nothing answers on.
+port=$((20000 + RANDOM % 30000))
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((20000 + RANDOM % 30000)); done
 cfg="$root/etc/edgeagent/edgeagent.yaml"
 sed -i -e "s|^data_dir: .*|data_dir: $root/var/lib/edgeagent|" -e "s|listen: 127.0.0.1:8080|listen: 127.0.0.1:$port|" \
 	-e 's|^  products: \[\]|  products: [{gtin: "09506000134352", market: EU}]|' -e 's|^  channel_keys: \[\]|  channel_keys: [deb-test]|' "$cfg"

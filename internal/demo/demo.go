@@ -1,5 +1,5 @@
 // Package demo runs the whole line on one machine: the agent, an emulated
-// cloud (cloudsim), two emulated printers (printersim) and a simulated line
+// cloud (cloudsim), three emulated printers (printersim) and a simulated line
 // whose operators scan printed packs into cases and cases onto pallets,
 // take a sample out, and ship a few orders. It takes the cloud offline for
 // a minute and faults a printer once, so the dashboard shows the agent
@@ -10,6 +10,7 @@ package demo
 import (
 	"context"
 	"crypto/rand"
+	"embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -57,6 +58,55 @@ const (
 	cases   = 4
 )
 
+// The V2 API's own example request (a label order for product
+// 02026041310005, batch MCS36042, on printer zebra-cloud-device-1 with
+// template data-matrix-example) works against the demo as it is written:
+// the demo has that product, printer and template, here and in its cloud.
+const (
+	exampleGTIN     = "02026041310005"
+	exampleBatch    = "MCS36042"
+	exampleExpiry   = "271231"
+	examplePrinter  = "zebra-cloud-device-1"
+	exampleTemplate = "data-matrix-example"
+)
+
+//go:embed templates/*.zpl
+var templateFiles embed.FS
+
+// writeTemplates puts the demo's own templates in DIR/templates, for the
+// agent and for the command line, and loads them over the built-in ones.
+func writeTemplates(dir string) (string, *zpl.Set, error) {
+	tdir := filepath.Join(dir, "templates")
+	if err := os.MkdirAll(tdir, 0o700); err != nil {
+		return "", nil, err
+	}
+	files, err := templateFiles.ReadDir("templates")
+	if err != nil {
+		return "", nil, err
+	}
+	for _, f := range files {
+		b, err := templateFiles.ReadFile("templates/" + f.Name())
+		if err != nil {
+			return "", nil, err
+		}
+		if err := os.WriteFile(filepath.Join(tdir, f.Name()), b, 0o600); err != nil {
+			return "", nil, err
+		}
+	}
+	set, err := zpl.Load(os.DirFS(tdir))
+	return tdir, set, err
+}
+
+// cloudSeed is the emulator's master data: its default, and the V2 API's
+// example product, printer and template.
+func cloudSeed() cloudsim.Seed {
+	seed := cloudsim.DefaultSeed()
+	seed.Products = append(seed.Products, cloudsim.Product{GTIN: exampleGTIN, Market: "EU", Batches: []string{exampleBatch}, SerialPool: 10000, Replenish: true})
+	seed.Destinations = append(seed.Destinations, examplePrinter)
+	seed.Templates = append(seed.Templates, exampleTemplate)
+	return seed
+}
+
 // Run runs the demo until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Listen == "" {
@@ -87,7 +137,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	cloudState := filepath.Join(cfg.Dir, "cloud.json")
-	sim, err := cloudsim.Start(cloudsim.Config{Listen: "127.0.0.1:0", Seed: cloudsim.DefaultSeed(), Log: zerolog.Nop(), MaxRecorded: 1000})
+	sim, err := cloudsim.Start(cloudsim.Config{Listen: "127.0.0.1:0", Seed: cloudSeed(), Log: zerolog.Nop(), MaxRecorded: 1000})
 	if err != nil {
 		return fmt.Errorf("cloud emulator: %w", err)
 	}
@@ -112,18 +162,30 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer casePrinter.Close()
+	examplePrinterSim, err := printersim.Start(printersim.Config{Listen: "127.0.0.1:0", Speed: 4 * cfg.Pace}, zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	defer examplePrinterSim.Close()
+	templatesDir, templates, err := writeTemplates(cfg.Dir)
+	if err != nil {
+		return err
+	}
 
 	base := sim.URL()
 	// The demo line is configured as any line is, and becomes an agent the
 	// same way; only the timings of the emulated world are shorter.
 	line := config.Default()
 	line.Line = config.Line{Name: "demo-line",
-		Printers: []config.Printer{{Tag: "line-1-printer", URL: packPrinter.URL()}, {Tag: "case-printer", URL: casePrinter.URL()}},
+		Printers: []config.Printer{{Tag: "line-1-printer", URL: packPrinter.URL()}, {Tag: "case-printer", URL: casePrinter.URL()},
+			{Tag: examplePrinter, URL: examplePrinterSim.URL()}},
 		Products: []config.Product{{GTIN: gtin, Market: "EU", CaseCapacity: perCase, PalletCapacity: cases,
-			Batches: []config.Batch{{Batch: batch, Expiry: expiry}, {Batch: "B2024-11", Expiry: "270531"}}}},
-		Serials:     config.Serials{Generate: true, Length: 12, LowPool: 100},
-		ExtraLabels: config.ExtraLabels{Amount: 4, Type: "amount"},
-		SSCC:        config.SSCC{CompanyPrefix: "9506000", Extension: 0},
+			Batches: []config.Batch{{Batch: batch, Expiry: expiry}, {Batch: "B2024-11", Expiry: "270531"}}},
+			{GTIN: exampleGTIN, Market: "EU", Batches: []config.Batch{{Batch: exampleBatch, Expiry: exampleExpiry}}}},
+		TemplatesDir: templatesDir,
+		Serials:      config.Serials{Generate: true, Length: 12, LowPool: 100},
+		ExtraLabels:  config.ExtraLabels{Amount: 4, Type: "amount"},
+		SSCC:         config.SSCC{CompanyPrefix: "9506000", Extension: 0},
 		Stations: []config.Station{
 			{Name: "case-1", Mode: stations.ModeCase, Printer: "case-printer", GS: "|"},
 			{Name: "pallet-1", Mode: stations.ModePallet, Printer: "case-printer", GS: "|"},
@@ -136,7 +198,7 @@ func Run(ctx context.Context, cfg Config) error {
 	line.V2 = config.V2{Tokens: []config.NamedToken{{Name: "erp", Token: config.Secret(erpToken)}}, ChannelKeys: []config.Secret{"demo-line-channel"}}
 	line.Cloud = config.Cloud{BaseURL: base, ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 5 * time.Second,
 		Shipping: config.Shipping{BaseURL: sim.ShippingURL(), PublicKey: "ship-public", SecretKey: "ship-secret"}}
-	ac := agent.FromConfig(line, zpl.Builtin(), cfg.Version)
+	ac := agent.FromConfig(line, templates, cfg.Version)
 	ac.Shipping.NotFoundWait = 500 * time.Millisecond
 	ac.Queue.BaseBackoff, ac.Queue.MaxBackoff, ac.Queue.Poll = time.Second, 10*time.Second, 500*time.Millisecond
 	ac.PullEvery, ac.ShipPoll, ac.StopTimeout = time.Minute, time.Second, 5*time.Second
@@ -148,7 +210,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := a.People.Users.Add(ctx, "demo", "demo", users.Admin, password); err != nil && !errors.Is(err, users.ErrExists) {
 		return err
 	}
-	if err := writeConfig(filepath.Join(cfg.Dir, "edgeagent.yaml"), cfg.Dir, a.API.Addr(), token); err != nil {
+	if err := writeConfig(filepath.Join(cfg.Dir, "edgeagent.yaml"), cfg.Dir, templatesDir, a.API.Addr(), token); err != nil {
 		return err
 	}
 	fmt.Fprintf(cfg.Out, "\n  edgeagent demo: dashboard http://%s  (log in as demo with the password %s, also in %s)\n"+
@@ -170,15 +232,16 @@ func Run(ctx context.Context, cfg Config) error {
 // writeConfig writes a configuration of the running demo for the command
 // line (queue, labels, containers, users, backup, audit): they reach the
 // demo's agent through its API, or its database when it is stopped.
-func writeConfig(path, dir, listen, token string) error {
+func writeConfig(path, dir, templates, listen, token string) error {
 	text := fmt.Sprintf(`# The running demo, for the command line: edgeagent queue status --config %s
 line:
   name: demo-line
+  templates_dir: %s
 data_dir: %s
 http:
   listen: %q
   token: %q
-`, path, dir, listen, token)
+`, path, templates, dir, listen, token)
 	return os.WriteFile(path, []byte(text), 0o600)
 }
 
@@ -246,7 +309,13 @@ func (s *sim2) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for cycle := len(orders) + 1; ; cycle++ {
+	cycle := 1 // after the demo's own orders: the ERP's do not count
+	for _, o := range orders {
+		if strings.HasPrefix(o.OrderID, "LO-DEMO-") {
+			cycle++
+		}
+	}
+	for ; ; cycle++ {
 		if err := s.cycle(ctx, cycle); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -44,6 +45,7 @@ func (s *syncBuffer) String() string {
 // running is a demo in the background.
 type running struct {
 	url, token string
+	out        *syncBuffer // what it printed
 	cancel     context.CancelFunc
 	done       chan error
 	logs       *syncBuffer
@@ -52,7 +54,7 @@ type running struct {
 func startDemo(t *testing.T, dir string) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
-	r := &running{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	r := &running{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}, out: out}
 	go func() {
 		r.done <- Run(ctx, Config{Dir: dir, Listen: "127.0.0.1:0", Version: "test", Log: zerolog.New(r.logs).Level(zerolog.InfoLevel),
 			Out: out, Pace: 20, Outage: 3 * time.Second})
@@ -264,4 +266,33 @@ func TestDemoInABrowser(t *testing.T) {
 	before := d.metric(t, "edgeagent_outbox_items", "state", "parked")
 	time.Sleep(2 * time.Second)
 	assert.Equal(t, before, d.metric(t, "edgeagent_outbox_items", "state", "parked"), "nothing new refused by the cloud after the restart")
+}
+
+// The V2 API's own example request, sent as the documentation writes it
+// with the credentials the demo prints, creates its label order, and its
+// 12 labels print on the example's printer.
+func TestDemoTakesTheDocumentedLabelOrder(t *testing.T) {
+	seed, err := os.ReadFile(testutil.SharedFile(t, "seeds/label-orders.txt"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?s)-d '(\{.*?\})'`).FindSubmatch(seed)
+	require.NotNil(t, m, "the sample request's body")
+	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o700)
+	d := startDemo(t, dir)
+	cred := regexp.MustCompile(`local V2 API: x-access-token (\S+) \(in [^)]+\), x-channel-key (\S+)`).FindStringSubmatch(d.out.String())
+	require.NotNil(t, cred, "the demo prints its V2 credentials: %s", d.out.String())
+	req, _ := http.NewRequest("POST", d.url+"/v1/manufacturer/v2/api/label_orders/", bytes.NewReader(m[1]))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-access-token", cred[1])
+	req.Header.Set("x-channel-key", cred[2])
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var answer map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, "%v", answer)
+	assert.Equal(t, map[string]any{"success": true, "message": "Label order created successfully"}, answer)
+	require.Eventually(t, func() bool {
+		return d.metric(t, "edgeagent_printer_labels_printed_total", "printer", "zebra-cloud-device-1") >= 12
+	}, 30*time.Second, 50*time.Millisecond, "10 labels and 2 extra print on zebra-cloud-device-1")
 }
