@@ -48,24 +48,24 @@ test: deps ## run every test with the race detector and compile the hardware tes
 	$(GO) test -tags hardware -count=1 -run '^$$' ./hardware-tests/... >/dev/null
 	EDGEAGENT_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 ./...
 	@echo "three days offline at full volume (the race detector is too slow for it):"
-	@$(GO) test -count=1 -run '^TestThreeDaysOffline$$' -v ./internal/cloudsync/ > /tmp/edgeagent-offline.txt 2>&1; rc=$$?; \
-		grep -E '^(---|ok|FAIL)|offline_test' /tmp/edgeagent-offline.txt; exit $$rc
+	@out=$$(mktemp /tmp/edgeagent-offline.XXXXXX); $(GO) test -count=1 -run '^TestThreeDaysOffline$$' -v ./internal/cloudsync/ > $$out 2>&1; rc=$$?; \
+		grep -E '^(---|ok|FAIL)|offline_test' $$out; rm -f $$out; exit $$rc
 	@echo "every fuzz target, briefly (make fuzz runs them longer):"
-	@$(MAKE) -s fuzz FUZZTIME=$${TEST_FUZZTIME:-3s} > /tmp/edgeagent-fuzz.txt 2>&1 || { cat /tmp/edgeagent-fuzz.txt; exit 1; }
-	@grep -E '^fuzz ' /tmp/edgeagent-fuzz.txt
+	@out=$$(mktemp /tmp/edgeagent-fuzz.XXXXXX); $(MAKE) -s fuzz FUZZTIME=$${TEST_FUZZTIME:-3s} > $$out 2>&1 || { cat $$out; rm -f $$out; exit 1; }; \
+		grep -E '^fuzz ' $$out; rm -f $$out
 	@echo "the package: install, upgrade and removal in a throwaway root:"
 	@if command -v dpkg >/dev/null; then deploy/test-deb.sh; else echo "dpkg is not installed: skipping the package test (make deb-test on Debian)"; fi
 
-bench: ## run the benchmarks and print one table of the figures with their goals
-	@$(GO) test -run '^$$' -bench . -benchmem -benchtime=2s -timeout 30m ./... | tee /tmp/edgeagent-bench.txt | grep -E '^(Benchmark|ok|FAIL|goos|cpu)'
-	@echo
-	@awk -f scripts/bench-table.awk /tmp/edgeagent-bench.txt | tee /tmp/edgeagent-bench-table.md
+bench: ## run the benchmarks and print one table of the figures with their anchors, ratios and goals
+	@out=$$(mktemp -d /tmp/edgeagent-bench.XXXXXX); echo "raw output and table in $$out"; uptime; \
+		$(GO) test -run '^$$' -bench . -benchmem -benchtime=2s -timeout 30m ./... | tee $$out/bench.txt | grep -E '^(Benchmark|ok|FAIL|goos|cpu)'; \
+		echo; awk -f scripts/bench-table.awk $$out/bench.txt | tee $$out/table.md; uptime
 
 chaos: ## the chaos suite: the real binary killed 40 times under cloud, printer and disk faults; prints the report
-	@rm -f /tmp/edgeagent-chaos.txt
-	@EDGEAGENT_CHAOS_KILLS=$${EDGEAGENT_CHAOS_KILLS:-40} EDGEAGENT_CHAOS_SEED=$${EDGEAGENT_CHAOS_SEED:-} EDGEAGENT_CHAOS_REPORT=/tmp/edgeagent-chaos.txt \
-		$(GO) test -count=1 -timeout 10m -run '^TestChaos$$' ./internal/chaos/ > /tmp/edgeagent-chaos.log 2>&1; rc=$$?; \
-		grep -E '^(--- |ok|FAIL)' /tmp/edgeagent-chaos.log; cat /tmp/edgeagent-chaos.txt 2>/dev/null || tail -50 /tmp/edgeagent-chaos.log; exit $$rc
+	@out=$$(mktemp -d /tmp/edgeagent-chaos.XXXXXX); echo "log and report in $$out"; \
+		EDGEAGENT_CHAOS_KILLS=$${EDGEAGENT_CHAOS_KILLS:-40} EDGEAGENT_CHAOS_SEED=$${EDGEAGENT_CHAOS_SEED:-} EDGEAGENT_CHAOS_REPORT=$$out/report.txt \
+		$(GO) test -count=1 -timeout 10m -run '^TestChaos$$' ./internal/chaos/ > $$out/chaos.log 2>&1; rc=$$?; \
+		grep -E '^(--- |ok|FAIL)' $$out/chaos.log; cat $$out/report.txt 2>/dev/null || tail -50 $$out/chaos.log; exit $$rc
 
 deb: ## build the Debian package (nfpm) into $(DIST)/
 	$(GO) build -trimpath -ldflags "-X main.version=$(DEB_VERSION)" -o $(BIN) ./cmd/edgeagent
@@ -82,16 +82,17 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags hardware ./...
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s); a crasher is saved in testdata/fuzz and replays in every go test
-	@for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	@one=$$(mktemp /tmp/edgeagent-fuzz.XXXXXX); trap 'rm -f $$one' EXIT; \
+	for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
 		pkg=./$$(dirname $${file#./}); \
 		for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
 			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-			if ! $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/edgeagent-fuzz-one.txt 2>&1; then \
-				if grep -q 'Failing input written to' /tmp/edgeagent-fuzz-one.txt || ! grep -q 'context deadline exceeded' /tmp/edgeagent-fuzz-one.txt; then \
-					cat /tmp/edgeagent-fuzz-one.txt; exit 1; fi; \
+			if ! $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > $$one 2>&1; then \
+				if grep -q 'Failing input written to' $$one || ! grep -q 'context deadline exceeded' $$one; then \
+					cat $$one; exit 1; fi; \
 				echo "  (stopped with 'context deadline exceeded' and no failing input: the Go fuzz coordinator's race golang/go#75804, not a crasher)"; \
 			fi; \
-			grep -E 'elapsed: .*execs' /tmp/edgeagent-fuzz-one.txt | tail -1; \
+			grep -E 'elapsed: .*execs' $$one | tail -1; \
 		done; done
 
 hardware-test: ## run the hardware tests against the devices named by EDGEAGENT_HW_* variables

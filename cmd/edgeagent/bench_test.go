@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,8 +21,9 @@ import (
 )
 
 // BenchmarkAgentStart runs the real binary on a line with two printers and
-// two stations: time from exec to /readyz answering 200, and resident
-// memory after two idle seconds.
+// two stations (one with a scanner listening): time from exec to /readyz
+// answering 200, which waits for both printers checked and the scanner
+// listening, and resident memory after two idle seconds.
 func BenchmarkAgentStart(b *testing.B) {
 	dir := b.TempDir()
 	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
@@ -53,36 +55,48 @@ log: {level: warn, format: json}
 http: {listen: "%s", token: a-long-enough-token}
 `, urls[0], urls[1], filepath.Join(dir, "data"), addr)), 0o600))
 
-	var ready time.Duration
+	// Each start is one sample: 15 of them per run, the median and the
+	// slowest reported, and the resident memory of the last after two idle
+	// seconds.
+	const starts = 15
+	var readies []time.Duration
 	var rss float64
 	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		cmd := exec.Command(bin, "run", "--config", cfgPath)
-		require.NoError(b, cmd.Start())
-		for {
-			resp, err := http.Get("http://" + addr + "/readyz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					break
+		for j := 0; j < starts; j++ {
+			start := time.Now()
+			cmd := exec.Command(bin, "run", "--config", cfgPath)
+			require.NoError(b, cmd.Start())
+			for {
+				resp, err := http.Get("http://" + addr + "/readyz")
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == 200 {
+						break
+					}
+				}
+				require.Less(b, time.Since(start), 10*time.Second, "not ready")
+				time.Sleep(time.Millisecond)
+			}
+			readies = append(readies, time.Since(start))
+			if j == starts-1 {
+				time.Sleep(2 * time.Second)
+				status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+				require.NoError(b, err)
+				for _, l := range strings.Split(string(status), "\n") {
+					if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+						kb, _ := strconv.ParseFloat(f[1], 64)
+						rss = kb / 1024
+					}
 				}
 			}
-			require.Less(b, time.Since(start), 10*time.Second, "not ready")
-			time.Sleep(2 * time.Millisecond)
+			require.NoError(b, cmd.Process.Signal(syscall.SIGTERM))
+			require.NoError(b, cmd.Wait())
 		}
-		ready += time.Since(start)
-		time.Sleep(2 * time.Second)
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-		require.NoError(b, err)
-		for _, l := range strings.Split(string(status), "\n") {
-			if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-				kb, _ := strconv.ParseFloat(f[1], 64)
-				rss = kb / 1024
-			}
-		}
-		require.NoError(b, cmd.Process.Signal(syscall.SIGTERM))
-		require.NoError(b, cmd.Wait())
 	}
-	b.ReportMetric(float64(ready.Milliseconds())/float64(b.N), "ms-to-ready")
+	slices.Sort(readies)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(readies[len(readies)/2]), "ms-to-ready")
+	b.ReportMetric(ms(readies[len(readies)-1]), "max-ms-to-ready")
+	b.ReportMetric(float64(len(readies)), "starts")
 	b.ReportMetric(rss, "idle-RSS-MiB")
 }

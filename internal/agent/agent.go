@@ -272,7 +272,7 @@ func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error)
 	if cfg.Listen == "" {
 		return client, nil
 	}
-	a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: a.DB.Ping, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
+	a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: a.ready, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
 		ServiceToken: cfg.ServiceToken, MetricsToken: cfg.MetricsToken, People: a.People,
 		Scan: a.PageScan, DB: a.DB, Dispatcher: a.Dispatcher, CloudConfigured: cfg.Cloud != nil, Printers: a.printerStatus, Scanners: a.scannerStatus, TestPrint: a.testPrint,
 		Templates: cfg.Templates, Version: cfg.Version}, a.log.With().Str("component", "http").Logger())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"image"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
 	"github.com/edgeagent/edgeagent/internal/queue"
+	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
 	"github.com/edgeagent/edgeagent/internal/testutil"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
@@ -330,4 +332,34 @@ func TestRestartMidOrder(t *testing.T) {
 	serials := printedSerials(t, sim)
 	assert.True(t, distinct(serials), "no serial printed twice")
 	assert.GreaterOrEqual(t, len(serials), counts["printed"])
+}
+
+// /readyz answers 200 once the database answers, every printer has been
+// checked and every scanner has started, and lists what it found: a
+// printer that cannot be reached is reported, and does not hold readiness
+// back for ever.
+func TestReadyzReportsPrintersAndScanners(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gone := ln.Addr().String() // nothing listens here once closed
+	ln.Close()
+	r := start(t, printersim.Config{}, "", true, func(c *Config) {
+		c.Printers = append(c.Printers, PrinterConfig{Tag: "gone", URL: "tcp://" + gone})
+		c.Stations = []StationConfig{{StationConfig: stations.StationConfig{Name: "case-1", Printer: "line-1-printer"}, Scanners: []string{"tcp-listen://127.0.0.1:0"}}}
+	})
+	var body string
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(r.url + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == 200
+	}, 10*time.Second, 5*time.Millisecond)
+	assert.Contains(t, body, "ready\n")
+	assert.Contains(t, body, "printer line-1-printer: ready\n")
+	assert.Contains(t, body, "printer gone: offline\n")
+	assert.Regexp(t, `scanner tcp-listen://127\.0\.0\.1:0 of station case-1: listening\n`, body)
 }

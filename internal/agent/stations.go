@@ -132,7 +132,30 @@ var errNoPrinter = errors.New("no such printer")
 func (a *Agent) scannerStatus() []api.ScannerStatus {
 	out := make([]api.ScannerStatus, 0, len(a.sources))
 	for _, ss := range a.sources {
-		out = append(out, api.ScannerStatus{Station: ss.st.Name(), Scanner: ss.src.String(), Dropped: ss.src.Dropped()})
+		out = append(out, api.ScannerStatus{Station: ss.st.Name(), Scanner: ss.src.String(), Dropped: ss.src.Dropped(), State: string(ss.src.State())})
 	}
 	return out
+}
+
+// ready is the agent's readiness (/readyz): the database answers, every
+// printer has been checked since start and every scanner has started
+// (opened its device, or listens). A printer that is offline or paused, or
+// a scanner that is unavailable, is reported but does not make the agent
+// unready: the agent has done what starting asks; the parts wait for
+// people.
+func (a *Agent) ready(ctx context.Context) error {
+	if err := a.DB.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	for tag, p := range a.Printers {
+		if !p.Snapshot().Checked {
+			return fmt.Errorf("printer %s: not checked yet", tag)
+		}
+	}
+	for _, ss := range a.sources {
+		if ss.src.State() == scanner.SourceStarting {
+			return fmt.Errorf("scanner %s of station %s: not started yet", ss.src, ss.st.Name())
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -72,6 +73,7 @@ type ScannerStatus struct {
 	Station string
 	Scanner string // its URL
 	Dropped uint64 // reads dropped (too long, or unfinished)
+	State   string // starting, open, listening or unavailable
 }
 
 // PrinterStatus is a printer as the dashboard shows it.
@@ -91,6 +93,24 @@ type PrinterStatus struct {
 	PrintedSinceStart int64  `json:"printed_since_start"`
 	UnknownSinceStart int64  `json:"unknown_since_start"`
 	LastErr           string `json:"last_error,omitempty"`
+}
+
+// parts lists the printers and scanners for /readyz, one a line.
+func (s *Server) parts() string {
+	var b strings.Builder
+	for _, p := range s.printers() {
+		fmt.Fprintf(&b, "printer %s: %s", p.Tag, p.State)
+		if len(p.Faults) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(p.Faults, ", "))
+		}
+		b.WriteByte('\n')
+	}
+	if s.cfg.Scanners != nil {
+		for _, sc := range s.cfg.Scanners() {
+			fmt.Fprintf(&b, "scanner %s of station %s: %s\n", sc.Scanner, sc.Station, sc.State)
+		}
+	}
+	return b.String()
 }
 
 // Server is the HTTP server. New never touches the network; Start binds.
@@ -169,12 +189,14 @@ func (s *Server) handler() http.Handler {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
 			if err := s.cfg.Ready(ctx); err != nil {
-				s.log.Warn().Err(err).Msg("not ready")
-				writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+				// The caller reads why in the answer; while the agent
+				// starts, a service manager polling would fill the log.
+				s.log.Debug().Err(err).Msg("not ready")
+				writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n"+s.parts())
 				return
 			}
 		}
-		writeText(w, http.StatusOK, "ready\n")
+		writeText(w, http.StatusOK, "ready\n"+s.parts())
 	})
 	if s.cfg.Line != nil {
 		s.v2Routes(mux)

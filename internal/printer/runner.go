@@ -88,6 +88,10 @@ type Snapshot struct {
 	Printed int64 // labels confirmed since the runner started
 	Unknown int64 // labels whose outcome could not be confirmed
 	LastErr string
+	// Checked is set once the printer has been asked (or found silent)
+	// since start: State is then what the printer said, not the starting
+	// guess "offline". Readiness waits for it.
+	Checked bool
 }
 
 // Printer owns the one connection to a printer (port 9100 serves one host
@@ -133,7 +137,7 @@ func (p *Printer) setState(st State, faults []string, reason string) {
 	p.mu.Lock()
 	was := p.snap.State
 	changed := was != st || fmt.Sprint(p.snap.Faults) != fmt.Sprint(faults)
-	p.snap.State, p.snap.Faults = st, faults
+	p.snap.State, p.snap.Faults, p.snap.Checked = st, faults, true
 	if reason != "" {
 		p.snap.LastErr = reason
 	}

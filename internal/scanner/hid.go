@@ -80,6 +80,7 @@ type hidSource struct {
 	framing  Framing
 	opt      Options
 	drops
+	status
 }
 
 func newHIDSource(u *url.URL, f Framing, opt Options) (Source, error) {
@@ -116,6 +117,7 @@ func (s *hidSource) Run(ctx context.Context, out chan<- Scan) error {
 	for ctx.Err() == nil {
 		dev, err := backend.Open(s.vid, s.pid, s.serial)
 		if err != nil {
+			s.set(SourceUnavailable)
 			if !down {
 				log.Warn().Err(err).Msg("scanner unavailable; retrying")
 				down = true
@@ -129,8 +131,10 @@ func (s *hidSource) Run(ctx context.Context, out chan<- Scan) error {
 			log.Info().Msg("scanner back")
 			down = false
 		}
+		s.set(SourceOpen)
 		err = s.read(ctx, dev, log, out)
 		dev.Close()
+		s.set(SourceUnavailable)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -150,6 +150,7 @@ type listenSource struct {
 	ready   chan struct{}
 	refused map[netip.Addr]bool // peers refused and logged, touched by Run only
 	drops
+	status
 }
 
 // maxRefusedLogged bounds the refused peers remembered for logging once
@@ -258,9 +259,11 @@ func (s *listenSource) Run(ctx context.Context, out chan<- Scan) error {
 	}
 	ln, err := listen("tcp", s.addr)
 	if err != nil {
+		s.set(SourceUnavailable)
 		return fmt.Errorf("scanner %s: %w", s, err)
 	}
 	s.ln = ln
+	s.set(SourceListening)
 	close(s.ready)
 	defer ln.Close()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })

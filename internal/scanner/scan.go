@@ -33,7 +33,22 @@ type Source interface {
 	// (see Framer): a counter for the agent's metrics. Each drop is also
 	// logged.
 	Dropped() uint64
+	// State is what the source is doing: starting (not run yet), open (its
+	// device or connection is open), listening (for readers on the
+	// network) or unavailable (it retries).
+	State() SourceState
 }
+
+// SourceState is what a source is doing.
+type SourceState string
+
+// Source states.
+const (
+	SourceStarting    SourceState = "starting"
+	SourceOpen        SourceState = "open"
+	SourceListening   SourceState = "listening"
+	SourceUnavailable SourceState = "unavailable"
+)
 
 // Decoded is a scan with its meaning: GS1 data, plain data (an order
 // number, a command barcode), or the reason it cannot be used.

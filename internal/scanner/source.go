@@ -160,6 +160,19 @@ func (d *drops) framer(log zerolog.Logger, f Framing) *Framer {
 	return fr
 }
 
+// status keeps a source's state for State.
+type status struct{ v atomic.Value }
+
+func (s *status) set(st SourceState) { s.v.Store(st) }
+
+// State is what the source is doing.
+func (s *status) State() SourceState {
+	if st, ok := s.v.Load().(SourceState); ok {
+		return st
+	}
+	return SourceStarting
+}
+
 // streamSource frames a byte stream from a device it reopens when it goes
 // away.
 type streamSource struct {
@@ -170,6 +183,7 @@ type streamSource struct {
 	wedge   bool
 	once    bool // do not reopen (stdin)
 	drops
+	status
 }
 
 func (s *streamSource) String() string { return s.name }
@@ -180,6 +194,7 @@ func (s *streamSource) Run(ctx context.Context, out chan<- Scan) error {
 	for ctx.Err() == nil {
 		r, err := s.open(ctx)
 		if err != nil {
+			s.set(SourceUnavailable)
 			if !down {
 				log.Warn().Err(err).Msg("scanner unavailable; retrying")
 				down = true
@@ -189,12 +204,14 @@ func (s *streamSource) Run(ctx context.Context, out chan<- Scan) error {
 			}
 			continue
 		}
+		s.set(SourceOpen)
 		if down {
 			log.Info().Msg("scanner back")
 			down = false
 		}
 		err = frameLoop(ctx, r, s.drops.framer(log, s.framing), s.name, s.wedge, out)
 		r.Close()
+		s.set(SourceUnavailable)
 		if ctx.Err() != nil || s.once {
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -329,6 +346,9 @@ func (f *Feed) String() string { return f.name }
 // Dropped is always 0: a read too long for the page is refused to the page
 // by Push.
 func (f *Feed) Dropped() uint64 { return 0 }
+
+// State is open: the page's box takes reads whenever the page is shown.
+func (f *Feed) State() SourceState { return SourceOpen }
 
 // Push hands a read to the source; it fails when the station is not
 // reading or is overwhelmed.
