@@ -54,6 +54,7 @@ var allowed = map[string][]string{
 	"internal/shipments":          {"audit", "facts", "label", "ledger", "store"},
 	"internal/stations":           {"audit", "containers", "gs1", "ledger", "orders", "shipments", "store"},
 	"internal/users":              {"audit", "store"},
+	"internal/api/apitest":        {},
 	"internal/api":                {"audit", "containers", "ledger", "orders", "queue", "shipments", "stations", "store", "users", "v2", "zpl"},
 	"internal/cloudsync":          {"cloud", "clock", "facts", "queue"},
 	"internal/agent": {"api", "clock", "cloud", "cloudsync", "config", "containers", "facts", "label", "ledger", "orders", "printer", "queue",
