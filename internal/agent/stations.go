@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -112,7 +111,7 @@ func (a *Agent) printerStatus() []api.PrinterStatus {
 // with the printer's other labels.
 func (a *Agent) testPrint(ctx context.Context, tag string) error {
 	if _, ok := a.Printers[tag]; !ok {
-		return fmt.Errorf("printer %q: %w", tag, errNoPrinter)
+		return fmt.Errorf("printer %q: %w", tag, api.ErrNoPrinter)
 	}
 	data := fmt.Sprintf("^XA^CI28^PW400^LL240^FO20,20^A0N,36,30^FDedgeagent test label^FS^FO20,80^A0N,28,24^FD%s %s^FS^PQ1^XZ",
 		tag, time.Now().Format("2006-01-02 15:04:05"))
@@ -125,8 +124,6 @@ func (a *Agent) testPrint(ctx context.Context, tag string) error {
 	}
 	return err
 }
-
-var errNoPrinter = errors.New("no such printer")
 
 // scannerStatus reports each station scanner's dropped reads.
 func (a *Agent) scannerStatus() []api.ScannerStatus {

@@ -96,3 +96,25 @@ func TestLocalAggregationAndCommission(t *testing.T) {
 		return st == "Commissioned" && p == case1 && ext == "Commissioned" && out == ""
 	}, 20*time.Second, 20*time.Millisecond, "aggregations, the disaggregation and the external commission reach the cloud")
 }
+
+// The supervisor's test print through the agent's own printers: a tag the
+// line has prints, another is 404 naming it (it was a 500).
+func TestTestPrintOfAnUnknownPrinterIsNotFound(t *testing.T) {
+	const service = "service-token-0123456789"
+	r := start(t, printersim.Config{}, "", false, func(c *Config) { c.ServiceToken = service; c.Cloud = nil })
+	print := func(tag string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, r.url+"/api/v1/printers/"+tag+"/test", nil)
+		req.Header.Set("Authorization", "Bearer "+service)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+	code, body := print("line-1-printer")
+	assert.Equal(t, http.StatusOK, code, body)
+	code, body = print("nope")
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Equal(t, `printer "nope": no such printer on this line`, body["error"])
+}

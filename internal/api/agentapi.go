@@ -1,12 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 
+	"github.com/edgeagent/edgeagent/internal/ledger"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
 )
 
@@ -49,7 +54,15 @@ func (s *Server) agentRoutes(mux mux) {
 		if len(req.Serials) == 0 {
 			return nil, v2.Refuse(http.StatusBadRequest, "serials: give at least one serial number")
 		}
+		for i, sn := range req.Serials {
+			if err := ledger.CheckSerial(sn); err != nil {
+				return nil, v2.Refuse(http.StatusBadRequest, fmt.Sprintf("serials[%d]: %v", i, err))
+			}
+		}
 		n, err := s.cfg.Line.Ledger.ImportSerials(r.Context(), actor, r.PathValue("gtin"), req.Serials)
+		if errors.Is(err, ledger.ErrProductNotFound) {
+			return nil, fmt.Errorf("product %s: %w", r.PathValue("gtin"), err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -100,22 +113,13 @@ func (s *Server) agentResult(fn func(*http.Request, string, actionRequest) (map[
 			return
 		}
 		var req actionRequest
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-		if err == nil && len(body) > 0 {
-			err = json.Unmarshal(body, &req)
-		}
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body: " + err.Error()})
+		if err := readJSON(w, r, &req); err != nil {
+			s.agentError(w, r, err)
 			return
 		}
 		out, err := fn(r, actor, req)
 		if err != nil {
-			if rf, found := refusal(err); found {
-				writeJSON(w, rf.Status, map[string]string{"error": rf.Body.Message})
-				return
-			}
-			s.log.Error().Err(err).Str("path", r.URL.Path).Msg("action failed")
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error: see the agent's log"})
+			s.agentError(w, r, err)
 			return
 		}
 		if out == nil {
@@ -124,6 +128,88 @@ func (s *Server) agentResult(fn func(*http.Request, string, actionRequest) (map[
 		out["ok"] = true
 		writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// agentError answers an /api/v1 action's error: a refusal with its status
+// (agentRefusal), anything else as a fault of the agent, logged.
+func (s *Server) agentError(w http.ResponseWriter, r *http.Request, err error) {
+	if status, msg, ok := agentRefusal(err); ok {
+		writeJSON(w, status, map[string]string{"error": msg})
+		return
+	}
+	s.log.Error().Err(err).Str("path", r.URL.Path).Msg("action failed")
+	writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error: see the agent's log"})
+}
+
+// maxAgentBody bounds the bodies of /api/v1.
+const maxAgentBody = 64 << 10
+
+// readJSON reads an /api/v1 body (none is {}) into v; what is wrong with it
+// is said in plain words, naming the field where there is one.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAgentBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &accessError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body: at most %d KiB", maxAgentBody>>10)}
+	} else if err != nil {
+		return &accessError{status: http.StatusBadRequest, msg: "body: could not be read"}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &accessError{status: http.StatusBadRequest, msg: jsonFault(err)}
+	}
+	return nil
+}
+
+// jsonFault says what json.Unmarshal found, in an integrator's words.
+func jsonFault(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Sprintf("%s: must be %s, got %s", te.Field, jsonKind(te.Type.Kind()), jsonValue(te.Value))
+	case errors.As(err, &te):
+		return "body: must be a JSON object, got " + jsonValue(te.Value)
+	case errors.As(err, &se):
+		return fmt.Sprintf("body: not valid JSON (at byte %d)", se.Offset)
+	}
+	return "body: not valid JSON"
+}
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "text"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16,
+		reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "an object"
+}
+
+// jsonValue names the kind of JSON value json.UnmarshalTypeError saw.
+func jsonValue(v string) string {
+	switch {
+	case v == "string":
+		return "text"
+	case v == "bool":
+		return "true or false"
+	case v == "array":
+		return "a list"
+	case v == "object":
+		return "an object"
+	case strings.HasPrefix(v, "number"):
+		return "a number"
+	}
+	return v
 }
 
 // labelID reads the label ID of the path.

@@ -153,9 +153,9 @@ func (s *Server) dashboardRoutes(mux mux) {
 
 	// One outbox item, for the dashboard to follow what became of a retry.
 	mux.HandleFunc("GET /api/v1/queue/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || s.cfg.DB == nil {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("item %q: not an outbox item", r.PathValue("id"))})
+		id, err := s.queueID(r)
+		if err != nil {
+			s.agentError(w, r, err)
 			return
 		}
 		rec, err := queue.Get(r.Context(), s.cfg.DB, id)
@@ -172,9 +172,9 @@ func (s *Server) dashboardRoutes(mux mux) {
 
 	// Actions of the dashboard that have no other home in /api/v1.
 	mux.HandleFunc("POST /api/v1/queue/{id}/retry", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || s.cfg.DB == nil {
-			return fmt.Errorf("item %q: not an outbox item", r.PathValue("id"))
+		id, err := s.queueID(r)
+		if err != nil {
+			return err
 		}
 		if err := queue.Retry(r.Context(), s.cfg.DB, id, actor, req.Reason, s.retryHooks()...); err != nil {
 			return err
@@ -185,9 +185,9 @@ func (s *Server) dashboardRoutes(mux mux) {
 		return nil
 	}))
 	mux.HandleFunc("POST /api/v1/queue/{id}/park", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || s.cfg.DB == nil {
-			return fmt.Errorf("item %q: not an outbox item", r.PathValue("id"))
+		id, err := s.queueID(r)
+		if err != nil {
+			return err
 		}
 		return queue.Park(r.Context(), s.cfg.DB, id, actor, req.Reason)
 	}))
@@ -214,6 +214,20 @@ func (s *Server) dashboardRoutes(mux mux) {
 		}
 		return err
 	}))
+}
+
+// queueID reads the outbox item number of the path: one that is not a
+// number is the client's mistake (400), one this line has no outbox for is
+// not found.
+func (s *Server) queueID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &accessError{status: http.StatusBadRequest, msg: fmt.Sprintf("item %q: must be an outbox item number", r.PathValue("id"))}
+	}
+	if s.cfg.DB == nil {
+		return 0, &accessError{status: http.StatusNotFound, msg: fmt.Sprintf("item %d: this agent has no outbox", id)}
+	}
+	return id, nil
 }
 
 // live streams a page's fragment whenever it changes.

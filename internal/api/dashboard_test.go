@@ -256,10 +256,11 @@ func TestRetryIsFollowedToItsOutcome(t *testing.T) {
 	assert.Equal(t, queue.StatePending, rec.State)
 	assert.Equal(t, 0, rec.Attempts)
 
-	for _, path := range []string{"/api/v1/queue/999999", "/api/v1/queue/nope"} {
-		code, body = se.get(path)
-		assert.Equal(t, 404, code, body)
-	}
+	code, body = se.get("/api/v1/queue/999999")
+	assert.Equal(t, 404, code, body)
+	code, body = se.get("/api/v1/queue/nope")
+	assert.Equal(t, 400, code, "not a number: the client's mistake, naming the item: %s", body)
+	assert.Contains(t, body, `item \"nope\": must be an outbox item number`)
 	code, body = se.post("/api/v1/queue/999999/retry", `{}`, se.csrf)
 	assert.Equal(t, 404, code, "an unknown item is not found, not a conflict: %s", body)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/shipments"
 	"github.com/edgeagent/edgeagent/internal/stations"
 	"github.com/edgeagent/edgeagent/internal/store"
+	"github.com/edgeagent/edgeagent/internal/users"
 	v2 "github.com/edgeagent/edgeagent/internal/v2"
 )
 
@@ -83,7 +84,7 @@ func refusal(err error) (*v2.Refusal, bool) {
 		return v2.Validation(&v2.FieldError{Field: lme.Field, Rule: lme.Error()}), true
 	case store.IsDiskFull(err):
 		return v2.Refuse(http.StatusServiceUnavailable, "The line PC's disk is full: nothing was stored. Free space and send again."), true
-	// The supervisor actions of /api/v1.
+	// What the V2 operations share with the supervisor actions of /api/v1.
 	case errors.Is(err, ledger.ErrLabelNotFound), errors.Is(err, orders.ErrLabelOrderNotFound), errors.Is(err, containers.ErrNotFound),
 		errors.Is(err, containers.ErrNotInContainer), errors.Is(err, queue.ErrNotFound):
 		return v2.Refuse(http.StatusNotFound, err.Error()), true
@@ -94,6 +95,48 @@ func refusal(err error) (*v2.Refusal, bool) {
 		return v2.Refuse(http.StatusConflict, err.Error()), true
 	}
 	return nil, false
+}
+
+// ErrNoPrinter is a printer tag the line does not have (Config.TestPrint
+// wraps it, naming the tag).
+var ErrNoPrinter = errors.New("no such printer on this line")
+
+// agentRefusal maps an error of an /api/v1 action to its status and the
+// message the client reads. The rule of /api/v1: 400 a request that breaks
+// a rule, 401 a credential not accepted, 404 a thing the line does not know
+// (the message names it), 409 a state that does not allow the act, 429 a
+// person locked out; the V2 mapping (refusal) for the rest. It reports
+// false for an error that is no refusal: a fault of the agent (500).
+func agentRefusal(err error) (int, string, bool) {
+	var (
+		ae     *accessError
+		rf     *v2.Refusal
+		in     *users.InputError
+		locked *users.LockedError
+		qse    *queue.StateError
+		nf     *ledger.SerialNotFoundError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.msg, true
+	case errors.As(err, &rf):
+		return rf.Status, rf.Body.Message, true
+	case errors.Is(err, ErrNoPrinter), errors.Is(err, users.ErrNoUser), errors.Is(err, users.ErrNoDevice),
+		errors.Is(err, orders.ErrPackagingOrderNotFound), errors.Is(err, ledger.ErrProductNotFound), errors.As(err, &nf):
+		return http.StatusNotFound, err.Error(), true
+	case errors.As(err, &in), errors.Is(err, queue.ErrReasonRequired):
+		return http.StatusBadRequest, err.Error(), true
+	case errors.As(err, &qse), errors.Is(err, users.ErrExists), errors.Is(err, users.ErrLastAdmin), errors.Is(err, users.ErrPINTaken):
+		return http.StatusConflict, err.Error(), true
+	case errors.As(err, &locked):
+		return http.StatusTooManyRequests, err.Error(), true
+	case errors.Is(err, users.ErrBadSignOn), errors.Is(err, users.ErrBadCredentials):
+		return http.StatusUnauthorized, err.Error(), true
+	}
+	if rf, ok := refusal(err); ok {
+		return rf.Status, rf.Body.Message, true
+	}
+	return 0, "", false
 }
 
 func upperFirst(s string) string {

@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/edgeagent/edgeagent/internal/users"
-	v2 "github.com/edgeagent/edgeagent/internal/v2"
 	"github.com/edgeagent/edgeagent/internal/zpl"
 )
 
@@ -36,17 +35,13 @@ func (s *Server) peopleRoutes(mux mux) {
 		return func(w http.ResponseWriter, r *http.Request) {
 			var req peopleRequest
 			if err := readJSON(w, r, &req); err != nil {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				s.agentError(w, r, err)
 				return
 			}
 			actor, _ := s.who(r)
 			out, err := fn(r, actor, req)
 			if err != nil {
-				status, msg := peopleError(err)
-				if status == http.StatusInternalServerError {
-					s.log.Error().Err(err).Str("path", r.URL.Path).Msg("people action failed")
-				}
-				writeJSON(w, status, map[string]string{"error": msg})
+				s.agentError(w, r, err)
 				return
 			}
 			if out == nil {
@@ -120,8 +115,8 @@ func (s *Server) peopleRoutes(mux mux) {
 	// browser keeps a device credential and shows the station live from
 	// then on, across restarts, whoever is logged in or not.
 	mux.HandleFunc("POST /api/v1/stations/{name}/pair", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
-		if _, ok := s.cfg.Line.Stations.Get(r.PathValue("name")); !ok {
-			return nil, &accessError{status: http.StatusNotFound, msg: "no station " + strconv.Quote(r.PathValue("name"))}
+		if err := s.knownStation(r); err != nil {
+			return nil, err
 		}
 		cred, d, err := s.cfg.People.Devices.Pair(r.Context(), actor, r.PathValue("name"))
 		if err != nil {
@@ -139,6 +134,9 @@ func (s *Server) peopleRoutes(mux mux) {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "cannot read the paired screens"})
 			return
 		}
+		if list == nil {
+			list = []users.Device{}
+		}
 		writeJSON(w, http.StatusOK, list)
 	})
 	mux.HandleFunc("POST /api/v1/devices/{id}/revoke", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
@@ -146,40 +144,33 @@ func (s *Server) peopleRoutes(mux mux) {
 		if err != nil {
 			return nil, &accessError{status: http.StatusBadRequest, msg: "screen id " + strconv.Quote(r.PathValue("id")) + ": must be a number"}
 		}
-		return nil, s.cfg.People.Devices.Revoke(r.Context(), actor, id)
+		err = s.cfg.People.Devices.Revoke(r.Context(), actor, id)
+		if errors.Is(err, users.ErrNoDevice) {
+			return nil, &accessError{status: http.StatusNotFound, msg: fmt.Sprintf("screen %d: no paired screen has that number", id)}
+		}
+		return nil, err
 	}))
 	mux.HandleFunc("POST /api/v1/stations/{name}/sign-on", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		if err := s.knownStation(r); err != nil {
+			return nil, err
+		}
 		got, err := u.SignOn(r.Context(), r.PathValue("name"), req.Code)
 		return map[string]any{"user": got.Name}, err
 	}))
 	mux.HandleFunc("POST /api/v1/stations/{name}/sign-off", act(func(r *http.Request, actor string, req peopleRequest) (map[string]any, error) {
+		if err := s.knownStation(r); err != nil {
+			return nil, err
+		}
 		return nil, u.SignOff(r.Context(), r.PathValue("name"))
 	}))
 }
 
-// peopleError maps the users package's refusals to statuses and words.
-func peopleError(err error) (int, string) {
-	var ae *accessError
-	var in *users.InputError
-	var locked *users.LockedError
-	var rf *v2.Refusal
-	switch {
-	case errors.As(err, &ae):
-		return ae.status, ae.msg
-	case errors.As(err, &rf):
-		return rf.Status, rf.Body.Message
-	case errors.As(err, &in):
-		return http.StatusBadRequest, in.Error()
-	case errors.As(err, &locked):
-		return http.StatusTooManyRequests, locked.Error()
-	case errors.Is(err, users.ErrNoUser), errors.Is(err, users.ErrNoDevice):
-		return http.StatusNotFound, err.Error()
-	case errors.Is(err, users.ErrExists), errors.Is(err, users.ErrLastAdmin), errors.Is(err, users.ErrPINTaken):
-		return http.StatusConflict, err.Error()
-	case errors.Is(err, users.ErrBadSignOn), errors.Is(err, users.ErrBadCredentials):
-		return http.StatusUnauthorized, err.Error()
+// knownStation refuses a path's {name} that is no station of the line.
+func (s *Server) knownStation(r *http.Request) error {
+	if _, ok := s.cfg.Line.Stations.Get(r.PathValue("name")); !ok {
+		return &accessError{status: http.StatusNotFound, msg: "no station " + strconv.Quote(r.PathValue("name"))}
 	}
-	return http.StatusInternalServerError, "internal error: see the agent's log"
+	return nil
 }
 
 type writerKey struct{}

@@ -22,7 +22,7 @@ func TestBodiesAreBounded(t *testing.T) {
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "/api/v1 bodies are bounded to 64 KiB")
 }
 
 // The API's token bucket, in its own time: a burst, then the rate.

@@ -47,7 +47,7 @@ func (s *Server) stationRoutes(mux mux) {
 			Data string `json:"data"`
 		}
 		if err := readJSON(w, r, &req); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			s.agentError(w, r, err)
 			return
 		}
 		if s.cfg.Scan == nil {
@@ -75,11 +75,11 @@ func (s *Server) stationRoutes(mux mux) {
 			OrderID string `json:"order_id"`
 		}
 		if err := readJSON(w, r, &req); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			s.agentError(w, r, err)
 			return
 		}
 		if err := st.SetOrder(r.Context(), actor, req.OrderID); err != nil {
-			writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+			s.agentError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
@@ -99,7 +99,7 @@ func (s *Server) stationRoutes(mux mux) {
 	mux.HandleFunc("GET /api/v1/containers", s.authed(func(w http.ResponseWriter, r *http.Request, _ string) {
 		cs, err := s.cfg.Line.Containers.List(r.Context(), r.URL.Query().Get("state"))
 		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			s.agentError(w, r, err)
 			return
 		}
 		if cs == nil {
@@ -192,15 +192,4 @@ func (s *Server) station(fn func(http.ResponseWriter, *http.Request, *stations.S
 		}
 		fn(w, r, st, actor)
 	})
-}
-
-func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-	if err != nil {
-		return fmt.Errorf("body: %w", err)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("body: %w", err)
-	}
-	return nil
 }

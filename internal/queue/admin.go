@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/audit"
@@ -197,6 +198,18 @@ func Get(ctx context.Context, db *store.DB, id int64) (Record, error) {
 // ErrNotFound is an unknown item ID.
 var ErrNotFound = errors.New("no such outbox item")
 
+// ErrReasonRequired: parking an item needs a reason.
+var ErrReasonRequired = errors.New("reason: parking an item needs a reason")
+
+// StateError is an item whose state does not allow the act.
+type StateError struct {
+	ID    int64
+	State string
+	Rule  string
+}
+
+func (e *StateError) Error() string { return fmt.Sprintf("item %d is %s: %s", e.ID, e.State, e.Rule) }
+
 // A RetryHook runs inside a retry's transaction with the item's kind and
 // payload, so that the part of the line the item belongs to makes it ready
 // to be sent again: a shipping order the carrier refused asks for a new
@@ -216,7 +229,7 @@ func Retry(ctx context.Context, db *store.DB, id int64, actor, reason string, ho
 			return err
 		}
 		if state == StateDelivered {
-			return fmt.Errorf("item %d is delivered: nothing to retry", id)
+			return &StateError{ID: id, State: state, Rule: "nothing to retry"}
 		}
 		for _, h := range hooks {
 			if err := h(tx, kind, payload); err != nil {
@@ -233,8 +246,8 @@ func Retry(ctx context.Context, db *store.DB, id int64, actor, reason string, ho
 // Park takes an item out of delivery with a reason; items that depend on it
 // wait. The action is written to the audit log.
 func Park(ctx context.Context, db *store.DB, id int64, actor, reason string) error {
-	if reason == "" {
-		return errors.New("park needs a reason")
+	if strings.TrimSpace(reason) == "" {
+		return ErrReasonRequired
 	}
 	return db.Write(ctx, func(tx *sql.Tx) error {
 		var state string
@@ -245,7 +258,7 @@ func Park(ctx context.Context, db *store.DB, id int64, actor, reason string) err
 			return err
 		}
 		if state != StatePending {
-			return fmt.Errorf("item %d is %s: only pending items can be parked", id, state)
+			return &StateError{ID: id, State: state, Rule: "only pending items can be parked"}
 		}
 		if _, err := tx.Exec(`UPDATE outbox SET state = 'parked', last_error = ? WHERE id = ?`, "parked by "+actor+": "+reason, id); err != nil {
 			return err
