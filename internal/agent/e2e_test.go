@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/edgeagent/edgeagent/internal/api"
+	"github.com/edgeagent/edgeagent/internal/api/apitest"
 	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/cloud/cloudsim"
 	"github.com/edgeagent/edgeagent/internal/gs1"
@@ -91,12 +93,19 @@ func startCloud(t *testing.T, addr string) *cloudsim.Sim {
 	return c
 }
 
+// checked is a client whose every exchange with the agent's API is
+// validated against openapi.yaml, the document the agent serves: an answer
+// the document does not describe fails the test (apitest).
+func checked(t *testing.T) *http.Client {
+	return apitest.Client(t, apitest.MustNew(t, api.OpenAPI()))
+}
+
 func post(t *testing.T, url, path, body string) (int, map[string]any) {
 	req, _ := http.NewRequest(http.MethodPost, url+path, strings.NewReader(body))
 	req.Header.Set("x-access-token", token)
 	req.Header.Set("x-channel-key", "line-channel")
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checked(t).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out map[string]any

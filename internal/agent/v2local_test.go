@@ -19,7 +19,8 @@ func send(t *testing.T, method, url, path, body string) (int, map[string]any) {
 	req, _ := http.NewRequest(method, url+path, bytes.NewReader([]byte(body)))
 	req.Header.Set("x-access-token", token)
 	req.Header.Set("x-channel-key", "line-channel")
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := checked(t).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out map[string]any
@@ -105,7 +106,7 @@ func TestTestPrintOfAnUnknownPrinterIsNotFound(t *testing.T) {
 	print := func(tag string) (int, map[string]any) {
 		req, _ := http.NewRequest(http.MethodPost, r.url+"/api/v1/printers/"+tag+"/test", nil)
 		req.Header.Set("Authorization", "Bearer "+service)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := checked(t).Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		var out map[string]any

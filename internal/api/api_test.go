@@ -25,7 +25,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	var notReady error
 	s, err := New(Config{Listen: "127.0.0.1:0", Ready: func(context.Context) error { return notReady }}, zerolog.Nop())
 	require.NoError(t, err)
-	require.NoError(t, s.Start())
+	require.NoError(t, checked(t, s).Start())
 	defer s.Shutdown(context.Background())
 	base := "http://" + s.Addr()
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/edgeagent/edgeagent/internal/api/apitest"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/store"
@@ -41,8 +42,9 @@ func fingerprint(t testing.TB, db *store.DB) string {
 }
 
 // FuzzLocalAPI sends random and mutated V2 requests to a real server on a
-// real database: whatever comes, the answer is never a 5xx, and a refused
-// request leaves the database as it was.
+// real database: whatever comes, the answer is never a 5xx, it is one
+// openapi.yaml describes, and a refused request leaves the database as it
+// was.
 func FuzzLocalAPI(f *testing.F) {
 	for _, seed := range []string{lo, po, with(lo, `"execute":true`), `{"parent":"095060000000000015","child_trade_items":[{"product_code":"09506000134352","product_code_schema":"GTIN","serial_number":"X"}]}`,
 		`{"product_code":"09506000134352","product_code_schema":"GTIN","reason":"destroy","send_to_market":false,"serials":["A"]}`,
@@ -75,6 +77,7 @@ func FuzzLocalAPI(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { s.Shutdown(context.Background()) })
+	doc := apitest.MustNew(f, openapiYAML)
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		ep := fuzzEndpoints[int(which)%len(fuzzEndpoints)]
 		path := ep.path
@@ -89,7 +92,10 @@ func FuzzLocalAPI(f *testing.F) {
 		}
 		req.Header.Set("x-access-token", "erp-token-0123456789")
 		req.Header.Set("x-channel-key", "ch")
-		resp, err := http.DefaultClient.Do(req)
+		req.Header.Set("Content-Type", "application/json")
+		// Whatever comes, the answer is one openapi.yaml describes: a body
+		// the document refuses is refused (4xx), never taken or a 5xx.
+		resp, err := apitest.Client(t, doc).Do(req)
 		if err != nil {
 			t.Fatalf("%s %s: %v", ep.method, path, err)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	v2 "github.com/edgeagent/edgeagent/internal/v2"
 )
 
 // limiter is a token bucket per client address: rate tokens a second, up
@@ -76,6 +78,10 @@ func (s *Server) limited(h http.Handler) http.Handler {
 			if ok, wait := l.allow(clientOf(r), time.Now()); !ok {
 				secs := int(wait/time.Second) + 1
 				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				if strings.HasPrefix(r.URL.Path, v2Prefix+"/") { // in the dialect's shape
+					refuse(w, v2.Refuse(http.StatusTooManyRequests, "Too many requests: slow down (see Retry-After)"))
+					return
+				}
 				writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests: slow down (see Retry-After)"})
 				return
 			}

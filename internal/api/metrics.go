@@ -16,6 +16,10 @@ import (
 //go:embed openapi.yaml
 var openapiYAML []byte
 
+// OpenAPI is the document the server serves at /api/openapi.yaml (a copy):
+// the local API as OpenAPI 3.
+func OpenAPI() []byte { return append([]byte(nil), openapiYAML...) }
+
 // promWriter writes the Prometheus text exposition format. Label values
 // are escaped; no serial number or SSCC is ever a label value (they would
 // make unbounded series).

@@ -77,6 +77,22 @@ func TestRateLimits(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, code, "locked, even with the right password")
 }
 
+// A refused request is answered in its API's shape: the V2 dialect's under
+// its prefix, {"error"} under /api/v1 (both as openapi.yaml documents them).
+func TestRateLimitAnswersInTheShapeOfItsAPI(t *testing.T) {
+	s, _ := withWork(t)
+	s.apiLimit = newLimiter(0.001, 1) // one request, then none for a long while
+	code, body := call(t, s, "GET", "/v1/manufacturer/v2/api/packaging_order/open", "", nil)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = call(t, s, "GET", "/v1/manufacturer/v2/api/packaging_order/open", "", nil)
+	assert.Equal(t, http.StatusTooManyRequests, code)
+	assert.Equal(t, false, body["success"])
+	assert.Contains(t, body["message"], "Too many requests")
+	code, body = call(t, s, "GET", "/api/v1/stations", "", map[string]string{"Authorization": "Bearer " + serviceToken})
+	assert.Equal(t, http.StatusTooManyRequests, code)
+	assert.Contains(t, body["error"], "too many requests")
+}
+
 // Previews are drawn once, and live streams are capped: anonymous load
 // cannot take the cores or the memory the stations need.
 func TestPreviewsAreCachedAndStreamsCapped(t *testing.T) {

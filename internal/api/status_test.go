@@ -19,6 +19,8 @@ import (
 // 404 and the error names it, a state that does not allow the act is 409,
 // a request that breaks a rule (a query value, a path ID that is not a
 // number, a body) is 400 naming the parameter or field and what it may be.
+// The server is checked against openapi.yaml as well (checked), so each
+// answer here is also one the document describes.
 func TestAgentAPIStatusCodes(t *testing.T) {
 	s, _ := withWork(t)
 	ctx := context.Background()

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ func v2Server(t *testing.T, generate bool) (*Server, *Line) {
 	s, err := New(Config{Listen: "127.0.0.1:0", Line: l, Tokens: map[string]string{"erp": "erp-token-0123456789"}, ChannelKeys: []string{"ch"},
 		ServiceToken: serviceToken, People: people, DB: db}, zerolog.Nop())
 	require.NoError(t, err)
-	require.NoError(t, s.Start())
+	require.NoError(t, checked(t, s).Start())
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
 	return s, l
 }
@@ -39,6 +40,7 @@ func call(t *testing.T, s *Server, method, path, body string, hdr map[string]str
 	req, _ := http.NewRequest(method, "http://"+s.Addr()+path, strings.NewReader(body))
 	req.Header.Set("x-access-token", "erp-token-0123456789")
 	req.Header.Set("x-channel-key", "ch")
+	req.Header.Set("Content-Type", "application/json") // as the V2 documentation has every call
 	for k, v := range hdr {
 		if v == "" {
 			req.Header.Del(k)
@@ -211,4 +213,28 @@ func lineSerials(l *Line, out *[]string) error {
 	rows, err := l.Ledger.PrintedSerials(context.Background(), "LO-1")
 	*out = rows
 	return err
+}
+
+// In a V2 request an optional field that is null, or an empty text, is as
+// if it were absent, as openapi.yaml says (the server is checked against
+// it: a request the document refused would fail the test).
+func TestLocalV2NullAndEmptyAreAbsent(t *testing.T) {
+	s, _ := v2Server(t, true)
+	for i, tc := range []struct{ path, body string }{
+		{"label_orders/", with(lo, `"execute":null`)},
+		{"label_orders/", with(lo, `"extra_label_amount":null`)},
+		{"label_orders/", with(lo, `"extra_label_type":""`)},
+		{"packaging_order", with(po9, `"market":""`)},
+		{"packaging_order", with(po9, `"batch":""`)},
+		{"packaging_order", with(po9, `"expiry_date":""`)},
+		{"packaging_order", with(po9, `"order_description":""`)},
+		{"packaging_order", with(po9, `"packaging_line_tag":null`)},
+		{"packaging_order", with(po9, `"quantity":null`)},
+		{"packaging_order", with(po9, `"serialized":null`)},
+		{"serials/commission", `{"product_code":"09506000134352","product_code_schema":"GTIN","batch":"","expiry_date":null,"serials":["EXT-A"]}`},
+	} {
+		body := strings.Replace(tc.body, `"order_id":"`, fmt.Sprintf(`"order_id":"N%d-`, i), 1)
+		code, out := call(t, s, http.MethodPost, "/v1/manufacturer/v2/api/"+tc.path, body, nil)
+		assert.Equal(t, http.StatusOK, code, "%s: %v", body, out)
+	}
 }
