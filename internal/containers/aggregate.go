@@ -48,6 +48,7 @@ func (c *Containers) Aggregate(ctx context.Context, actor string, a v2.Aggregati
 	}
 	err := c.db.Write(ctx, func(tx *sql.Tx) error {
 		now := time.Now().UnixMilli()
+		c.changes.Add(1)
 		if err := openParent(tx, a, now); err != nil {
 			return err
 		}

@@ -90,3 +90,37 @@ func TestAggregateOverTheAPIFollowsAStationsRules(t *testing.T) {
 	require.NoError(t, c.Aggregate(ctx, "erp", v2.Aggregation{Parent: case2, ChildTradeItems: items("S4")}))
 	assert.Equal(t, 2, load(t, db, case2).Gen)
 }
+
+// Every change to containers' contents made away from a station moves
+// Changes on, refused ones too (a station only counts again); reads do not.
+func TestChangesCountChangesMadeAwayFromAStation(t *testing.T) {
+	db := openDB(t)
+	c, l := openContainers(t, db, SSCCConfig{CompanyPrefix: prefix, Extension: 3})
+	ctx := context.Background()
+	require.NoError(t, l.AddProduct(ctx, testGTIN, "EU", map[string]string{"AB12": "261231"}))
+	printedSerials(t, c, "printed", "S1", "S2", "S3")
+	case1, case2 := sscc(t, 1), sscc(t, 2)
+	last := c.Changes()
+	moved := func(what string) {
+		t.Helper()
+		assert.Greater(t, c.Changes(), last, what)
+		last = c.Changes()
+	}
+
+	require.NoError(t, c.Aggregate(ctx, "erp", v2.Aggregation{Parent: case1, ChildTradeItems: items("S1", "S2", "S3")}))
+	moved("an aggregation")
+	_, err := c.List(ctx, "")
+	require.NoError(t, err)
+	_, err = c.Counts(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, last, c.Changes(), "reads change nothing")
+	_, err = c.Remove(ctx, "ana", Item{GTIN: testGTIN, Serial: "S1"}, "damaged")
+	require.NoError(t, err)
+	moved("a supervisor's remove")
+	require.NoError(t, c.DisaggregateItems(ctx, "erp", v2.Aggregation{Parent: case1, ChildTradeItems: items("S2")}))
+	moved("a disaggregation of items")
+	require.NoError(t, c.Disaggregate(ctx, "ana", case1, "rework"))
+	moved("a disaggregation")
+	require.Error(t, c.Disaggregate(ctx, "ana", case2, "rework"))
+	moved("a refused disaggregation")
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/edgeagent/edgeagent/internal/audit"
 	"github.com/edgeagent/edgeagent/internal/facts"
@@ -115,7 +116,21 @@ type Containers struct {
 	db     *store.DB
 	ledger *ledger.Ledger
 	sscc   SSCCConfig
+
+	// changes counts the takes, disaggregations and aggregations run
+	// through these Containers; see Changes.
+	changes atomic.Uint64
 }
+
+// Changes counts the changes to containers' contents made through c by
+// anyone — Take (a station's REMOVE, a supervisor's remove, a V2
+// disaggregation), Disaggregate and Aggregate — each counted inside its
+// write transaction, before it touches a row. A station that keeps its
+// open container's count in memory reads this in its own transaction: a
+// number other than the one it read when it counted means the count may be
+// stale, and it counts again. Writes run one after another, so nothing is
+// missed; a change that was rolled back only costs a recount.
+func (c *Containers) Changes() uint64 { return c.changes.Load() }
 
 // New returns the containers of the line.
 func New(l *ledger.Ledger, sscc SSCCConfig) (*Containers, error) {
@@ -335,6 +350,7 @@ func ParseItem(s string) (Item, error) {
 // container ("" when it was in none). A closed container's loss is
 // reported to the cloud (disaggregation).
 func (c *Containers) Take(tx *sql.Tx, actor string, it Item, reason string) (string, error) {
+	c.changes.Add(1)
 	var in string
 	var err error
 	if it.Case != "" {
@@ -406,6 +422,7 @@ func (c *Containers) Disaggregate(ctx context.Context, actor, sscc, reason strin
 		return fmt.Errorf("disaggregating: %w", ErrReasonRequired)
 	}
 	err := c.db.Write(ctx, func(tx *sql.Tx) error {
+		c.changes.Add(1)
 		k, err := Load(tx, sscc)
 		if err != nil {
 			return err

@@ -36,13 +36,10 @@ func (w *work) aggregate(m *gs1.Message) error {
 	if w.row.mode == ModePallet {
 		return refuse("wrong_level", "A pack was scanned where cases go: scan case labels onto the pallet")
 	}
-	if w.row.container == "" {
+	if w.open == nil {
 		return refuse("no_container", "No case is open: scan a case label or NEW first")
 	}
-	c, err := containers.Load(w.tx, w.row.container)
-	if err != nil {
-		return err
-	}
+	c := w.open
 	o, err := w.order(c.Order)
 	if err != nil {
 		return err
@@ -88,12 +85,13 @@ func (w *work) aggregate(m *gs1.Message) error {
 	case in != "":
 		return w.inOther("Pack "+serial, in)
 	}
-	if err := w.roomFor(c); err != nil {
+	if err := w.roomFor(); err != nil {
 		return err
 	}
 	if err := containers.AddPack(w.tx, c.SSCC, gtin, serial, s.Batch, s.Expiry); err != nil {
 		return err
 	}
+	w.count++
 	w.v.Code, w.v.Message = "added", "Pack "+serial+" added"
 	return nil
 }
@@ -107,17 +105,14 @@ func (w *work) inOther(what, in string) error {
 	return refuse("in_container", "%s is already in %s %s (%s, station %s): take it out there first", what, c.Level.Word(), in, c.State, c.Station)
 }
 
-// roomFor refuses when the container is full.
-func (w *work) roomFor(c *containers.Container) error {
+// roomFor refuses when the open container is full.
+func (w *work) roomFor() error {
+	c := w.open
 	limit, err := w.capacity(c.Level, c.Order)
 	if err != nil || limit == 0 {
 		return err
 	}
-	n, err := containers.Count(w.tx, c.SSCC)
-	if err != nil {
-		return err
-	}
-	if n >= limit {
+	if n := w.count; n >= limit {
 		return refuse("full", "%s %s is full (%d of %d): close it", c.Level.Title(), c.SSCC, n, limit)
 	}
 	return nil
@@ -129,14 +124,14 @@ func (w *work) containerScan(sscc string) error {
 	if w.row.removeNext {
 		return w.remove(containers.Item{Case: sscc})
 	}
+	if w.row.container != "" && sscc == w.row.container {
+		return w.closeContainer()
+	}
 	c, err := containers.Load(w.tx, sscc)
 	if err != nil {
 		return err
 	}
 	if w.row.container != "" {
-		if sscc == w.row.container {
-			return w.closeContainer()
-		}
 		if w.row.mode == ModeCase {
 			return refuse("wrong_level", "A case label (%s) was scanned where packs go: finish case %s first", sscc, w.row.container)
 		}
@@ -176,6 +171,9 @@ func (w *work) containerScan(sscc string) error {
 }
 
 func (w *work) opened(sscc string, level containers.Level) error {
+	if err := w.openContainer(sscc); err != nil {
+		return err
+	}
 	w.row.container, w.row.removeNext, w.dirty = sscc, false, true
 	w.v.Code = "opened"
 	if level == containers.Pallet {
@@ -198,10 +196,7 @@ func (w *work) addCase(sscc string, c *containers.Container) error {
 	case c.State != containers.Closed:
 		return refuse("not_closed", "Case %s is %s: it cannot go on a pallet", sscc, c.State)
 	}
-	p, err := containers.Load(w.tx, w.row.container)
-	if err != nil {
-		return err
-	}
+	p := w.open
 	in, err := containers.HolderOfCase(w.tx, sscc)
 	switch {
 	case err != nil:
@@ -213,12 +208,13 @@ func (w *work) addCase(sscc string, c *containers.Container) error {
 	case p.Order != "" && c.Order != p.Order:
 		return refuse("wrong_order", "Case %s belongs to order %s, this pallet to order %s", sscc, c.Order, p.Order)
 	}
-	if err := w.roomFor(p); err != nil {
+	if err := w.roomFor(); err != nil {
 		return err
 	}
 	if err := containers.AddCase(w.tx, p.SSCC, sscc); err != nil {
 		return err
 	}
+	w.count++
 	w.v.Code, w.v.Message = "added", "Case "+sscc+" added"
 	return nil
 }
@@ -228,10 +224,7 @@ func (w *work) closeContainer() error {
 	if w.row.container == "" {
 		return refuse("no_container", "No %s is open: nothing to close", w.level().Word())
 	}
-	c, err := containers.Load(w.tx, w.row.container)
-	if err != nil {
-		return err
-	}
+	c := w.open
 	n, err := w.s.reg.containers.Close(w.tx, c, w.now)
 	if errors.Is(err, containers.ErrEmpty) {
 		return refuse("empty", "%s %s is empty: scan items into it, or CANCEL", c.Level.Title(), c.SSCC)
@@ -241,6 +234,7 @@ func (w *work) closeContainer() error {
 	}
 	w.notify = true
 	w.row.container, w.row.removeNext, w.dirty = "", false, true
+	w.open, w.count = nil, 0
 	w.v.Code, w.v.Message = "closed", fmt.Sprintf("%s %s closed with %d %s", c.Level.Title(), c.SSCC, n, map[bool]string{true: "packs", false: "cases"}[c.Level == containers.Case])
 	w.v.Count = n
 	return nil
@@ -257,6 +251,7 @@ func (w *work) cancelContainer() error {
 		return err
 	}
 	w.row.container, w.row.removeNext, w.dirty = "", false, true
+	w.open, w.count = nil, 0
 	w.v.Code, w.v.Message = "cancelled", w.level().Title()+" "+sscc+" cancelled: take its items out"
 	return nil
 }
@@ -273,6 +268,7 @@ func (w *work) undo() error {
 	if err != nil {
 		return err
 	}
+	w.count--
 	w.v.Code, w.v.Message = "undone", "Took out "+what+": remove it from the "+w.level().Word()
 	return nil
 }
@@ -291,6 +287,9 @@ func (w *work) remove(it containers.Item) error {
 	}
 	if in == "" {
 		return refuse("not_in_container", "%s is not in any container: nothing to take out", what)
+	}
+	if in == w.row.container {
+		w.count--
 	}
 	w.notify = true
 	w.v.Code, w.v.Message = "removed", what+" taken out of "+in
@@ -418,9 +417,24 @@ func (w *work) activeOrder() (*orders.Packaging, error) {
 	return o, nil
 }
 
+// order is a packaging order ("" and unknown: nil), read once: an order
+// never changes once stored.
 func (w *work) order(id string) (*orders.Packaging, error) {
 	if id == "" {
 		return nil, nil
 	}
-	return orders.PackagingOf(w.tx, id)
+	if o, ok := w.s.reg.order(id); ok {
+		return &o, nil
+	}
+	for i := range w.orders {
+		if w.orders[i].ID == id {
+			return &w.orders[i], nil
+		}
+	}
+	o, err := orders.PackagingOf(w.tx, id)
+	if o != nil {
+		// Kept once the scan commits: the order may have come in with it.
+		w.orders = append(w.orders, *o)
+	}
+	return o, err
 }

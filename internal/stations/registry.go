@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgeagent/edgeagent/internal/containers"
 	"github.com/edgeagent/edgeagent/internal/ledger"
+	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/shipments"
 	"github.com/edgeagent/edgeagent/internal/store"
 )
@@ -37,11 +38,20 @@ type Registry struct {
 
 	mu       sync.Mutex
 	stations map[string]*Station
+
+	// orders are the packaging orders stations have read, by ID: an order
+	// is stored once and never changed, so a pack scan checks against it
+	// without reading it again.
+	omu    sync.Mutex
+	orders map[string]orders.Packaging
 }
 
-// New returns a registry without stations; Add adds them.
+// New returns a registry without stations; Add adds them. c must be the
+// line's containers, through which every change to a container made away
+// from its station goes (see containers.Changes).
 func New(l *ledger.Ledger, c *containers.Containers, s *shipments.Shipments, cfg Config) *Registry {
-	r := &Registry{db: l.DB(), ledger: l, containers: c, shipments: s, cfg: cfg, stations: map[string]*Station{}}
+	r := &Registry{db: l.DB(), ledger: l, containers: c, shipments: s, cfg: cfg, stations: map[string]*Station{},
+		orders: map[string]orders.Packaging{}}
 	s.OnNews(func(n shipments.News) {
 		if st, ok := r.Get(n.Station); ok {
 			st.publish(Verdict{Station: n.Station, At: time.Now(), OK: n.OK, Code: n.Code, Message: n.Message, Mode: ModeShip})
@@ -127,4 +137,24 @@ type People interface {
 	// Operator is who is signed on at the station (and keeps them signed
 	// on); ok is false when nobody is.
 	Operator(ctx context.Context, station string) (name string, ok bool, err error)
+}
+
+// order is a packaging order a station read before.
+func (r *Registry) order(id string) (orders.Packaging, bool) {
+	r.omu.Lock()
+	defer r.omu.Unlock()
+	o, ok := r.orders[id]
+	return o, ok
+}
+
+// remember keeps packaging orders read by a scan that committed.
+func (r *Registry) remember(os []orders.Packaging) {
+	if len(os) == 0 {
+		return
+	}
+	r.omu.Lock()
+	defer r.omu.Unlock()
+	for _, o := range os {
+		r.orders[o.ID] = o
+	}
 }

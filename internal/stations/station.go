@@ -3,7 +3,9 @@
 // onto pallets, a decommission station takes packs out of circulation with
 // a reason, and a ship station collects order numbers and asks for their
 // shipping labels. Each scan is judged, its effects and its verdict stored
-// in one transaction, and only then answered and shown.
+// in one transaction, and only then answered and shown. Between scans a
+// station keeps in memory what its last committed scan left, so a pack scan
+// reads from the database only what others may have changed: the pack.
 package stations
 
 import (
@@ -33,6 +35,13 @@ type Station struct {
 	mu   sync.Mutex // one scan at a time
 	smu  sync.Mutex
 	subs map[chan Verdict]struct{}
+
+	// known is the station as its last committed scan left it, so a scan
+	// reads none of it from the database; guarded by mu. It is nil until
+	// the first scan after a start, and is dropped when a write fails or
+	// a supervisor changes the station's order: the next scan reads the
+	// station again.
+	known *known
 
 	ok, refused atomic.Uint64 // verdicts since start
 }
@@ -78,11 +87,28 @@ type stationRow struct {
 	removeNext                     bool
 }
 
+// known is what a station keeps of its state between scans: its row, and
+// its open container with how many items it holds. Only the station's own
+// scans change its row and open or close its container; elsewhere items
+// can only be taken out of it (another station's REMOVE, a supervisor), so
+// the count is trusted only while the line's containers have not changed
+// elsewhere since it was counted (containers.Changes).
+type known struct {
+	row     stationRow
+	open    *containers.Container // nil when none is open
+	count   int                   // items in open
+	changes uint64                // containers.Changes when count was right
+}
+
 // work is a scan being judged inside its transaction.
 type work struct {
 	s      *Station
 	tx     *sql.Tx
 	row    stationRow
+	open   *containers.Container // the row's container, nil when none is open
+	count  int                   // items in open
+	seen   uint64                // containers.Changes as the scan began
+	orders []orders.Packaging    // read from the database by this scan
 	v      *Verdict
 	notify bool   // facts were queued for the cloud
 	wake   string // a printer that has a label queued
@@ -114,18 +140,17 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 		return v, err
 	}
 	var v Verdict
-	var notify bool
-	var wake string
+	var w *work
 	err := s.reg.db.Write(ctx, func(tx *sql.Tx) error {
 		v = Verdict{Station: s.cfg.Name, At: sc.At, Raw: printable(sc.Raw)}
-		w := &work{s: s, tx: tx, v: &v, now: nowMS(), who: sc.Actor}
-		if err := tx.QueryRow(`SELECT mode, reason, order_id, container, remove_next FROM stations WHERE name = ?`, s.cfg.Name).
-			Scan(&w.row.mode, &w.row.reason, &w.row.order, &w.row.container, &w.row.removeNext); err != nil {
-			return fmt.Errorf("station %s: %w", s.cfg.Name, err)
+		w = &work{s: s, tx: tx, v: &v, now: nowMS(), who: sc.Actor}
+		if err := w.load(); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(`SAVEPOINT judge`); err != nil {
 			return err
 		}
+		row, open, count := w.row, w.open, w.count
 		err := w.judge(sc)
 		var r *refusal
 		switch {
@@ -134,6 +159,7 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 			if _, err := tx.Exec(`ROLLBACK TO judge`); err != nil {
 				return err
 			}
+			w.row, w.open, w.count = row, open, count
 			w.notify, w.wake, w.dirty = false, "", false
 			v.OK, v.Code, v.Message = false, r.code, r.msg
 		case err != nil:
@@ -152,26 +178,31 @@ func (s *Station) Handle(ctx context.Context, sc Scan) (Verdict, error) {
 		if err := w.describe(); err != nil {
 			return err
 		}
-		res, err := s.reg.db.Stmt(tx, `INSERT INTO scans (station, source, at, raw, ok, code, message, container) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		r2, err := res.Exec(s.cfg.Name, sc.Source, sc.At.UnixMilli(), v.Raw, v.OK, v.Code, v.Message, v.Container)
+		// Not prepared per transaction (store.DB.Stmt): the driver keeps
+		// this statement prepared on the writer's connection from one
+		// transaction to the next.
+		r2, err := tx.Exec(`INSERT INTO scans (station, source, at, raw, ok, code, message, container) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.cfg.Name, sc.Source, sc.At.UnixMilli(), v.Raw, v.OK, v.Code, v.Message, v.Container)
 		if err != nil {
 			return err
 		}
 		v.Scan, _ = r2.LastInsertId()
-		notify, wake = w.notify, w.wake
 		return nil
 	})
 	if err != nil {
+		// Whatever the scan changed was rolled back with it, and how far
+		// it got is unknown here: the next scan reads the station again.
+		s.known = nil
 		return Verdict{}, err
 	}
-	if notify {
+	// Committed: the station is as the scan left it.
+	s.known = &known{row: w.row, open: w.open, count: w.count, changes: w.seen}
+	s.reg.remember(w.orders)
+	if w.notify {
 		s.reg.ledger.Notify()
 	}
-	if wake != "" {
-		s.reg.ledger.Wake(wake)
+	if w.wake != "" {
+		s.reg.ledger.Wake(w.wake)
 	}
 	if v.OK {
 		s.ok.Add(1)
@@ -199,6 +230,45 @@ func printable(raw []byte) string {
 	return b.String()
 }
 
+// load gives the scan the station's state: what the last committed scan
+// left, or else the database's. The open container is counted again when
+// the line's containers changed elsewhere since it was counted.
+func (w *work) load() error {
+	s := w.s
+	w.seen = s.reg.containers.Changes()
+	if k := s.known; k != nil {
+		w.row, w.open, w.count = k.row, k.open, k.count
+		if k.changes == w.seen || k.open == nil {
+			return nil
+		}
+	} else if err := w.tx.QueryRow(`SELECT mode, reason, order_id, container, remove_next FROM stations WHERE name = ?`, s.cfg.Name).
+		Scan(&w.row.mode, &w.row.reason, &w.row.order, &w.row.container, &w.row.removeNext); err != nil {
+		return fmt.Errorf("station %s: %w", s.cfg.Name, err)
+	}
+	w.open, w.count = nil, 0
+	if w.row.container == "" {
+		return nil
+	}
+	return w.openContainer(w.row.container)
+}
+
+// openContainer reads the container the station has open, and counts it.
+func (w *work) openContainer(sscc string) error {
+	k, err := containers.Load(w.tx, sscc)
+	if err != nil {
+		return err
+	}
+	if k == nil {
+		return fmt.Errorf("station %s: its open container %s is not stored", w.s.cfg.Name, sscc)
+	}
+	n, err := containers.Count(w.tx, sscc)
+	if err != nil {
+		return err
+	}
+	w.open, w.count = k, n
+	return nil
+}
+
 // describe fills the verdict's view of the station after the scan.
 func (w *work) describe() error {
 	tx := w.tx
@@ -208,22 +278,13 @@ func (w *work) describe() error {
 			return err
 		}
 	}
-	// A refused scan rolled back the station's changes: read it again.
-	if err := tx.QueryRow(`SELECT mode, reason, container FROM stations WHERE name = ?`, w.s.cfg.Name).Scan(&w.v.Mode, &w.v.Reason, &w.v.Container); err != nil {
-		return err
-	}
+	// A refused scan's changes were rolled back, in the database and here.
+	w.v.Mode, w.v.Reason, w.v.Container = w.row.mode, w.row.reason, w.row.container
 	if w.v.Mode != ModeDecommission {
 		w.v.Reason = ""
 	}
-	if w.v.Container != "" {
-		k, err := containers.Load(tx, w.v.Container)
-		if err != nil {
-			return err
-		}
-		w.v.Level = string(k.Level)
-		if w.v.Count, err = containers.Count(tx, k.SSCC); err != nil {
-			return err
-		}
+	if k := w.open; k != nil {
+		w.v.Level, w.v.Count = string(k.Level), w.count
 		c, err := w.capacity(k.Level, k.Order)
 		if err != nil {
 			return err
@@ -383,6 +444,8 @@ func (s *Station) capacityOf(level containers.Level, product string) int {
 func (s *Station) SetOrder(ctx context.Context, actor, orderID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The next scan reads the station's new order from the database.
+	s.known = nil
 	return s.reg.db.Write(ctx, func(tx *sql.Tx) error {
 		var old, container string
 		if err := tx.QueryRow(`SELECT order_id, container FROM stations WHERE name = ?`, s.cfg.Name).Scan(&old, &container); err != nil {
@@ -535,6 +598,9 @@ func (s *Station) needsPerson(ctx context.Context, sc Scan) bool {
 			return true
 		}
 		return false
+	}
+	if k := s.known; k != nil {
+		return k.row.mode == ModeDecommission
 	}
 	var mode string
 	if err := s.reg.db.Reader().QueryRowContext(ctx, `SELECT mode FROM stations WHERE name = ?`, s.cfg.Name).Scan(&mode); err != nil {

@@ -41,8 +41,13 @@ func (l *testLine) Station(name string) (*Station, bool) { return l.stations.Get
 // openLine opens a line on the database at path with one packaging order
 // and the stations given.
 func openLine(t testing.TB, path string, stations ...StationConfig) (*testLine, *store.DB) {
+	return openLineWith(t, store.Config{Path: path, MaxBatch: 64, CheckpointEvery: benchCheckpoint}, stations...)
+}
+
+// openLineWith is openLine on a database opened with cfg.
+func openLineWith(t testing.TB, cfg store.Config, stations ...StationConfig) (*testLine, *store.DB) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{Path: path, MaxBatch: 64, CheckpointEvery: benchCheckpoint}, zerolog.Nop())
+	db, err := store.Open(ctx, cfg, zerolog.Nop())
 	require.NoError(t, err)
 	led, err := ledger.New(db, ledger.Config{Serials: ledger.SerialConfig{Generate: true, Length: 10}})
 	require.NoError(t, err)

@@ -57,6 +57,9 @@ type Config struct {
 	// CheckpointEvery is how often the WAL is copied back into the
 	// database, beside the writes; 0 means 1s.
 	CheckpointEvery time.Duration
+	// Stats, when set, counts the writer's statements and times its
+	// transactions (tests and benchmarks); nil counts nothing.
+	Stats *Stats
 	// FixModes makes Open tighten a data directory wider than 0700 or
 	// database files wider than 0600 (logging a warning) instead of
 	// refusing them. OpenReadOnly never changes modes.
@@ -145,8 +148,10 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*DB, error) {
 		}
 		log.Info().Str("path", cfg.Path).Msg("new database created")
 	}
-	writer, err := sql.Open("sqlite3", WriterDSN(cfg.Path))
-	if err != nil {
+	var writer *sql.DB
+	if cfg.Stats != nil {
+		writer = sql.OpenDB(&countingConnector{dsn: WriterDSN(cfg.Path), stats: cfg.Stats})
+	} else if writer, err = sql.Open("sqlite3", WriterDSN(cfg.Path)); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	writer.SetMaxOpenConns(1)
@@ -417,6 +422,10 @@ func (db *DB) fill(batch []*writeReq) []*writeReq {
 func (db *DB) commit(batch []*writeReq) {
 	defer func() { db.txStmtsFor, db.txStmts = nil, nil }()
 	ctx := context.Background()
+	var began time.Time
+	if db.cfg.Stats != nil {
+		began = time.Now()
+	}
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		err = db.classify(err)
@@ -446,7 +455,17 @@ func (db *DB) commit(batch []*writeReq) {
 		batch[0].errc <- results[0]
 		return
 	}
-	if err := tx.Commit(); err != nil {
+	var committing time.Time
+	if db.cfg.Stats != nil {
+		committing = time.Now()
+	}
+	err = tx.Commit()
+	if db.cfg.Stats != nil {
+		// Counted before anyone hears the outcome, so a caller's next
+		// snapshot includes its own transaction.
+		db.cfg.Stats.ended(committing.Sub(began), time.Since(committing))
+	}
+	if err != nil {
 		err = db.classify(err)
 		_ = tx.Rollback()
 		for i, r := range batch {
