@@ -212,14 +212,8 @@ func (m *Message) parseDigitalLink(uri string) error {
 		if !ok {
 			return errorf(d.ai, -1, RuleCharacter, "the decoded value holds a NUL character")
 		}
-		if d.ai == "01" && (len(v) == 13 || len(v) == 12 || len(v) == 8) {
-			start := len(m.buf)
-			for range 14 - len(v) {
-				m.buf = append(m.buf, '0')
-			}
-			m.buf = append(m.buf, v...)
-			v = m.keep(start)
-		}
+		// A zero-suppressed GTIN (13, 12 or 8 digits) is refused here as in
+		// the path: the engine accepts one only when told to, for legacy URIs.
 		if err := checkLengthContent(d, v); err != nil {
 			return err
 		}
