@@ -1,7 +1,6 @@
 package gs1
 
 import (
-	"sort"
 	"strings"
 )
 
@@ -55,9 +54,19 @@ type aiDef struct {
 	dlKey        bool
 	dlQualifiers [][]string
 	title        string
+
+	// Derived once from the fields above when the package starts: the
+	// length bounds, and ex and req as ranges of the table (see aiRange).
+	minL, maxL int
+	exR        []aiRange
+	reqR       [][][]aiRange
 }
 
-func (d *aiDef) minLen() int {
+func (d *aiDef) minLen() int { return d.minL }
+
+func (d *aiDef) maxLen() int { return d.maxL }
+
+func (d *aiDef) computeMinLen() int {
 	n := 0
 	for _, p := range d.parts {
 		if !p.opt {
@@ -67,7 +76,7 @@ func (d *aiDef) minLen() int {
 	return n
 }
 
-func (d *aiDef) maxLen() int {
+func (d *aiDef) computeMaxLen() int {
 	n := 0
 	for _, p := range d.parts {
 		n += p.max
@@ -152,10 +161,56 @@ var aiLenByPrefix = func() (m [100]uint8) {
 	return m
 }()
 
+// aiIndex maps every possible AI code of two to four digits to its place in
+// the table plus one (0: no such AI), so that a lookup is one array read:
+// a scan looks up each of its AIs several times.
+var aiIndex = func() (ix [aiKeys]uint16) {
+	for i := range table {
+		k, ok := aiKey(table[i].ai)
+		if !ok {
+			panic("gs1: AI table holds the code " + table[i].ai + ", which is not 2 to 4 digits")
+		}
+		ix[k] = uint16(i + 1)
+	}
+	return ix
+}()
+
+// aiKeys is the number of codes of two, three and four digits.
+const aiKeys = 100 + 1000 + 10000
+
+// aiKey numbers a code of two to four digits: two-digit codes first, then
+// three-digit, then four-digit ones, so that "01" and "001" differ.
+func aiKey(code string) (int, bool) {
+	var base int
+	switch len(code) {
+	case 2:
+		base = 0
+	case 3:
+		base = 100
+	case 4:
+		base = 1100
+	default:
+		return 0, false
+	}
+	v := 0
+	for i := 0; i < len(code); i++ {
+		c := code[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		v = v*10 + int(c)
+	}
+	return base + v, true
+}
+
+// lookupExact finds an AI given in full, as in brackets or a URI path.
 func lookupExact(code string) *aiDef {
-	i := sort.Search(len(table), func(i int) bool { return table[i].ai >= code })
-	if i < len(table) && table[i].ai == code {
-		return &table[i]
+	k, ok := aiKey(code)
+	if !ok {
+		return nil
+	}
+	if i := aiIndex[k]; i != 0 {
+		return &table[i-1]
 	}
 	return nil
 }

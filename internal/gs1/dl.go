@@ -7,6 +7,17 @@ import (
 const uriCharacters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
 const badDomainCharacters = "_~?#@!$&'()*+,;=%"
 
+// uriChar and badDomainChar mark the bytes a URI may hold and those its
+// domain name may not, looked up once per byte.
+var uriChar, badDomainChar = byteSet(uriCharacters), byteSet(badDomainCharacters)
+
+func byteSet(chars string) (t [256]bool) {
+	for i := 0; i < len(chars); i++ {
+		t[chars[i]] = true
+	}
+	return t
+}
+
 // validKeySequence reports whether path AIs form a primary key followed by
 // qualifiers in one of the key's permitted orders (any may be omitted).
 func validKeySequence(seq []string) bool {
@@ -40,29 +51,31 @@ func isDLKey(ai string) bool {
 }
 
 // unescapeURI reverses percent-encoding; in query values '+' is a space.
-// It reports false when the result would hold a NUL byte.
-func unescapeURI(s string, query bool) (string, bool) {
-	if !strings.ContainsAny(s, "%+") {
+// It reports false when the result would hold a NUL byte. A value with
+// escapes is written into m's buffer; one without is s itself.
+func (m *Message) unescapeURI(s string, query bool) (string, bool) {
+	if strings.IndexByte(s, '%') < 0 && (!query || strings.IndexByte(s, '+') < 0) {
 		return s, true
 	}
-	var b strings.Builder
+	start := len(m.buf)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
 			v := unhex(s[i+1])<<4 | unhex(s[i+2])
 			if v == 0 {
+				m.buf = m.buf[:start]
 				return "", false
 			}
-			b.WriteByte(v)
+			m.buf = append(m.buf, v)
 			i += 2
 		case c == '+' && query:
-			b.WriteByte(' ')
+			m.buf = append(m.buf, ' ')
 		default:
-			b.WriteByte(c)
+			m.buf = append(m.buf, c)
 		}
 	}
-	return b.String(), true
+	return m.keep(start), true
 }
 
 func unhex(c byte) byte {
@@ -79,9 +92,20 @@ func unhex(c byte) byte {
 // the rightmost primary key in the path and its qualifiers, then AIs given as
 // query parameters. Non-numeric query parameters are ignored.
 func ParseDigitalLink(uri string) (*Message, error) {
+	m := newMessage()
+	if err := m.parseDigitalLink(uri); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// maxPathAIs bounds the AIs of a valid URI path: a key and its qualifiers.
+const maxPathAIs = 8
+
+func (m *Message) parseDigitalLink(uri string) error {
 	for i := 0; i < len(uri); i++ {
-		if strings.IndexByte(uriCharacters, uri[i]) < 0 {
-			return nil, errorf("", i, RuleDigitalLink, "the URI holds a character that URIs do not allow")
+		if !uriChar[uri[i]] {
+			return errorf("", i, RuleDigitalLink, "the URI holds a character that URIs do not allow")
 		}
 	}
 	var rest string
@@ -91,14 +115,16 @@ func ParseDigitalLink(uri string) (*Message, error) {
 	case strings.HasPrefix(uri, "http://"), strings.HasPrefix(uri, "HTTP://"):
 		rest = uri[7:]
 	default:
-		return nil, errorf("", 0, RuleDigitalLink, "a Digital Link URI must start with http:// or https://")
+		return errorf("", 0, RuleDigitalLink, "a Digital Link URI must start with http:// or https://")
 	}
 	slash := strings.IndexByte(rest, '/')
 	if slash < 1 {
-		return nil, errorf("", -1, RuleDigitalLink, "the URI has no domain or no path")
+		return errorf("", -1, RuleDigitalLink, "the URI has no domain or no path")
 	}
-	if strings.ContainsAny(rest[:slash], badDomainCharacters) {
-		return nil, errorf("", -1, RuleDigitalLink, "the domain name holds an invalid character")
+	for i := 0; i < slash; i++ {
+		if badDomainChar[rest[i]] {
+			return errorf("", -1, RuleDigitalLink, "the domain name holds an invalid character")
+		}
 	}
 	path := rest[slash:]
 	if i := strings.IndexByte(path, '#'); i >= 0 {
@@ -109,43 +135,61 @@ func ParseDigitalLink(uri string) (*Message, error) {
 		path, query = path[:i], path[i+1:]
 	}
 
-	// Walk back from the end of the path over "/AI/value" pairs to the primary key.
-	segs := strings.Split(path, "/")[1:]
-	start := -1
-	for end := len(segs); end >= 2; end -= 2 {
-		code := segs[end-2]
-		d := lookupBracketAI(code)
+	// Walk back from the end of the path over "/AI/value" pairs to the
+	// primary key; the path starts with '/', so every segment has one before it.
+	key := -1
+	for end := len(path); ; {
+		v := strings.LastIndexByte(path[:end], '/')
+		if v <= 0 {
+			break // one segment left: no pair
+		}
+		c := strings.LastIndexByte(path[:v], '/')
+		d := lookupBracketAI(path[c+1 : v])
 		if d == nil {
 			break
 		}
 		if d.dlKey {
-			start = end - 2
+			key = c
 			break
 		}
+		end = c
 	}
-	if start < 0 {
-		return nil, errorf("", -1, RuleDigitalLink, "no GS1 Digital Link primary key found in the URI path")
+	if key < 0 {
+		return errorf("", -1, RuleDigitalLink, "no GS1 Digital Link primary key found in the URI path")
 	}
 
-	msg := &Message{DigitalLink: true}
-	var pathAIs []string
-	for i := start; i+1 < len(segs); i += 2 {
-		d := lookupBracketAI(segs[i])
-		if segs[i+1] == "" {
-			return nil, errorf(d.ai, -1, RuleEmpty, "the URI path gives no value for this AI")
+	m.DigitalLink = true
+	first := len(m.Elements)
+	for p := key; p < len(path); {
+		c := p + 1 + strings.IndexByte(path[p+1:], '/') // a pair: the code has a '/' after it
+		d := lookupBracketAI(path[p+1 : c])
+		e := len(path)
+		if i := strings.IndexByte(path[c+1:], '/'); i >= 0 {
+			e = c + 1 + i
 		}
-		v, ok := unescapeURI(segs[i+1], false)
+		seg := path[c+1 : e]
+		p = e
+		if seg == "" {
+			return errorf(d.ai, -1, RuleEmpty, "the URI path gives no value for this AI")
+		}
+		v, ok := m.unescapeURI(seg, false)
 		if !ok {
-			return nil, errorf(d.ai, -1, RuleCharacter, "the decoded value holds a NUL character")
+			return errorf(d.ai, -1, RuleCharacter, "the decoded value holds a NUL character")
 		}
 		if err := checkLengthContent(d, v); err != nil {
-			return nil, err
+			return err
 		}
-		msg.Elements = append(msg.Elements, Element{AI: d.ai, Value: v})
-		pathAIs = append(pathAIs, d.ai)
+		m.Elements = append(m.Elements, Element{AI: d.ai, Value: v})
 	}
+	nPath := len(m.Elements) - first
 
-	for _, param := range strings.Split(query, "&") {
+	for query != "" {
+		param := query
+		if i := strings.IndexByte(query, '&'); i >= 0 {
+			param, query = query[:i], query[i+1:]
+		} else {
+			query = ""
+		}
 		if param == "" {
 			continue
 		}
@@ -159,52 +203,63 @@ func ParseDigitalLink(uri string) (*Message, error) {
 		}
 		d := lookupBracketAI(key)
 		if d == nil {
-			return nil, errorf(key, -1, RuleUnknownAI, "unknown AI in the URI query parameters")
+			return errorf(strings.Clone(key), -1, RuleUnknownAI, "unknown AI in the URI query parameters")
 		}
 		if eq == len(param)-1 {
-			return nil, errorf(d.ai, -1, RuleEmpty, "the URI query gives no value for this AI")
+			return errorf(d.ai, -1, RuleEmpty, "the URI query gives no value for this AI")
 		}
-		v, ok := unescapeURI(param[eq+1:], true)
+		v, ok := m.unescapeURI(param[eq+1:], true)
 		if !ok {
-			return nil, errorf(d.ai, -1, RuleCharacter, "the decoded value holds a NUL character")
+			return errorf(d.ai, -1, RuleCharacter, "the decoded value holds a NUL character")
 		}
-		if d.ai == "01" && (len(v) == 13 || len(v) == 12 || len(v) == 8) {
-			v = strings.Repeat("0", 14-len(v)) + v
-		}
+		// A zero-suppressed GTIN (13, 12 or 8 digits) is refused here as in
+		// the path: the engine accepts one only when told to, for legacy URIs.
 		if err := checkLengthContent(d, v); err != nil {
-			return nil, err
+			return err
 		}
-		msg.Elements = append(msg.Elements, Element{AI: d.ai, Value: v})
+		m.Elements = append(m.Elements, Element{AI: d.ai, Value: v})
 	}
 
-	if !validKeySequence(pathAIs) {
-		return nil, errorf(pathAIs[0], -1, RuleDigitalLink, "the URI path AIs %s are not a valid key and qualifier sequence", strings.Join(pathAIs, "/"))
+	var seq [maxPathAIs + 1]string
+	if nPath > maxPathAIs || !validKeySequence(pathSeq(seq[:0], m.Elements[first:first+nPath])) {
+		pathAIs := pathSeq(nil, m.Elements[first:first+nPath])
+		return errorf(pathAIs[0], -1, RuleDigitalLink, "the URI path AIs %s are not a valid key and qualifier sequence", strings.Join(pathAIs, "/"))
 	}
-	for i := len(pathAIs); i < len(msg.Elements); i++ {
-		e := msg.Elements[i]
-		for _, prev := range msg.Elements[:i] {
+	pathAIs := seq[:nPath]
+	els := m.Elements[first:]
+	for i := nPath; i < len(els); i++ {
+		e := els[i]
+		for _, prev := range els[:i] {
 			if prev.AI == e.AI {
-				return nil, errorf(e.AI, -1, RuleDigitalLink, "the AI appears more than once in the URI")
+				return errorf(e.AI, -1, RuleDigitalLink, "the AI appears more than once in the URI")
 			}
 		}
 		if !lookupExact(e.AI).dlAttr {
-			return nil, errorf(e.AI, -1, RuleDigitalLink, "the AI is not allowed as a Digital Link data attribute")
+			return errorf(e.AI, -1, RuleDigitalLink, "the AI is not allowed as a Digital Link data attribute")
 		}
-		for j := 1; j <= len(pathAIs); j++ {
-			trial := make([]string, 0, len(pathAIs)+1)
-			trial = append(trial, pathAIs[:j]...)
-			trial = append(trial, e.AI)
-			trial = append(trial, pathAIs[j:]...)
-			if validKeySequence(trial) {
-				return nil, errorf(e.AI, -1, RuleDigitalLink, "the AI is a key qualifier and belongs in the URI path, not the query")
+		// A qualifier of the key belongs in the path: the AI must not make
+		// a valid sequence when put anywhere after the key.
+		for j := 1; j <= nPath; j++ {
+			trial := seq[:nPath+1]
+			copy(trial[j+1:], pathAIs[j:])
+			trial[j] = e.AI
+			ok := validKeySequence(trial)
+			copy(trial[j:], trial[j+1:]) // put the path back
+			if ok {
+				return errorf(e.AI, -1, RuleDigitalLink, "the AI is a key qualifier and belongs in the URI path, not the query")
 			}
 		}
 	}
-	if err := checkElements(msg.Elements); err != nil {
-		return nil, err
+	if err := checkElements(els); err != nil {
+		return err
 	}
-	if err := validateAssociations(msg.Elements); err != nil {
-		return nil, err
+	return validateAssociations(els)
+}
+
+// pathSeq appends the AIs of els to seq.
+func pathSeq(seq []string, els []Element) []string {
+	for _, e := range els {
+		seq = append(seq, e.AI)
 	}
-	return msg, nil
+	return seq
 }

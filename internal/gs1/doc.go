@@ -10,6 +10,10 @@
 // digits, dates and the other syntax-dictionary linters, and the mandatory
 // pairings (req) and exclusions (ex) between AIs are enforced.
 //
+// ParseInto and ParseScanInto parse into a Message the caller reuses, and
+// then do not allocate: the scan path's form. Parse, ParseScan and the
+// others return a Message of the caller's own.
+//
 // Errors are of type *Error and name the AI, the position and the rule that
 // was broken, in words a technician understands.
 package gs1

@@ -28,6 +28,8 @@ const (
 
 // Error describes why data is not valid GS1 data. Pos is the byte offset in
 // the input (or in the AI's value when AI is set), -1 when not meaningful.
+// An Error never shares bytes with the input or a reused Message: it stays
+// as it was after the next parse.
 type Error struct {
 	AI   string
 	Pos  int
@@ -48,6 +50,10 @@ func (e *Error) Error() string {
 }
 
 func errorf(ai string, pos int, rule Rule, format string, args ...any) *Error {
+	if len(args) == 0 {
+		// A fixed message: no formatting on a refusal's path.
+		return &Error{AI: ai, Pos: pos, Rule: rule, Msg: format}
+	}
 	return &Error{AI: ai, Pos: pos, Rule: rule, Msg: fmt.Sprintf(format, args...)}
 }
 

@@ -87,11 +87,11 @@ func fail(code string, pos, n int) *lintFailure { return &lintFailure{code: code
 func (l lint) check(s string) *lintFailure {
 	switch l {
 	case lintCsetnumeric:
-		return checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER")
+		return checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER")
 	case lintCset82:
-		return checkSet(s, isCset82, "GS1_LINTER_INVALID_CSET82_CHARACTER")
+		return checkSet(s, class82, "GS1_LINTER_INVALID_CSET82_CHARACTER")
 	case lintCset39:
-		return checkSet(s, isCset39, "GS1_LINTER_INVALID_CSET39_CHARACTER")
+		return checkSet(s, class39, "GS1_LINTER_INVALID_CSET39_CHARACTER")
 	case lintCset64:
 		return checkCset64(s)
 	case lintCsum:
@@ -123,7 +123,7 @@ func (l lint) check(s string) *lintFailure {
 	case lintYyyymmdd:
 		return checkDate(s, 4, false)
 	case lintNonzero:
-		if f := checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
+		if f := checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
 			return f
 		}
 		if strings.Trim(s, "0") == "" {
@@ -134,7 +134,7 @@ func (l lint) check(s string) *lintFailure {
 			return fail("GS1_LINTER_NOT_ZERO", 0, len(s))
 		}
 	case lintNozeroprefix:
-		if f := checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
+		if f := checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
 			return f
 		}
 		if len(s) > 0 && s[0] == '0' {
@@ -209,9 +209,37 @@ func isCset64(c byte) bool {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
 }
 
-func checkSet(s string, ok func(byte) bool, code string) *lintFailure {
+// Character classes, one bit each, of every byte: checkSet tests a value
+// against a class with one table load per byte.
+const (
+	classN  uint8 = 1 << iota // digits
+	class82                   // GS1 AI encodable character set 82
+	class39                   // GS1 AI encodable character set 39
+	class64                   // GS1 AI encodable character set 64, without padding
+)
+
+var charClass = func() (t [256]uint8) {
+	for i := range t {
+		c := byte(i)
+		if isDigit(c) {
+			t[i] |= classN
+		}
+		if isCset82(c) {
+			t[i] |= class82
+		}
+		if isCset39(c) {
+			t[i] |= class39
+		}
+		if isCset64(c) {
+			t[i] |= class64
+		}
+	}
+	return t
+}()
+
+func checkSet(s string, class uint8, code string) *lintFailure {
 	for i := 0; i < len(s); i++ {
-		if !ok(s[i]) {
+		if charClass[s[i]]&class == 0 {
 			return fail(code, i, 1)
 		}
 	}
@@ -221,7 +249,7 @@ func checkSet(s string, ok func(byte) bool, code string) *lintFailure {
 // checkCset64 accepts file-safe base64 with at most two '=' padding characters at the end.
 func checkCset64(s string) *lintFailure {
 	body := strings.TrimRight(s, "=")
-	if f := checkSet(body, isCset64, "GS1_LINTER_INVALID_CSET64_CHARACTER"); f != nil {
+	if f := checkSet(body, class64, "GS1_LINTER_INVALID_CSET64_CHARACTER"); f != nil {
 		return f
 	}
 	if pad := len(s) - len(body); pad > 0 && (pad > 2 || len(s)%3 != 0 && len(s)%4 != 0) {
@@ -245,7 +273,7 @@ func checkCsum(s string) *lintFailure {
 	if len(s) < 1 {
 		return fail("GS1_LINTER_TOO_SHORT_FOR_CHECK_DIGIT", 0, 0)
 	}
-	if f := checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
+	if f := checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
 		return f
 	}
 	if checkDigitOf(s[:len(s)-1]) != s[len(s)-1] {
@@ -313,7 +341,7 @@ func checkRange2(s string, maxv int, what string) *lintFailure {
 	if len(s) > 2 {
 		return fail("GS1_LINTER_"+what+"_TOO_LONG", 0, len(s))
 	}
-	if f := checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
+	if f := checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
 		return f
 	}
 	if atoi2(s) > maxv {
@@ -329,7 +357,7 @@ func checkHHMI(s string) *lintFailure {
 	if len(s) > 4 {
 		return fail("GS1_LINTER_HOUR_WITH_MINUTE_TOO_LONG", 0, len(s))
 	}
-	if f := checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
+	if f := checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
 		return f
 	}
 	if atoi2(s) > 23 {
@@ -370,7 +398,7 @@ func checkDate(s string, yearDigits int, day00 bool) *lintFailure {
 	if len(s) > want {
 		return fail("GS1_LINTER_DATE_TOO_LONG", 0, len(s))
 	}
-	if f := checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
+	if f := checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
 		return f
 	}
 	year := 0
@@ -392,7 +420,7 @@ func checkPieceOfTotal(s string) *lintFailure {
 	if len(s) == 0 || len(s)%2 != 0 {
 		return fail("GS1_LINTER_INVALID_LENGTH_FOR_PIECE_OF_TOTAL", 0, len(s))
 	}
-	if f := checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
+	if f := checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
 		return f
 	}
 	half := len(s) / 2
@@ -443,7 +471,7 @@ func checkCoordinate(s string, maxv uint64, code string) *lintFailure {
 	if len(s) != 10 {
 		return fail(code, 0, len(s))
 	}
-	if f := checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
+	if f := checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
 		return f
 	}
 	var v uint64
@@ -548,7 +576,7 @@ func vliField(s string, pos, lo, hi, base int, code string) (int, *lintFailure) 
 // (AI 8110): company prefix, offer code, save value and primary purchase
 // requirement. Optional fields are checked to be digits only.
 func checkCouponCode(s string) *lintFailure {
-	if f := checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
+	if f := checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
 		return f
 	}
 	p, f := vliField(s, 0, 0, 6, 6, "GS1_LINTER_COUPON_INVALID_GCP_LENGTH")
@@ -577,7 +605,7 @@ func checkCouponCode(s string) *lintFailure {
 // checkCouponPosOffer checks a positive offer file coupon (AI 8112): format
 // code, funder ID, offer code and serial number, with nothing after them.
 func checkCouponPosOffer(s string) *lintFailure {
-	if f := checkSet(s, isDigit, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
+	if f := checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER"); f != nil {
 		return f
 	}
 	if len(s) == 0 || (s[0] != '0' && s[0] != '1') {

@@ -1,8 +1,8 @@
 package gs1
 
 import (
-	"bytes"
 	"strings"
+	"unsafe"
 )
 
 // GS is the ASCII group separator that scanners transmit for FNC1.
@@ -26,6 +26,12 @@ type Message struct {
 	Plain string
 	// DigitalLink is true when the elements came from a GS1 Digital Link URI.
 	DigitalLink bool
+
+	// buf holds the bytes the values are read from: a copy of the input
+	// when it came as bytes, and the values that had to be unescaped.
+	// ParseInto reuses it, which is what makes a parse into a reused
+	// Message free of allocations.
+	buf []byte
 }
 
 // Get returns the value of the first element with the AI.
@@ -38,6 +44,50 @@ func (m *Message) Get(ai string) (string, bool) {
 	return "", false
 }
 
+// ownedMessage is a new Message with room for the elements of a typical
+// read in the same allocation.
+type ownedMessage struct {
+	m   Message
+	els [6]Element
+}
+
+func newMessage() *Message {
+	o := new(ownedMessage)
+	o.m.Elements = o.els[:0]
+	return &o.m
+}
+
+// reset empties m for a new parse and keeps its storage. The old elements
+// are cleared so that no value of ours still points at bytes about to be
+// overwritten; every parse appends within the length it leaves, so the
+// capacity beyond it holds nothing.
+func (m *Message) reset() {
+	clear(m.Elements)
+	m.Elements = m.Elements[:0]
+	m.Symbology, m.Plain, m.DigitalLink = "", "", false
+	m.buf = m.buf[:0]
+}
+
+// load copies data into m's buffer and returns it as a string whose bytes m
+// owns: the values are substrings of it.
+func (m *Message) load(data []byte) string {
+	m.buf = append(m.buf[:0], data...)
+	if len(m.buf) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(m.buf), len(m.buf))
+}
+
+// keep returns m.buf[start:] as a string. The bytes are never written again
+// before the next reset: later appends go after them (or, when the buffer
+// grows, into a new array).
+func (m *Message) keep(start int) string {
+	if start == len(m.buf) {
+		return ""
+	}
+	return unsafe.String(&m.buf[start], len(m.buf)-start)
+}
+
 // Parse detects the form of data and parses and validates it:
 //   - an AIM symbology identifier ("]d2", "]C1", "]Q3", "]e0", "]J1", "]d1",
 //     "]Q1", "]E0", "]E4") followed by the symbol's data, GS as FNC1;
@@ -45,20 +95,44 @@ func (m *Message) Get(ai string) (string, bool) {
 //   - GS1 Digital Link URIs, "https://example.com/01/09506000134352/21/X";
 //   - otherwise an unbracketed element string with GS (0x1D) separators
 //     (an optional leading GS stands for FNC1 in first position).
+//
+// The Message is the caller's to keep; ParseInto parses into one the caller
+// reuses instead.
 func Parse(data []byte) (*Message, error) {
-	switch {
-	case len(data) >= 1 && data[0] == ']':
-		return ParseScan(data)
-	case len(data) >= 1 && data[0] == '(':
-		return ParseBracketed(string(data))
-	case isDLScheme(string(data)):
-		return ParseDigitalLink(string(data))
+	m := newMessage()
+	if err := ParseInto(m, data); err != nil {
+		return nil, err
 	}
-	s := string(data)
+	return m, nil
+}
+
+// ParseInto is Parse into a Message the caller owns and reuses: dst's
+// element slice and buffer are reused, so a parse into a warmed-up Message
+// does not allocate unless it fails. The values of an earlier parse into dst
+// are valid only until this call: copy (strings.Clone) what must outlive the
+// next parse. On error dst is left empty.
+func ParseInto(dst *Message, data []byte) error {
+	dst.reset()
+	if err := dst.parse(dst.load(data)); err != nil {
+		dst.reset()
+		return err
+	}
+	return nil
+}
+
+func (m *Message) parse(s string) error {
+	switch {
+	case len(s) >= 1 && s[0] == ']':
+		return m.parseScan(s)
+	case len(s) >= 1 && s[0] == '(':
+		return m.parseBracketed(s)
+	case isDLScheme(s):
+		return m.parseDigitalLink(s)
+	}
 	if len(s) > 0 && s[0] == GS {
 		s = s[1:]
 	}
-	return ParseElementString(s)
+	return m.parseElementString(s)
 }
 
 func isDLScheme(s string) bool {
@@ -73,118 +147,155 @@ func isDLScheme(s string) bool {
 // holds a Digital Link URI, and is otherwise refused as not GS1 data
 // (RuleNotGS1); "]E0" and "]E4" are EAN-13 and EAN-8.
 func ParseScan(data []byte) (*Message, error) {
-	if len(data) < 3 || data[0] != ']' {
-		return nil, errorf("", 0, RuleSymbology, "missing AIM symbology identifier (such as ]d2)")
+	m := newMessage()
+	if err := ParseScanInto(m, data); err != nil {
+		return nil, err
 	}
-	sym := string(data[:3])
-	body := data[3:]
-	switch sym[1:] {
-	case "C1", "e0", "d2", "Q3", "J1":
-		msg, err := parseScanAI(body)
-		if err != nil {
-			return nil, err
-		}
-		msg.Symbology = sym
-		return msg, nil
-	case "E0", "E4":
-		return parseEAN(sym, body)
-	case "d1", "Q1":
-		s := string(body)
-		if isDLScheme(s) {
-			msg, err := ParseDigitalLink(s)
-			if err != nil {
-				return nil, err
-			}
-			msg.Symbology = sym
-			return msg, nil
-		}
-		return nil, errorf("", -1, RuleNotGS1, "not GS1 data (symbology %s carries plain data)", sym)
-	}
-	return nil, errorf("", 0, RuleSymbology, "unsupported symbology identifier %q: GS1 data comes as ]C1, ]e0, ]d2, ]Q3, ]J1 (or ]d1/]Q1 with a Digital Link URI, ]E0/]E4 for EAN)", sym)
+	return m, nil
 }
 
-func parseScanAI(body []byte) (*Message, error) {
-	if i := bytes.IndexByte(body, '^'); i >= 0 {
-		return nil, errorf("", i+3, RuleCharacter, "scan data holds a '^' character, which GS1 data cannot carry")
+// ParseScanInto is ParseScan into a Message the caller owns and reuses, on
+// the terms of ParseInto.
+func ParseScanInto(dst *Message, data []byte) error {
+	dst.reset()
+	if err := dst.parseScan(dst.load(data)); err != nil {
+		dst.reset()
+		return err
 	}
-	return ParseElementString(string(body))
+	return nil
+}
+
+// symbologies are the identifiers the parser knows, as constants so that
+// a Message's Symbology never points into the input.
+var symbologies = [...]string{"]C1", "]e0", "]d2", "]Q3", "]J1", "]E0", "]E4", "]d1", "]Q1"}
+
+func symbology(s string) string {
+	for _, sym := range symbologies {
+		if sym == s {
+			return sym
+		}
+	}
+	return strings.Clone(s)
+}
+
+func (m *Message) parseScan(s string) error {
+	if len(s) < 3 || s[0] != ']' {
+		return errorf("", 0, RuleSymbology, "missing AIM symbology identifier (such as ]d2)")
+	}
+	sym := s[:3]
+	body := s[3:]
+	switch sym[1:] {
+	case "C1", "e0", "d2", "Q3", "J1":
+		if err := m.parseScanAI(body); err != nil {
+			return err
+		}
+		m.Symbology = symbology(sym)
+		return nil
+	case "E0", "E4":
+		return m.parseEAN(symbology(sym), body)
+	case "d1", "Q1":
+		if isDLScheme(body) {
+			if err := m.parseDigitalLink(body); err != nil {
+				return err
+			}
+			m.Symbology = symbology(sym)
+			return nil
+		}
+		return errorf("", -1, RuleNotGS1, "not GS1 data (symbology %s carries plain data)", sym)
+	}
+	return errorf("", 0, RuleSymbology, "unsupported symbology identifier %q: GS1 data comes as ]C1, ]e0, ]d2, ]Q3, ]J1 (or ]d1/]Q1 with a Digital Link URI, ]E0/]E4 for EAN)", sym)
+}
+
+func (m *Message) parseScanAI(body string) error {
+	if i := strings.IndexByte(body, '^'); i >= 0 {
+		return errorf("", i+3, RuleCharacter, "scan data holds a '^' character, which GS1 data cannot carry")
+	}
+	return m.parseElementString(body)
 }
 
 // parseEAN checks an EAN-13 or EAN-8 primary message with an optional
 // composite component ("|]e0" followed by AI data).
-func parseEAN(sym string, body []byte) (*Message, error) {
-	n := 13
+func (m *Message) parseEAN(sym, s string) error {
+	n, msgLength, msgDigits, msgCheck := 13, "EAN-13 data must be 13 digits", "EAN-13 data must be digits only", "EAN-13 check digit is incorrect"
 	if sym == "]E4" {
-		n = 8
+		n, msgLength, msgDigits, msgCheck = 8, "EAN-8 data must be 8 digits", "EAN-8 data must be digits only", "EAN-8 check digit is incorrect"
 	}
-	s := string(body)
 	if len(s) < n {
-		return nil, errorf("", 3, RuleLength, "EAN-%d data must be %d digits", n, n)
+		return &Error{Pos: 3, Rule: RuleLength, Msg: msgLength}
 	}
 	primary, cc := s[:n], ""
 	if len(s) > n {
 		if !strings.HasPrefix(s[n:], "|]e0") {
-			return nil, errorf("", 3+n, RuleLength, "EAN-%d data must be %d digits", n, n)
+			return &Error{Pos: 3 + n, Rule: RuleLength, Msg: msgLength}
 		}
 		cc = s[n+4:]
 	}
 	if !allDigits(primary) {
-		return nil, errorf("", 3, RuleCharacter, "EAN-%d data must be digits only", n)
+		return &Error{Pos: 3, Rule: RuleCharacter, Msg: msgDigits}
 	}
 	if checkDigitOf(primary[:n-1]) != primary[n-1] {
-		return nil, errorf("", 3+n-1, RuleCheckDigit, "EAN-%d check digit is incorrect", n)
+		return &Error{Pos: 3 + n - 1, Rule: RuleCheckDigit, Msg: msgCheck}
 	}
-	msg := &Message{Symbology: sym, Plain: primary}
 	if cc != "" {
-		m, err := parseScanAI([]byte(cc))
-		if err != nil {
-			return nil, err
+		if err := m.parseScanAI(cc); err != nil {
+			return err
 		}
-		msg.Elements = m.Elements
 	}
-	return msg, nil
+	m.Symbology, m.Plain = sym, primary
+	return nil
 }
 
 // ParseElementString parses an unbracketed element string as carried in a
 // symbol: AIs followed by their values, with GS (0x1D) after every value of
 // variable length that is not last. FNC1 in first position is implied.
 func ParseElementString(s string) (*Message, error) {
-	els, err := parseElements(s)
+	m := newMessage()
+	if err := m.parseElementString(s); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Message) parseElementString(s string) error {
+	els, err := appendElements(m.Elements, s)
+	m.Elements = els
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := validateAssociations(els); err != nil {
-		return nil, err
-	}
-	return &Message{Elements: els}, nil
+	return validateAssociations(m.Elements)
 }
 
 // parseElements splits an element string into valid elements, without the
 // rules between AIs.
 func parseElements(s string) ([]Element, error) {
+	return appendElements(nil, s)
+}
+
+// appendElements appends the valid elements of an element string to els,
+// without the rules between AIs.
+func appendElements(els []Element, s string) ([]Element, error) {
 	if s == "" {
-		return nil, errorf("", -1, RuleEmpty, "the AI data is empty")
+		return els, errorf("", -1, RuleEmpty, "the AI data is empty")
 	}
-	var els []Element
 	p := 0
 	for p < len(s) {
 		d := lookupPrefix(s[p:])
 		if d == nil {
-			return nil, errorf("", p, RuleUnknownAI, "no known AI starts the data %q", clip(s[p:], 4))
+			return els, errorf("", p, RuleUnknownAI, "no known AI starts the data %q", clip(s[p:], 4))
 		}
 		p += len(d.ai)
-		r := p
-		for r < len(s) && s[r] != GS {
-			r++
+		r := len(s)
+		if i := strings.IndexByte(s[p:], GS); i >= 0 {
+			r = p + i
 		}
 		n, err := checkComponents(d, s[p:r])
 		if err != nil {
-			return nil, err
+			return els, err
 		}
 		els = append(els, Element{AI: d.ai, Value: s[p : p+n]})
 		p += n
 		if !d.fixed && p != r {
-			return nil, errorf(d.ai, -1, RuleLength, "value is too long: at most %d characters, or a GS separator is missing", d.maxLen())
+			return els, errorf(d.ai, -1, RuleLength, "value is too long: at most %d characters, or a GS separator is missing", d.maxLen())
 		}
 		if p < len(s) && s[p] == GS {
 			p++
@@ -196,66 +307,81 @@ func parseElements(s string) ([]Element, error) {
 // ParseBracketed parses the human-readable form "(01)09506000134352(21)ABC".
 // A literal "(" inside a value is written "\(".
 func ParseBracketed(s string) (*Message, error) {
-	if s == "" {
-		return nil, errorf("", -1, RuleEmpty, "the AI data is empty")
+	m := newMessage()
+	if err := m.parseBracketed(s); err != nil {
+		return nil, err
 	}
-	msg := &Message{}
+	return m, nil
+}
+
+func (m *Message) parseBracketed(s string) error {
+	if s == "" {
+		return errorf("", -1, RuleEmpty, "the AI data is empty")
+	}
 	p := 0
 	for p < len(s) {
 		if s[p] != '(' {
-			return nil, errorf("", p, RuleSyntax, "expected '(' to start an AI")
+			return errorf("", p, RuleSyntax, "expected '(' to start an AI")
 		}
 		end := strings.IndexByte(s[p+1:], ')')
 		if end < 0 {
-			return nil, errorf("", p, RuleSyntax, "AI is not closed with ')'")
+			return errorf("", p, RuleSyntax, "AI is not closed with ')'")
 		}
 		code := s[p+1 : p+1+end]
 		d := lookupBracketAI(code)
 		if d == nil {
-			return nil, errorf(code, -1, RuleUnknownAI, "unrecognised AI")
+			return errorf(strings.Clone(code), -1, RuleUnknownAI, "unrecognised AI")
 		}
 		p += end + 2
 		if p >= len(s) {
-			return nil, errorf(d.ai, -1, RuleEmpty, "AI has no value")
+			return errorf(d.ai, -1, RuleEmpty, "AI has no value")
 		}
-		var v strings.Builder
-		for p < len(s) {
+		// The value runs to the next "(" that is not written "\(".
+		start, escaped := p, false
+		for {
 			q := strings.IndexByte(s[p:], '(')
 			if q < 0 {
-				v.WriteString(s[p:])
 				p = len(s)
 				break
 			}
 			if q > 0 && s[p+q-1] == '\\' {
-				v.WriteString(s[p : p+q-1])
-				v.WriteByte('(')
+				escaped = true
 				p += q + 1
 				continue
 			}
-			v.WriteString(s[p : p+q])
 			p += q
 			break
 		}
-		val := v.String()
-		if err := checkLengthContent(d, val); err != nil {
-			return nil, err
+		val := s[start:p]
+		if escaped {
+			val = m.unescapeBracketed(val)
 		}
-		msg.Elements = append(msg.Elements, Element{AI: d.ai, Value: val})
+		if err := checkLengthContent(d, val); err != nil {
+			return err
+		}
+		m.Elements = append(m.Elements, Element{AI: d.ai, Value: val})
 	}
-	if err := checkElements(msg.Elements); err != nil {
-		return nil, err
+	if err := checkElements(m.Elements); err != nil {
+		return err
 	}
-	if err := validateAssociations(msg.Elements); err != nil {
-		return nil, err
+	return validateAssociations(m.Elements)
+}
+
+// unescapeBracketed writes v with each "\(" as "(" into m's buffer. Every
+// "(" in a bracketed value was written "\(".
+func (m *Message) unescapeBracketed(v string) string {
+	start := len(m.buf)
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+1 < len(v) && v[i+1] == '(' {
+			continue
+		}
+		m.buf = append(m.buf, v[i])
 	}
-	return msg, nil
+	return m.keep(start)
 }
 
 // lookupBracketAI finds an AI given in full, as in brackets or a URI path.
 func lookupBracketAI(code string) *aiDef {
-	if len(code) < 2 || len(code) > 4 || !allDigits(code) {
-		return nil
-	}
 	return lookupExact(code)
 }
 
@@ -295,7 +421,8 @@ func checkComponents(d *aiDef, v string) (int, error) {
 		return 0, errorf(d.ai, -1, RuleEmpty, "AI has no value")
 	}
 	p := 0
-	for _, c := range d.parts {
+	for i := range d.parts {
+		c := &d.parts[i]
 		n := min(len(v)-p, c.max)
 		if c.opt && n == 0 {
 			continue
@@ -307,7 +434,7 @@ func checkComponents(d *aiDef, v string) (int, error) {
 			return 0, errorf(d.ai, -1, RuleLength, "value %q is too short for %s", clip(v, 40), d.format())
 		}
 		comp := v[p : p+n]
-		if f := charsetLint(c.set).check(comp); f != nil {
+		if f := checkCharset(c.set, comp); f != nil {
 			return 0, lintError(d, p, f)
 		}
 		for _, l := range c.lints {
@@ -320,16 +447,17 @@ func checkComponents(d *aiDef, v string) (int, error) {
 	return p, nil
 }
 
-func charsetLint(c charset) lint {
+// checkCharset is the character-set linter of a component.
+func checkCharset(c charset, s string) *lintFailure {
 	switch c {
 	case setN:
-		return lintCsetnumeric
+		return checkSet(s, classN, "GS1_LINTER_NON_DIGIT_CHARACTER")
 	case setX:
-		return lintCset82
+		return checkSet(s, class82, "GS1_LINTER_INVALID_CSET82_CHARACTER")
 	case setY:
-		return lintCset39
+		return checkSet(s, class39, "GS1_LINTER_INVALID_CSET39_CHARACTER")
 	}
-	return lintCset64
+	return checkCset64(s)
 }
 
 func lintError(d *aiDef, offset int, f *lintFailure) *Error {

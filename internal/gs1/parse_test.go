@@ -2,6 +2,7 @@ package gs1
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -72,7 +73,8 @@ func TestParse(t *testing.T) {
 		{"dl other params ignored", "https://a/01/09506000134352?foo=bar&flag", "(01)09506000134352", ""},
 		{"dl percent", "https://a/01/09506000134352/10/A%2FB", "(01)09506000134352(10)A/B", ""},
 		{"dl gtin13 in path", "https://a/01/9506000134352", "", RuleLength},
-		{"dl gtin13 in query", "https://a/00/106141411234567897?01=9506000134352", "(00)106141411234567897(01)09506000134352", ""},
+		{"dl gtin13 in query", "https://a/00/106141411234567897?01=9506000134352", "", RuleLength},
+		{"dl gtin14 in query", "https://a/00/106141411234567897?01=09506000134352", "(00)106141411234567897(01)09506000134352", ""},
 		{"dl no key", "https://a/10/AB", "", RuleDigitalLink},
 		{"dl no path", "https://a", "", RuleDigitalLink},
 		{"dl mixed case scheme", "HtTp://a/01/09506000134352", "", RuleUnknownAI},
@@ -220,25 +222,105 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// A Message parsed into again reuses its storage: once warmed up, the scan
+// path allocates nothing, a failed parse leaves it empty, and messages from
+// Parse are each the caller's own.
+func TestParseIntoReuses(t *testing.T) {
+	var m Message
+	for _, in := range append(scanInputs, struct{ name, data string }{"escaped", "https://a/01/09506000134352/10/A%2FB?99=x%2By"}) {
+		data := []byte(in.data)
+		require.NoError(t, ParseInto(&m, data), in.name)
+		want := m.Bracketed()
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := ParseInto(&m, data); err != nil {
+				t.Fatal(err)
+			}
+		})
+		require.Zero(t, allocs, in.name)
+		require.Equal(t, want, m.Bracketed(), in.name)
+	}
+
+	require.NoError(t, ParseScanInto(&m, []byte(scanInputs[0].data)))
+	kept := strings.Clone(m.Elements[3].Value)
+	err := ParseScanInto(&m, []byte("]d20109506000134353"))
+	require.ErrorContains(t, err, "check digit")
+	require.Empty(t, m.Elements)
+	require.Empty(t, m.Symbology)
+	require.Equal(t, "SN00012345678", kept)
+
+	require.NoError(t, ParseScanInto(&m, []byte("]E02112345678900|]e099COMPOSITE"+gsc+"98XYZ")))
+	require.Equal(t, "]E0", m.Symbology)
+	require.Equal(t, "2112345678900", m.Plain)
+	require.Equal(t, "(99)COMPOSITE(98)XYZ", m.Bracketed())
+	require.NoError(t, ParseScanInto(&m, []byte("]C100106141411234567897")))
+	require.Equal(t, "", m.Plain, "nothing of the last read stays")
+	require.Equal(t, "(00)106141411234567897", m.Bracketed())
+
+	for _, bad := range []string{"(98765)X", "https://a/01/09506000134352?9876=X"} {
+		err = ParseInto(&m, []byte(bad))
+		require.Error(t, err, bad)
+		text := err.Error()
+		require.NoError(t, ParseInto(&m, []byte("(01)09506000134352(10)ABCDEFGHIJKLMNOPQRST")))
+		require.Equal(t, text, err.Error(), "an error shares no bytes with the reused message")
+	}
+
+	first, err := Parse([]byte(scanInputs[0].data))
+	require.NoError(t, err)
+	second, err := Parse([]byte(scanInputs[2].data))
+	require.NoError(t, err)
+	require.Equal(t, "(01)09506000134352(17)261231(10)AB-12345(21)SN00012345678", first.Bracketed())
+	require.True(t, second.DigitalLink)
+	require.False(t, first.DigitalLink)
+}
+
 var benchSink *Message
 
+// scanInputs are what a line's scanners send, the inputs of BenchmarkParse
+// and BenchmarkParseAgainstEngine.
+var scanInputs = []struct{ name, data string }{
+	// The pack's GS1 DataMatrix: GTIN, expiry, batch, serial.
+	{"pack-datamatrix", "]d2010950600013435217261231" + "10AB-12345" + gsc + "21SN00012345678"},
+	// The case's GS1-128 SSCC label.
+	{"sscc-gs1-128", "]C100106141411234567897"},
+	// The same pack as a GS1 Digital Link URI in a plain QR Code.
+	{"digital-link", "]Q1https://id.gs1.org/01/09506000134352/10/AB-12345/21/SN00012345678?17=261231"},
+}
+
+// oneCore runs a benchmark on one core, as its figure says, and puts
+// GOMAXPROCS back after it.
+func oneCore(b *testing.B) {
+	prev := runtime.GOMAXPROCS(1)
+	b.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+}
+
+// BenchmarkParse is the parser alone, on one core, over scanInputs:
+// reused parses with ParseInto into one Message, as the scan path does
+// (0 allocations); owned with Parse, a new Message each time, for a caller
+// that keeps it. It reports scans/s.
 func BenchmarkParse(b *testing.B) {
-	for _, bc := range []struct{ name, data string }{
-		{"pack-datamatrix", "]d2010950600013435217261231" + "10AB-12345" + gsc + "21SN00012345678"},
-		{"sscc-gs1-128", "]C100106141411234567897"},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			data := []byte(bc.data)
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				m, err := Parse(data)
-				if err != nil {
-					b.Fatal(err)
+	for _, mode := range []string{"reused", "owned"} {
+		for _, in := range scanInputs {
+			b.Run(mode+"/"+in.name, func(b *testing.B) {
+				oneCore(b)
+				data := []byte(in.data)
+				var m Message
+				b.ReportAllocs()
+				for b.Loop() {
+					if mode == "owned" {
+						msg, err := Parse(data)
+						if err != nil {
+							b.Fatal(err)
+						}
+						benchSink = msg
+						continue
+					}
+					if err := ParseInto(&m, data); err != nil {
+						b.Fatal(err)
+					}
 				}
-				benchSink = m
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
-		})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
+			})
+		}
 	}
 }
 

@@ -1,6 +1,9 @@
 package gs1
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // matchPattern reports whether ai matches a pattern such as "01", "310n" or
 // "35nn": same length, same leading digits, 'n' standing for any digit.
@@ -16,45 +19,128 @@ func matchPattern(pattern, ai string) bool {
 	return true
 }
 
-// present reports whether an element other than self matches the pattern.
-func present(els []Element, pattern, self string) (string, bool) {
-	for _, e := range els {
-		if e.AI != self && matchPattern(pattern, e.AI) {
-			return e.AI, true
+// aiRange is the AIs that a pattern matches, as table indices [lo, hi).
+// The table is sorted and a pattern's wildcards come last, so the AIs that
+// one pattern matches sit next to each other: each element is then tested
+// against a rule with two comparisons instead of a string match.
+type aiRange struct{ lo, hi uint16 }
+
+func (r aiRange) has(k uint16) bool { return k >= r.lo && k < r.hi }
+
+// noAI is the table index of an AI that the table does not hold.
+const noAI = ^uint16(0)
+
+func tableIndex(ai string) uint16 {
+	if k, ok := aiKey(ai); ok {
+		return aiIndex[k] - 1 // noAI when absent
+	}
+	return noAI
+}
+
+// compilePattern finds the AIs a pattern matches. It panics when they are
+// not contiguous, which a table of GS1 AIs never causes (the table test
+// would fail first).
+func compilePattern(p string) aiRange {
+	low, high := strings.ReplaceAll(p, "n", "0"), strings.ReplaceAll(p, "n", "9")
+	lo := sort.Search(len(table), func(i int) bool { return table[i].ai >= low })
+	hi := sort.Search(len(table), func(i int) bool { return table[i].ai > high })
+	for i := lo; i < hi; i++ {
+		if !matchPattern(p, table[i].ai) {
+			panic("gs1: the AIs matching " + p + " are not contiguous in the table")
 		}
 	}
-	return "", false
+	return aiRange{uint16(lo), uint16(hi)}
 }
+
+// The rules between AIs, compiled once from the table's patterns.
+func init() {
+	seen := map[string]aiRange{}
+	compile := func(p string) aiRange {
+		r, ok := seen[p]
+		if !ok {
+			r = compilePattern(p)
+			seen[p] = r
+		}
+		return r
+	}
+	for i := range table {
+		d := &table[i]
+		d.minL, d.maxL = d.computeMinLen(), d.computeMaxLen()
+		for _, p := range d.ex {
+			d.exR = append(d.exR, compile(p))
+		}
+		for _, rule := range d.req {
+			groups := make([][]aiRange, len(rule))
+			for g, group := range rule {
+				for _, p := range group {
+					groups[g] = append(groups[g], compile(p))
+				}
+			}
+			d.reqR = append(d.reqR, groups)
+		}
+	}
+	idx8030 = tableIndex("8030")
+}
+
+var idx8030 uint16
+
+// presentIn returns the position of an element in r whose AI is not self.
+func presentIn(ks []uint16, r aiRange, self uint16) (int, bool) {
+	for j, k := range ks {
+		if k != self && r.has(k) {
+			return j, true
+		}
+	}
+	return 0, false
+}
+
+// maxStackElements is how many elements validateAssociations indexes
+// without allocating: more than any symbol on a line carries.
+const maxStackElements = 32
 
 // validateAssociations applies the rules that span elements: exclusions,
 // mandatory associations, repeated AIs and the serial component that a
-// digital signature (8030) needs in its key.
+// digital signature (8030) needs in its key. AIs that the table does not
+// hold have no rules.
 func validateAssociations(els []Element) error {
+	var buf [maxStackElements]uint16
+	ks := buf[:0]
+	if len(els) > len(buf) {
+		ks = make([]uint16, 0, len(els))
+	}
 	for _, e := range els {
-		d := lookupExact(e.AI)
-		for _, pat := range d.ex {
-			if other, ok := present(els, pat, e.AI); ok {
-				return errorf(e.AI, -1, RuleExcludes, "must not be used together with AI (%s)", other)
+		ks = append(ks, tableIndex(e.AI))
+	}
+	for i, e := range els {
+		if ks[i] == noAI {
+			continue
+		}
+		for _, r := range table[ks[i]].exR {
+			if j, ok := presentIn(ks, r, ks[i]); ok {
+				return errorf(e.AI, -1, RuleExcludes, "must not be used together with AI (%s)", els[j].AI)
 			}
 		}
 	}
-	for _, e := range els {
-		d := lookupExact(e.AI)
-		for _, rule := range d.req {
-			if !ruleHolds(els, rule, e.AI) {
-				return errorf(e.AI, -1, RuleRequires, "needs %s in the same data", describeRule(rule))
+	for i, e := range els {
+		if ks[i] == noAI {
+			continue
+		}
+		d := &table[ks[i]]
+		for r, rule := range d.reqR {
+			if !ruleHolds(ks, rule, ks[i]) {
+				return errorf(e.AI, -1, RuleRequires, "needs %s in the same data", describeRule(d.req[r]))
 			}
 		}
 	}
 	for i, a := range els {
-		for _, b := range els[i+1:] {
-			if a.AI == b.AI && a.Value != b.Value {
+		for j := i + 1; j < len(els); j++ {
+			if b := els[j]; ks[i] == ks[j] && a.AI == b.AI && a.Value != b.Value {
 				return errorf(a.AI, -1, RuleRepeated, "appears twice with different values (%q and %q)", clip(a.Value, 30), clip(b.Value, 30))
 			}
 		}
 	}
-	if _, ok := present(els, "8030", ""); ok {
-		for _, key := range []string{"253", "255", "8003"} {
+	if _, ok := presentIn(ks, aiRange{idx8030, idx8030 + 1}, noAI); ok {
+		for _, key := range [...]string{"253", "255", "8003"} {
 			for _, e := range els {
 				if e.AI == key && len(e.Value) == lookupExact(key).minLen() {
 					return errorf(key, -1, RuleSerialNeeded, "must carry its serial component when a digital signature (8030) is present")
@@ -65,11 +151,13 @@ func validateAssociations(els []Element) error {
 	return nil
 }
 
-func ruleHolds(els []Element, rule [][]string, self string) bool {
+// ruleHolds reports whether one of the rule's groups is wholly present
+// among the elements other than self.
+func ruleHolds(ks []uint16, rule [][]aiRange, self uint16) bool {
 	for _, group := range rule {
 		all := true
-		for _, pat := range group {
-			if _, ok := present(els, pat, self); !ok {
+		for _, r := range group {
+			if _, ok := presentIn(ks, r, self); !ok {
 				all = false
 				break
 			}
