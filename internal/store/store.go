@@ -84,6 +84,7 @@ type DB struct {
 	// write was queued.
 	qmu       sync.Mutex
 	queue     []*writeReq
+	lastBatch int // how many writes the last commit carried; the leader's
 	lead      sync.Mutex
 	kick      chan struct{}
 	arrive    chan struct{}
@@ -387,9 +388,21 @@ func (db *DB) leadUntil(req *writeReq) error {
 			// An earlier leader committed req already.
 			return <-req.errc
 		}
-		db.commit(db.fill(batch))
+		batch = db.fill(batch)
+		db.lastBatch = len(batch)
+		db.commit(batch)
 	}
 }
+
+// lingerMax bounds how long a batch smaller than the one before waits for
+// the writers of that one to come back. Writers that write one after
+// another (a station waits for its verdict before it takes the next scan)
+// queue again moments after the commit that answered them; without a wait
+// the next leader commits whoever is queued and they fall into turns of
+// part batches, each paying a commit. A lone writer (the last batch was of
+// one) never waits, and a wait that finds no one makes the next batch's
+// measure smaller, so a line that goes quiet stops waiting at once.
+const lingerMax = 100 * time.Microsecond
 
 // take moves up to MaxBatch queued writes (less those in batch) to batch.
 func (db *DB) take(batch []*writeReq) []*writeReq {
@@ -401,14 +414,19 @@ func (db *DB) take(batch []*writeReq) []*writeReq {
 	return batch
 }
 
-// fill waits at most MaxDelay for more writes to share the batch.
+// fill waits at most MaxDelay for more writes to share the batch; with no
+// MaxDelay, at most lingerMax for as many writes as the last batch had.
 func (db *DB) fill(batch []*writeReq) []*writeReq {
-	if db.cfg.MaxDelay <= 0 || len(batch) >= db.cfg.MaxBatch {
+	want, wait := db.cfg.MaxBatch, db.cfg.MaxDelay
+	if wait <= 0 {
+		want, wait = min(db.lastBatch, db.cfg.MaxBatch), lingerMax
+	}
+	if len(batch) >= want {
 		return batch
 	}
-	t := time.NewTimer(db.cfg.MaxDelay)
+	t := time.NewTimer(wait)
 	defer t.Stop()
-	for len(batch) < db.cfg.MaxBatch {
+	for len(batch) < want {
 		select {
 		case <-db.arrive:
 			batch = db.take(batch)
