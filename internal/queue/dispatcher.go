@@ -137,6 +137,14 @@ func NewDispatcher(db *store.DB, s Sender, cfg Config, log zerolog.Logger) *Disp
 	return &Dispatcher{db: db, sender: s, cfg: cfg.withDefaults(), log: log, wake: make(chan struct{}, 1)}
 }
 
+// Totals returns how many items this dispatcher has recorded delivered and
+// parked since it was made; an item counts once the transaction that
+// records its outcome has committed. They are counters in memory: reading
+// them touches no table, however long the outbox.
+func (d *Dispatcher) Totals() (delivered, parked uint64) {
+	return d.delivered.Load(), d.parked.Load()
+}
+
 // Notify tells the dispatcher new items were committed.
 func (d *Dispatcher) Notify() {
 	select {
