@@ -62,8 +62,9 @@ func TestCloudsimChild(t *testing.T) {
 // drain benchmark: the store, the dispatcher, the sender and the client
 // with the agent's default settings (config: store and sync), delivering a
 // database queued beforehand. It says READY once the database is open,
-// starts on GO, and says DONE with its peak resident memory once the
-// dispatcher has committed every item as delivered. It does nothing unless
+// starts on GO, and says DONE with its peak resident memory and the CPU
+// time it used since GO once the dispatcher has committed every item as
+// delivered. It does nothing unless
 // started by BenchmarkDrain1M.
 func TestDrainAgentChild(t *testing.T) {
 	path := os.Getenv(envDrainDB)
