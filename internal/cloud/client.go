@@ -182,9 +182,17 @@ func fillPaths(p *Paths) {
 	}
 }
 
+// maxIdleConns is how many connections to the service the client keeps
+// open between requests. The outbox sends several requests at once (one
+// per stream it serves, sync.workers), and net/http would keep only two:
+// each request beyond them would open a connection, with its TLS
+// handshake, and close it after.
+const maxIdleConns = 16
+
 // httpClient verifies TLS with the system roots plus caFile.
 func httpClient(caFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = maxIdleConns
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)

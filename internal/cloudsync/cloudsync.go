@@ -10,6 +10,7 @@
 package cloudsync
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -155,12 +156,12 @@ func withResend(ctx context.Context, call func() error) error {
 // commission refused in one answer.
 func (s *Sender) serials(ctx context.Context, kind string, items []queue.Pending) []queue.Outcome {
 	out := make([]queue.Outcome, len(items))
-	sf := make([]facts.SerialFact, len(items))
+	sf, errs := serialFacts(items)
 	index := make(map[string]int, len(items)) // serial → item; the natural key makes serials unique in a batch
 	var rest []int
-	for i, p := range items {
-		if err := json.Unmarshal(p.Payload, &sf[i]); err != nil {
-			out[i].Failure = permanent("payload: " + err.Error())
+	for i := range items {
+		if errs[i] != nil {
+			out[i].Failure = permanent("payload: " + errs[i].Error())
 			continue
 		}
 		index[sf[i].Serial] = i
@@ -200,6 +201,83 @@ func (s *Sender) serials(ctx context.Context, kind string, items []queue.Pending
 		rest = next
 	}
 	return out
+}
+
+// serialFacts decodes the payloads of a batch of serial items, as
+// json.Unmarshal does, with an error for each payload it refuses. The
+// items of a batch share their batch key, and their payloads are written
+// by encoding/json: each is the first one with another serial. A payload
+// that is the first one's byte for byte but for the serial's value, that
+// value plain printable ASCII (nothing a JSON string escapes), has the
+// first one's fields with that serial, as parsing it would find; it is
+// taken as such, and the drain of a long outbox does not parse a million
+// objects. Any other payload is parsed.
+func serialFacts(items []queue.Pending) ([]facts.SerialFact, []error) {
+	sf := make([]facts.SerialFact, len(items))
+	errs := make([]error, len(items))
+	var shape *serialShape // of the first payload parsed; nil if it has none
+	shaped := false
+	for i, p := range items {
+		if shape != nil {
+			if s, ok := shape.serial(p.Payload); ok {
+				sf[i] = shape.fact
+				sf[i].Serial = s
+				continue
+			}
+		}
+		if errs[i] = json.Unmarshal(p.Payload, &sf[i]); errs[i] == nil && !shaped {
+			shape, shaped = newSerialShape(p.Payload, sf[i]), true
+		}
+	}
+	return sf, errs
+}
+
+// serialShape is a serial item's payload around its serial's value.
+type serialShape struct {
+	prefix, suffix []byte
+	fact           facts.SerialFact
+}
+
+// newSerialShape returns the shape of payload, which decoded to f, or nil
+// when payload is not what encoding/json writes for f.
+func newSerialShape(payload []byte, f facts.SerialFact) *serialShape {
+	// Two serials one letter apart: what encoding/json writes for them
+	// differs in that byte only, the serial's value, and is the same
+	// before and after it.
+	a, b := f, f
+	a.Serial, b.Serial = "a", "b"
+	ma, errA := json.Marshal(a)
+	mb, errB := json.Marshal(b)
+	if errA != nil || errB != nil || len(ma) != len(mb) {
+		return nil
+	}
+	at := 0
+	for at < len(ma) && ma[at] == mb[at] {
+		at++
+	}
+	if at == len(ma) || !bytes.Equal(ma[at+1:], mb[at+1:]) {
+		return nil
+	}
+	sh := &serialShape{prefix: ma[:at], suffix: ma[at+1:], fact: f}
+	if s, ok := sh.serial(payload); !ok || s != f.Serial {
+		return nil // written otherwise (spaces, another order, escapes)
+	}
+	sh.fact.Serial = ""
+	return sh
+}
+
+// serial returns the serial of a payload of the shape.
+func (sh *serialShape) serial(payload []byte) (string, bool) {
+	if len(payload) <= len(sh.prefix)+len(sh.suffix) || !bytes.HasPrefix(payload, sh.prefix) || !bytes.HasSuffix(payload, sh.suffix) {
+		return "", false
+	}
+	v := payload[len(sh.prefix) : len(payload)-len(sh.suffix)]
+	for _, c := range v {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(v), true
 }
 
 // serialCall sends one commission or decommission of serials; f holds the
