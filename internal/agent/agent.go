@@ -138,6 +138,9 @@ func (p printerLedger) Printed(ctx context.Context, printerTag string, r label.R
 func (p printerLedger) Unknown(ctx context.Context, printerTag string, r label.Ref, reason string) error {
 	return p.l.Unknown(ctx, printerTag, r, reason)
 }
+func (p printerLedger) Handover(ctx context.Context, printerTag string, done label.Ref) (label.Label, bool, error) {
+	return p.l.Handover(ctx, printerTag, done)
+}
 
 // newPrinter is the runner of one configured printer, recording into the
 // ledger. The agent and its benchmarks wire printers the same way.
