@@ -334,20 +334,16 @@ func (l *Ledger) moveIn(tx *sql.Tx, id int64, to LabelState, reason string) (boo
 // queued for the cloud.
 func (l *Ledger) moveTx(tx *sql.Tx, r Row, to LabelState, reason string) (bool, error) {
 	now := nowMS()
-	upd, err := l.db.Stmt(tx, `UPDATE labels SET state = ?, reason = ?, updated_at = ? WHERE id = ?`)
-	if err != nil {
-		return false, err
-	}
-	if _, err := upd.Exec(to, reason, now, r.ID); err != nil {
+	// Statements here go through the connection's statement cache
+	// (tx.Exec), not one prepared per transaction: a move is most often
+	// the only write of its transaction, and preparing anew each time
+	// would cost more than the move.
+	if _, err := tx.Exec(`UPDATE labels SET state = ?, reason = ?, updated_at = ? WHERE id = ?`, to, reason, now, r.ID); err != nil {
 		return false, err
 	}
 	queued := false
 	if r.Kind == label.Pack {
-		st, err := l.db.Stmt(tx, `UPDATE serials SET state = ?, updated_at = ? WHERE gtin = ? AND serial = ?`)
-		if err != nil {
-			return false, err
-		}
-		if _, err := st.Exec(serialFor(to), now, r.GTIN, r.Serial); err != nil {
+		if _, err := tx.Exec(`UPDATE serials SET state = ?, updated_at = ? WHERE gtin = ? AND serial = ?`, serialFor(to), now, r.GTIN, r.Serial); err != nil {
 			return false, err
 		}
 		if to == LabelPrinted {
