@@ -138,6 +138,16 @@ func (p printerLedger) Printed(ctx context.Context, printerTag string, r label.R
 func (p printerLedger) Unknown(ctx context.Context, printerTag string, r label.Ref, reason string) error {
 	return p.l.Unknown(ctx, printerTag, r, reason)
 }
+func (p printerLedger) Handover(ctx context.Context, printerTag string, done label.Ref) (label.Label, bool, error) {
+	return p.l.Handover(ctx, printerTag, done)
+}
+
+// newPrinter is the runner of one configured printer, recording into the
+// ledger. The agent and its benchmarks wire printers the same way.
+func newPrinter(pc PrinterConfig, cfg Config, led *ledger.Ledger, log zerolog.Logger) (*printer.Printer, error) {
+	return printer.New(printer.Config{Name: pc.Tag, URL: pc.URL, StopTimeout: cfg.StopTimeout}, printerLedger{led},
+		log.With().Str("component", "printer").Str("printer", pc.Tag).Logger())
+}
 
 // NewLine assembles the line's domain on a database from the agent's
 // configuration: ledger, containers, shipments, orders and stations, with
@@ -253,8 +263,7 @@ func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error)
 		return nil, err
 	}
 	for _, pc := range cfg.Printers {
-		p, err := printer.New(printer.Config{Name: pc.Tag, URL: pc.URL, StopTimeout: cfg.StopTimeout}, printerLedger{a.Line.Ledger},
-			a.log.With().Str("component", "printer").Str("printer", pc.Tag).Logger())
+		p, err := newPrinter(pc, cfg, a.Line.Ledger, a.log)
 		if err != nil {
 			return nil, fmt.Errorf("printer %s: %w", pc.Tag, err)
 		}

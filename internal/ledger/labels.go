@@ -168,19 +168,34 @@ func (l *Ledger) Next(ctx context.Context, printer string) (label.Label, error) 
 	}
 }
 
+// queueColumns are what a printer needs of a label waiting for it, with
+// its serial's batch and expiry for rendering.
+const queueColumns = `l.id, l.kind, COALESCE(l.order_id, ''), l.gtin, l.serial, l.subject, l.template, l.data, l.printer, l.state, l.reason,
+	COALESCE(s.batch, ''), COALESCE(s.expiry, '') FROM labels l LEFT JOIN serials s ON l.kind = 'pack' AND s.gtin = l.gtin AND s.serial = l.serial`
+
+// queueSQL selects a printer's queued labels, oldest first.
+const queueSQL = `SELECT ` + queueColumns + ` WHERE l.printer = ? AND l.state = 'queued' ORDER BY l.seq, l.id LIMIT 16`
+
 func (l *Ledger) next(ctx context.Context, printer string) (label.Label, bool, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT l.id, l.kind, COALESCE(l.order_id, ''), l.gtin, l.serial, l.subject, l.template, l.data,
-		COALESCE(s.batch, ''), COALESCE(s.expiry, '') FROM labels l LEFT JOIN serials s ON l.kind = 'pack' AND s.gtin = l.gtin AND s.serial = l.serial
-		WHERE l.printer = ? AND l.state = 'queued' ORDER BY l.seq, l.id LIMIT 16`, printer)
+	rows, err := l.db.Reader().QueryContext(ctx, queueSQL, printer)
 	if err != nil {
 		return label.Label{}, false, err
 	}
+	_, lb, ok, err := l.firstPrintable(rows)
+	return lb, ok, err
+}
+
+// firstPrintable returns the first label of rows (queueColumns) that can
+// be printed, rendered, and closes rows. A pack label whose template can
+// no longer be rendered is passed over and logged.
+func (l *Ledger) firstPrintable(rows *sql.Rows) (Row, label.Label, bool, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var r Row
 		var d PackData
-		if err := rows.Scan(&r.ID, &r.Kind, &d.OrderID, &d.GTIN, &d.Serial, &r.Subject, &r.Template, &r.Data, &d.Batch, &d.Expiry); err != nil {
-			return label.Label{}, false, err
+		if err := rows.Scan(&r.ID, &r.Kind, &r.OrderID, &r.GTIN, &r.Serial, &r.Subject, &r.Template, &r.Data, &r.Printer, &r.State, &r.Reason,
+			&d.Batch, &d.Expiry); err != nil {
+			return Row{}, label.Label{}, false, err
 		}
 		lb := label.Label{Ref: r.Ref(), Subject: r.Subject, Data: r.Data}
 		if r.Kind == label.Pack {
@@ -189,14 +204,16 @@ func (l *Ledger) next(ctx context.Context, printer string) (label.Label, bool, e
 				l.cfg.Log.Error().Int64("label", r.ID).Str("template", r.Template).Msg("queued label waits: its template is not configured")
 				continue
 			}
+			d.OrderID, d.GTIN, d.Serial = r.OrderID, r.GTIN, r.Serial
+			var err error
 			if lb.Data, err = Render(t, nil, d); err != nil {
 				l.cfg.Log.Error().Err(err).Int64("label", r.ID).Msg("queued label waits: it does not render")
 				continue
 			}
 		}
-		return lb, true, nil
+		return r, lb, true, nil
 	}
-	return label.Label{}, false, rows.Err()
+	return Row{}, label.Label{}, false, rows.Err()
 }
 
 // Printing records, durably, that the label's bytes are about to leave for
@@ -218,6 +235,64 @@ func (l *Ledger) Printed(ctx context.Context, printer string, ref label.Ref) err
 	return l.move(ctx, ref.ID, LabelPrinted, "", "")
 }
 
+// Handover records the printer's confirmation of done (as Printed) and,
+// in the same transaction, takes the printer's next label as printing (as
+// Printing), which it returns rendered: the one commit of a printer going
+// from one label to the next. The next label is the oldest queued, chosen
+// inside the transaction, so that a label voided or queued ahead in the
+// meantime is seen. ok is false, with done recorded, when no label is
+// queued.
+//
+// After a Handover of the printer failed, the next one first looks for a
+// label of the printer already printing: should the failure have come
+// after the commit, that label is taken again, so that a repeat takes the
+// same label and none is left printing behind the runner's back.
+func (l *Ledger) Handover(ctx context.Context, printer string, done label.Ref) (next label.Label, ok bool, err error) {
+	l.mu.Lock()
+	unsure := l.doubt[printer]
+	l.mu.Unlock()
+	queued := false
+	err = l.db.Write(ctx, func(tx *sql.Tx) error {
+		next, ok = label.Label{}, false
+		var err error
+		if queued, err = l.moveIn(tx, done.ID, LabelPrinted, ""); err != nil {
+			return err
+		}
+		if unsure {
+			rows, err := tx.Query(`SELECT `+queueColumns+` WHERE l.printer = ? AND l.state = 'printing' AND l.id != ? ORDER BY l.id LIMIT 1`, printer, done.ID)
+			if err != nil {
+				return err
+			}
+			if _, next, ok, err = l.firstPrintable(rows); ok || err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(queueSQL, printer)
+		if err != nil {
+			return err
+		}
+		var r Row
+		if r, next, ok, err = l.firstPrintable(rows); !ok || err != nil {
+			return err
+		}
+		_, err = l.moveTx(tx, r, LabelPrinting, "")
+		return err
+	})
+	l.mu.Lock()
+	if l.doubt == nil {
+		l.doubt = map[string]bool{}
+	}
+	l.doubt[printer] = err != nil
+	l.mu.Unlock()
+	if err != nil {
+		return label.Label{}, false, err
+	}
+	if queued {
+		l.cfg.Notify()
+	}
+	return next, ok, nil
+}
+
 // Unknown records a label whose outcome the printer could not confirm: a
 // person must look and resolve it.
 func (l *Ledger) Unknown(ctx context.Context, printer string, ref label.Ref, reason string) error {
@@ -229,17 +304,8 @@ func (l *Ledger) Unknown(ctx context.Context, printer string, ref label.Ref, rea
 func (l *Ledger) move(ctx context.Context, id int64, to LabelState, reason, actor string) error {
 	queued := false
 	err := l.db.Write(ctx, func(tx *sql.Tx) error {
-		r, err := loadRow(tx, id)
-		if err != nil {
-			return err
-		}
-		if r.State == to && to != LabelQueued {
-			return nil // recorded already
-		}
-		if !r.State.CanMove(to) {
-			return &LabelStateError{ID: id, State: r.State, To: to}
-		}
-		queued, err = l.moveTx(tx, r, to, reason)
+		var err error
+		queued, err = l.moveIn(tx, id, to, reason)
 		return err
 	})
 	if err == nil && queued {
@@ -248,24 +314,36 @@ func (l *Ledger) move(ctx context.Context, id int64, to LabelState, reason, acto
 	return err
 }
 
+// moveIn is move inside tx; it reports whether a fact was queued for the
+// cloud.
+func (l *Ledger) moveIn(tx *sql.Tx, id int64, to LabelState, reason string) (bool, error) {
+	r, err := loadRow(tx, id)
+	if err != nil {
+		return false, err
+	}
+	if r.State == to && to != LabelQueued {
+		return false, nil // recorded already
+	}
+	if !r.State.CanMove(to) {
+		return false, &LabelStateError{ID: id, State: r.State, To: to}
+	}
+	return l.moveTx(tx, r, to, reason)
+}
+
 // moveTx moves a loaded label inside tx; it reports whether a fact was
 // queued for the cloud.
 func (l *Ledger) moveTx(tx *sql.Tx, r Row, to LabelState, reason string) (bool, error) {
 	now := nowMS()
-	upd, err := l.db.Stmt(tx, `UPDATE labels SET state = ?, reason = ?, updated_at = ? WHERE id = ?`)
-	if err != nil {
-		return false, err
-	}
-	if _, err := upd.Exec(to, reason, now, r.ID); err != nil {
+	// Statements here go through the connection's statement cache
+	// (tx.Exec), not one prepared per transaction: a move is most often
+	// the only write of its transaction, and preparing anew each time
+	// would cost more than the move.
+	if _, err := tx.Exec(`UPDATE labels SET state = ?, reason = ?, updated_at = ? WHERE id = ?`, to, reason, now, r.ID); err != nil {
 		return false, err
 	}
 	queued := false
 	if r.Kind == label.Pack {
-		st, err := l.db.Stmt(tx, `UPDATE serials SET state = ?, updated_at = ? WHERE gtin = ? AND serial = ?`)
-		if err != nil {
-			return false, err
-		}
-		if _, err := st.Exec(serialFor(to), now, r.GTIN, r.Serial); err != nil {
+		if _, err := tx.Exec(`UPDATE serials SET state = ?, updated_at = ? WHERE gtin = ? AND serial = ?`, serialFor(to), now, r.GTIN, r.Serial); err != nil {
 			return false, err
 		}
 		if to == LabelPrinted {

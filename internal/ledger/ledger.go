@@ -70,6 +70,7 @@ type Ledger struct {
 	mu    sync.Mutex
 	wake  map[string]chan struct{} // by printer
 	hooks map[label.Kind][]Hook    // by label kind
+	doubt map[string]bool          // printers whose last Handover failed (see there)
 }
 
 // New returns the ledger.

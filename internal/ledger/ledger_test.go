@@ -281,3 +281,128 @@ func TestDeliveredCommissionsMoveSerials(t *testing.T) {
 	bad := []queue.Pending{{Kind: "commission", Key: "x", Payload: []byte("{")}}
 	require.Error(t, db.Write(ctx, func(tx *sql.Tx) error { return l.Delivered(tx, bad) }))
 }
+
+// labelState reads a label's state.
+func labelState(t *testing.T, l *Ledger, id int64) LabelState {
+	var s LabelState
+	require.NoError(t, l.db.Reader().QueryRow(`SELECT state FROM labels WHERE id = ?`, id).Scan(&s))
+	return s
+}
+
+// A handover records the confirmed label printed and takes the next one
+// as printing in one transaction, chosen inside it: the oldest queued at
+// that moment, a label that cannot be rendered passed over.
+func TestHandoverMovesTwoLabelsInOneTransaction(t *testing.T) {
+	l, db := openLedger(t, Config{Serials: SerialConfig{Generate: true}, Poll: time.Hour})
+	ctx := context.Background()
+	var txs []*sql.Tx
+	var moves []string
+	l.OnLabel(label.Pack, func(tx *sql.Tx, r Row, to LabelState) error {
+		txs = append(txs, tx)
+		moves = append(moves, r.Serial+" "+string(to))
+		return nil
+	})
+	ids := queuePacks(t, l, "O1", "p", 4)
+	queuePacks(t, l, "O2", "other", 1)
+	serial := func(id int64) string {
+		var s string
+		require.NoError(t, l.db.Reader().QueryRow(`SELECT serial FROM labels WHERE id = ?`, id).Scan(&s))
+		return s
+	}
+	first, err := l.Next(ctx, "p")
+	require.NoError(t, err)
+	require.Equal(t, ids[0], first.ID)
+	require.NoError(t, l.Printing(ctx, "p", first.Ref))
+
+	txs, moves = nil, nil
+	next, ok, err := l.Handover(ctx, "p", first.Ref)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, ids[1], next.ID, "the oldest queued label of the printer")
+	assert.Contains(t, string(next.Data), serial(ids[1]), "rendered with its serial")
+	assert.Equal(t, []string{serial(ids[0]) + " printed", serial(ids[1]) + " printing"}, moves)
+	require.Len(t, txs, 2)
+	assert.Same(t, txs[0], txs[1], "both moves in one transaction")
+	assert.Equal(t, LabelPrinted, labelState(t, l, ids[0]))
+	assert.Equal(t, SerialPrinted, serialState(t, l, ids[0]))
+	assert.Equal(t, LabelPrinting, labelState(t, l, ids[1]))
+	assert.Equal(t, SerialPrinting, serialState(t, l, ids[1]))
+	var commissions int
+	require.NoError(t, l.db.Reader().QueryRow(`SELECT COUNT(*) FROM outbox WHERE key = ?`, gtin+"/"+serial(ids[0])).Scan(&commissions))
+	assert.Equal(t, 1, commissions, "the printed serial's commission is queued with it")
+
+	// Queued meanwhile, a container label (seq 0) goes ahead of the
+	// order's labels; the label whose template is gone waits.
+	var sscc int64
+	require.NoError(t, db.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`UPDATE labels SET seq = 1 WHERE kind = 'pack'`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE labels SET template = 'gone' WHERE id = ?`, ids[2]); err != nil {
+			return err
+		}
+		sscc, err = l.QueueLabel(tx, label.SSCC, "p", "395060000000000017", []byte("^XA^FDsscc^FS^XZ"))
+		return err
+	}))
+	next, ok, err = l.Handover(ctx, "p", next.Ref)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, sscc, next.ID)
+	assert.Equal(t, []byte("^XA^FDsscc^FS^XZ"), next.Data)
+	next, ok, err = l.Handover(ctx, "p", next.Ref)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, ids[3], next.ID, "the label that does not render is passed over")
+	assert.Equal(t, LabelQueued, labelState(t, l, ids[2]))
+
+	// Nothing printable left: the last label is recorded alone.
+	_, ok, err = l.Handover(ctx, "p", next.Ref)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.Equal(t, LabelPrinted, labelState(t, l, ids[3]))
+	counts, err := l.LabelCounts(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[LabelState]int{LabelPrinted: 4, LabelQueued: 2}, counts, "the unrenderable label and the other printer's wait")
+}
+
+// A handover that fails records nothing; the one after it also takes a
+// label of the printer found printing (a commit whose answer was lost),
+// so that it is sent rather than left printing.
+func TestHandoverAfterAFailure(t *testing.T) {
+	l, _ := openLedger(t, Config{Serials: SerialConfig{Generate: true}, Poll: time.Hour})
+	ctx := context.Background()
+	fail := false
+	l.OnLabel(label.Pack, func(tx *sql.Tx, r Row, to LabelState) error {
+		if fail && to == LabelPrinting {
+			return errors.New("disk I/O error")
+		}
+		return nil
+	})
+	ids := queuePacks(t, l, "O1", "p", 3)
+	done := label.Ref{Kind: label.Pack, ID: ids[0]}
+	require.NoError(t, l.Printing(ctx, "p", done))
+	fail = true
+	_, _, err := l.Handover(ctx, "p", done)
+	require.ErrorContains(t, err, "disk I/O error")
+	assert.Equal(t, LabelPrinting, labelState(t, l, ids[0]), "nothing recorded")
+	assert.Equal(t, LabelQueued, labelState(t, l, ids[1]))
+
+	// As if the failed handover had committed after all: the label it
+	// took is printing.
+	fail = false
+	require.NoError(t, l.Printing(ctx, "p", label.Ref{Kind: label.Pack, ID: ids[2]}))
+	next, ok, err := l.Handover(ctx, "p", done)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, ids[2], next.ID, "the label already printing is taken again")
+	assert.Equal(t, LabelPrinted, labelState(t, l, ids[0]))
+	assert.Equal(t, LabelQueued, labelState(t, l, ids[1]), "and no other taken")
+
+	next, ok, err = l.Handover(ctx, "p", next.Ref)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, ids[1], next.ID, "once a handover succeeds, the queue again")
+	_, ok, err = l.Handover(ctx, "p", next.Ref)
+	require.NoError(t, err)
+	assert.False(t, ok)
+}

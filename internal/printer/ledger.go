@@ -15,9 +15,18 @@ import (
 // when it is ready for it. Nothing is lost when the printer is offline or
 // the agent stops; the labels simply wait.
 //
-// The runner may call Printed or Unknown again for the same label after
-// one of them failed (the failure may have come after the commit); a
-// ledger treats a repeat of the outcome it already holds as success.
+// The runner may call Printed, Unknown or Handover again for the same
+// labels after one of them failed (the failure may have come after the
+// commit); a ledger treats a repeat of what it already holds as success.
+//
+// A run of labels costs one commit a label, not two: once the printer has
+// confirmed a label and is ready for more, Handover records that label
+// printed and the next one printing together. The rule holds as with
+// Printed and Printing apart: the next label's bytes leave only after its
+// printing is committed, the confirmed label is recorded printed only after
+// the printer confirmed it, and a stop or crash before that commit leaves
+// the confirmed label printing (unknown, for a person, after a restart) and
+// the next one queued.
 type Ledger interface {
 	// Next returns the oldest label queued for the printer, waiting until
 	// there is one or ctx ends. The label stays queued until Printing
@@ -33,6 +42,14 @@ type Ledger interface {
 	// Unknown records a label whose outcome could not be confirmed; it is
 	// never re-sent automatically.
 	Unknown(ctx context.Context, printer string, l label.Ref, reason string) error
+	// Handover records, durably and in one transaction, done as printed
+	// (as Printed does) and the printer's next label as printing (as
+	// Printing does), and returns that label: the oldest queued, or one
+	// an earlier Handover recorded as printing when its answer was lost,
+	// so that a repeat takes the same label again. ok is false when no
+	// label is queued; done alone is then recorded. An error means both
+	// moves or neither were recorded, never one of them.
+	Handover(ctx context.Context, printer string, done label.Ref) (next label.Label, ok bool, err error)
 }
 
 // ErrNotQueued is a label that is no longer waiting to be printed.
@@ -70,6 +87,9 @@ type Queue struct {
 	waiting []label.Label
 	labels  map[label.Ref]*queued
 	history []Record
+	// printing holds the labels recorded as printing, for a Handover
+	// repeated after a failure.
+	printing map[label.Ref]label.Label
 }
 
 type queued struct {
@@ -80,7 +100,7 @@ type queued struct {
 
 // NewQueue returns an empty queue.
 func NewQueue() *Queue {
-	return &Queue{changed: make(chan struct{}), labels: map[label.Ref]*queued{}}
+	return &Queue{changed: make(chan struct{}), labels: map[label.Ref]*queued{}, printing: map[label.Ref]label.Label{}}
 }
 
 // changedLocked wakes everyone waiting for a change; q.mu is held.
@@ -119,19 +139,21 @@ func (q *Queue) Void(r label.Ref) error {
 	return nil
 }
 
-// remove takes r out of the waiting labels; q.mu is held.
-func (q *Queue) remove(r label.Ref) {
+// remove takes r out of the waiting labels and returns it; q.mu is held.
+func (q *Queue) remove(r label.Ref) label.Label {
 	if len(q.waiting) > 0 && q.waiting[0].Ref == r {
+		l := q.waiting[0]
 		q.waiting[0] = label.Label{} // let the data go
 		q.waiting = q.waiting[1:]    // the usual case, without a copy
-		return
+		return l
 	}
 	for i, l := range q.waiting {
 		if l.Ref == r {
 			q.waiting = append(q.waiting[:i], q.waiting[i+1:]...)
-			return
+			return l
 		}
 	}
+	return label.Label{}
 }
 
 // Queued is the number of labels waiting.
@@ -210,6 +232,38 @@ func (q *Queue) Next(ctx context.Context, _ string) (label.Label, error) {
 	}
 }
 
+// Handover records done as printed and takes the oldest waiting label as
+// printing, as one change.
+func (q *Queue) Handover(_ context.Context, printer string, done label.Ref) (label.Label, bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.finishLocked(printer, done, OutcomePrinted, ""); err != nil {
+		return label.Label{}, false, err
+	}
+	if l, ok := q.oldestPrinting(); ok {
+		return l, true, nil // taken by the Handover this one repeats
+	}
+	if len(q.waiting) == 0 {
+		return label.Label{}, false, nil
+	}
+	l := q.waiting[0]
+	q.printing[l.Ref] = q.remove(l.Ref)
+	q.setLocked(printer, l.Ref, q.labels[l.Ref], OutcomePrinting, "")
+	return l, true, nil
+}
+
+// oldestPrinting is the label printing with the lowest ID; q.mu is held.
+func (q *Queue) oldestPrinting() (label.Label, bool) {
+	var out label.Label
+	found := false
+	for r, l := range q.printing {
+		if !found || r.ID < out.Ref.ID {
+			out, found = l, true
+		}
+	}
+	return out, found
+}
+
 // Printing takes the label out of the waiting ones.
 func (q *Queue) Printing(_ context.Context, printer string, r label.Ref) error {
 	q.mu.Lock()
@@ -218,7 +272,7 @@ func (q *Queue) Printing(_ context.Context, printer string, r label.Ref) error {
 	if !ok || e.voided || e.outcome != "" {
 		return fmt.Errorf("%s: %w", r, ErrNotQueued)
 	}
-	q.remove(r)
+	q.printing[r] = q.remove(r)
 	q.setLocked(printer, r, e, OutcomePrinting, "")
 	return nil
 }
@@ -236,6 +290,12 @@ func (q *Queue) Unknown(_ context.Context, printer string, r label.Ref, reason s
 func (q *Queue) finish(printer string, r label.Ref, out Outcome, reason string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	return q.finishLocked(printer, r, out, reason)
+}
+
+// finishLocked records the outcome of a label that is printing; q.mu is
+// held.
+func (q *Queue) finishLocked(printer string, r label.Ref, out Outcome, reason string) error {
 	e, ok := q.labels[r]
 	switch {
 	case ok && e.outcome == out:
@@ -249,6 +309,7 @@ func (q *Queue) finish(printer string, r label.Ref, out Outcome, reason string) 
 		}
 		return fmt.Errorf("record %s as %s: it is %s, not printing", r, out, state)
 	}
+	delete(q.printing, r)
 	q.setLocked(printer, r, e, out, reason)
 	return nil
 }

@@ -110,6 +110,45 @@ func TestQueueVoid(t *testing.T) {
 	require.ErrorIs(t, q.Void(lbls[1].Ref), ErrNotQueued, "too late once printing")
 }
 
+func TestQueueHandover(t *testing.T) {
+	ctx := context.Background()
+	q := NewQueue()
+	lbls := testLabels(4)
+	for _, l := range lbls {
+		require.NoError(t, q.Add(l))
+	}
+	_, _, err := q.Handover(ctx, "p1", lbls[0].Ref)
+	require.ErrorContains(t, err, "it is still waiting, not printing", "only a label printing is handed over")
+	require.NoError(t, q.Printing(ctx, "p1", lbls[0].Ref))
+	require.NoError(t, q.Void(lbls[1].Ref))
+
+	next, ok, err := q.Handover(ctx, "p1", lbls[0].Ref)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, lbls[2], next, "the oldest label still waiting")
+	again, ok, err := q.Handover(ctx, "p1", lbls[0].Ref)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, lbls[2], again, "a repeat takes the same label")
+	assert.Equal(t, 1, q.Queued())
+
+	next, ok, err = q.Handover(ctx, "p1", lbls[2].Ref)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, lbls[3], next)
+	_, ok, err = q.Handover(ctx, "p1", lbls[3].Ref)
+	require.NoError(t, err)
+	assert.False(t, ok, "nothing left: the last label is recorded alone")
+	assert.Equal(t, []Record{
+		{Printer: "p1", Ref: lbls[0].Ref, Outcome: OutcomePrinting},
+		{Printer: "p1", Ref: lbls[0].Ref, Outcome: OutcomePrinted},
+		{Printer: "p1", Ref: lbls[2].Ref, Outcome: OutcomePrinting},
+		{Printer: "p1", Ref: lbls[2].Ref, Outcome: OutcomePrinted},
+		{Printer: "p1", Ref: lbls[3].Ref, Outcome: OutcomePrinting},
+		{Printer: "p1", Ref: lbls[3].Ref, Outcome: OutcomePrinted},
+	}, q.History())
+}
+
 func TestQueueWaitForOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()

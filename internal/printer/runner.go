@@ -195,7 +195,9 @@ var errStopped = errors.New("the agent stopped before the printer confirmed the 
 //  3. has the ledger record it as printing;
 //  4. sends it, and waits for the printer to confirm it;
 //  5. has the ledger record it as printed, or as unknown when the
-//     connection was lost on the way.
+//     connection was lost on the way. When the printer is healthy and
+//     another label waits, that label is recorded as printing in the same
+//     commit (Ledger.Handover) and goes on at step 4.
 //
 // Whatever stops a label before step 3 (no connection, a printer not in
 // ZPL mode or whose status answers are not a Zebra's, a failing ledger)
@@ -297,11 +299,12 @@ func (p *Printer) inFlight(ctx context.Context) (context.Context, context.Cancel
 	return ictx, func() { stop(); cancel(context.Canceled) }
 }
 
-// print takes one label through the printer. sent reports whether the
-// ledger recorded it as printing: if not, the label is still queued (err
-// says why, or is nil for a label voided in the meantime). A sent label's
-// outcome has been recorded unless err says otherwise, which happens only
-// after a stop.
+// print takes one label through the printer, and then each label the
+// ledger hands over after it (see handover). sent reports whether the
+// ledger recorded the first as printing: if not, it is still queued (err
+// says why, or is nil for a label voided in the meantime). The outcome of
+// every label sent has been recorded unless err says otherwise, which
+// happens only after a stop.
 func (p *Printer) print(ctx context.Context, l label.Label) (sent bool, err error) {
 	odoBefore, err := p.waitReady(ctx)
 	if err != nil {
@@ -314,7 +317,7 @@ func (p *Printer) print(ctx context.Context, l label.Label) (sent bool, err erro
 	defer cancel()
 	if err := p.ledger.Printing(ictx, p.cfg.Name, l.Ref); err != nil {
 		if errors.Is(err, ErrNotQueued) {
-			p.log.Info().Stringer("label", l.Ref).Str("subject", l.Subject).Msg("label no longer queued; skipped")
+			p.skipped(l)
 			return false, nil
 		}
 		err = fmt.Errorf("record %s as printing: %w", l.Ref, err)
@@ -323,28 +326,96 @@ func (p *Printer) print(ctx context.Context, l label.Label) (sent bool, err erro
 		}
 		return false, err
 	}
-	p.setState(StatePrinting, nil, "")
-	if err := p.conn.Send(ictx, l.Data); err != nil {
-		p.disconnect()
-		return true, p.unknown(ctx, l, lost(ictx, "connection lost while sending: "+err.Error()))
-	}
-	if p.conn.Transport().Bidirectional() {
-		if err := p.confirm(ictx, odoBefore); err != nil {
-			p.disconnect()
-			reason := err.Error()
-			if errors.Is(err, ErrNotStatus) {
-				// The printer may well have printed it, but cannot
-				// say so; until it answers properly, nothing more is
-				// sent (waitReady holds the next label).
-				if ctx.Err() == nil {
-					p.setState(StateError, nil, reason)
-				}
-				reason = "the printer could not confirm the label: " + reason
-			}
+	for {
+		p.setState(StatePrinting, nil, "")
+		if reason, ok := p.transmit(ctx, ictx, l, odoBefore); !ok {
 			return true, p.unknown(ctx, l, lost(ictx, reason))
 		}
+		next, ok, err := p.handover(ctx, l)
+		if !ok {
+			return true, err
+		}
+		// next is recorded as printing, and the printer was ready for it
+		// a moment ago: its odometer is the one just read.
+		l, odoBefore = next, p.odoLast
 	}
-	return true, p.printed(ctx, l)
+}
+
+func (p *Printer) skipped(l label.Label) {
+	p.log.Info().Stringer("label", l.Ref).Str("subject", l.Subject).Msg("label no longer queued; skipped")
+}
+
+// transmit sends a label recorded as printing and waits for the printer to
+// confirm it. When it cannot (ok false), the connection is closed and
+// reason says why.
+func (p *Printer) transmit(ctx, ictx context.Context, l label.Label, odoBefore int64) (reason string, ok bool) {
+	if err := p.conn.Send(ictx, l.Data); err != nil {
+		p.disconnect()
+		return "connection lost while sending: " + err.Error(), false
+	}
+	if !p.conn.Transport().Bidirectional() {
+		return "", true
+	}
+	if err := p.confirm(ictx, odoBefore); err != nil {
+		p.disconnect()
+		reason := err.Error()
+		if errors.Is(err, ErrNotStatus) {
+			// The printer may well have printed it, but cannot say so;
+			// until it answers properly, nothing more is sent
+			// (waitReady holds the next label).
+			if ctx.Err() == nil {
+				p.setState(StateError, nil, reason)
+			}
+			reason = "the printer could not confirm the label: " + reason
+		}
+		return reason, false
+	}
+	return "", true
+}
+
+// handover records done, which the printer has confirmed, as printed.
+// When the runner is not stopping and the printer is ready for more
+// (healthy, its odometer current), the ledger takes the printer's next
+// label as printing in the same commit, and it is returned (ok): its bytes
+// leave next, and a run of labels costs one commit a label. Otherwise, or
+// when no label is queued, done is recorded alone and ok is false; err is
+// then what kept done from being recorded, which happens only after a
+// stop.
+//
+// The printer's health is asked before anything is committed: a fault
+// found then leaves the next label queued, for waitReady to hold.
+func (p *Printer) handover(ctx context.Context, done label.Label) (label.Label, bool, error) {
+	p.confirmed(done)
+	ready := ctx.Err() == nil && p.readyForNext(ctx)
+	var next label.Label
+	taken := false
+	err := p.record(ctx, done, OutcomePrinted, func(rctx context.Context) error {
+		if !ready || ctx.Err() != nil {
+			// A stop takes no new label, even when it comes while an
+			// attempt that would have is retried.
+			taken = false
+			return p.ledger.Printed(rctx, p.cfg.Name, done.Ref)
+		}
+		var err error
+		next, taken, err = p.ledger.Handover(rctx, p.cfg.Name, done.Ref)
+		return err
+	})
+	if err != nil || !taken {
+		return label.Label{}, false, err
+	}
+	return next, true, nil
+}
+
+// readyForNext reports whether the printer can take another label at
+// once. A printer that is faulted, has lost its connection or must have
+// its odometer read again is not: the next label then goes the long way
+// round (Next, waitReady), which waits and reports as need be.
+func (p *Printer) readyForNext(ctx context.Context) bool {
+	faults, err := p.check(ctx)
+	if err != nil || len(faults) > 0 {
+		return false
+	}
+	return !p.odometer || p.odoKnown
 }
 
 // lost is the reason a label in flight is unknown: the stop, when its
@@ -356,15 +427,14 @@ func lost(ictx context.Context, reason string) string {
 	return reason
 }
 
-func (p *Printer) printed(ctx context.Context, l label.Label) error {
+// confirmed counts, logs and reports a label the printer confirmed; the
+// ledger records it next.
+func (p *Printer) confirmed(l label.Label) {
 	p.mu.Lock()
 	p.snap.Printed++
 	p.mu.Unlock()
 	p.log.Debug().Stringer("label", l.Ref).Str("subject", l.Subject).Msg("label printed")
 	p.emit(Event{State: StatePrinting, Label: &l, Outcome: OutcomePrinted})
-	return p.record(ctx, l, OutcomePrinted, func(rctx context.Context) error {
-		return p.ledger.Printed(rctx, p.cfg.Name, l.Ref)
-	})
 }
 
 func (p *Printer) unknown(ctx context.Context, l label.Label, reason string) error {

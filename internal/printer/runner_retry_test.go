@@ -133,6 +133,29 @@ func (l *flakyLedger) Printed(ctx context.Context, p string, r label.Ref) error 
 	return l.Queue.Printed(ctx, p, r)
 }
 
+// Handover is one commit of both moves: each call is an attempt at
+// Printed, and at Printing when a label waits, and it fails while either
+// would.
+func (l *flakyLedger) Handover(ctx context.Context, p string, done label.Ref) (label.Label, bool, error) {
+	taking := l.Queued() > 0
+	if taking && l.onPrinting != nil {
+		l.onPrinting()
+	}
+	l.mu.Lock()
+	fail := false
+	if taking {
+		l.printingAt = append(l.printingAt, time.Now())
+		fail = len(l.printingAt) <= l.failPrinting
+	}
+	l.printedAt = append(l.printedAt, time.Now())
+	fail = fail || len(l.printedAt) <= l.failPrinted
+	l.mu.Unlock()
+	if fail {
+		return label.Label{}, false, errDiskFull
+	}
+	return l.Queue.Handover(ctx, p, done)
+}
+
 func (l *flakyLedger) Unknown(ctx context.Context, p string, r label.Ref, reason string) error {
 	l.mu.Lock()
 	l.unknownCalls++
