@@ -488,3 +488,13 @@ func (l *Ledger) Reprint(ctx context.Context, actor string, id int64, reason str
 	}
 	return err
 }
+
+// HasOpenLabels reports, inside tx, whether any label of an order is still
+// on its way (queued or printing). It stops at the first it finds: it runs
+// on every move of a label, and a count would read the whole order each
+// time.
+func HasOpenLabels(tx *sql.Tx, orderID string) (bool, error) {
+	var open bool
+	err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM labels WHERE order_id = ? AND state IN ('queued', 'printing'))`, orderID).Scan(&open)
+	return open, err
+}

@@ -35,6 +35,12 @@ func TestOrderAndLineCounts(t *testing.T) {
 	require.NoError(t, db.Write(ctx, func(tx *sql.Tx) error {
 		n, err := OpenLabels(tx, "O1")
 		assert.Equal(t, 1, n, "only the queued label is on its way")
+		require.NoError(t, err)
+		open, err := HasOpenLabels(tx, "O1")
+		assert.True(t, open)
+		require.NoError(t, err)
+		open, err = HasOpenLabels(tx, "O2-none")
+		assert.False(t, open, "an order without labels has none on its way")
 		return err
 	}))
 	printed, err := l.PrintedSerials(ctx, "O1")

@@ -100,8 +100,8 @@ func (o *Orders) labelMoved(tx *sql.Tx, r ledger.Row, to ledger.LabelState) erro
 		_, err := tx.Exec(`UPDATE label_orders SET status = 'printing' WHERE order_id = ? AND status = 'completed'`, r.OrderID)
 		return err
 	}
-	open, err := ledger.OpenLabels(tx, r.OrderID)
-	if err != nil || open > 0 {
+	open, err := ledger.HasOpenLabels(tx, r.OrderID)
+	if err != nil || open {
 		return err
 	}
 	_, err = tx.Exec(`UPDATE label_orders SET status = 'completed' WHERE order_id = ? AND status = 'printing'`, r.OrderID)
