@@ -129,6 +129,7 @@ type Server struct {
 	apiLimit   *limiter
 	previews   previewCache
 	streams    *streamCap
+	hub        *liveHub // the dashboard pages' live fragments
 }
 
 // New validates the configuration and builds the handlers.
@@ -141,6 +142,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, errc: make(chan error, 1), started: time.Now(), streams: &streamCap{max: cfg.MaxStreams}}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
+	s.hub = newLiveHub(s, time.Second)
 	if cfg.RateLimit <= 0 {
 		cfg.RateLimit = 200
 		s.cfg.RateLimit = 200

@@ -230,52 +230,6 @@ func (s *Server) queueID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// live streams a page's fragment whenever it changes.
-func (s *Server) live(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Query().Get("page")
-	data, ok := livePages[name]
-	if !ok {
-		http.Error(w, "no such page", http.StatusNotFound)
-		return
-	}
-	if !s.streams.open() {
-		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "too many live views are open: close some, or try again shortly"})
-		return
-	}
-	defer s.streams.close()
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	var last []byte
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		d, err := data(s, r.Context())
-		if err == nil {
-			var buf bytes.Buffer
-			if err := pages[name].ExecuteTemplate(&buf, "live", d); err == nil && !bytes.Equal(buf.Bytes(), last) {
-				last = buf.Bytes()
-				_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-				fmt.Fprint(w, "event: fragment\n")
-				for _, l := range strings.Split(buf.String(), "\n") {
-					fmt.Fprintf(w, "data: %s\n", l)
-				}
-				fmt.Fprint(w, "\n")
-				if err := rc.Flush(); err != nil {
-					return
-				}
-			}
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // Alert is something the overview asks a person to look at, and the page
 // where it is done.
 type Alert struct{ Level, Text, Link, Where string }

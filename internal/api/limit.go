@@ -91,7 +91,8 @@ func (s *Server) limited(h http.Handler) http.Handler {
 }
 
 // streamCap bounds the live streams open at once (dashboards and station
-// screens): each costs a goroutine, a buffer and a render a second.
+// screens): each costs a goroutine and a connection (the dashboard's
+// fragments are rendered once for all the tabs that follow a page).
 type streamCap struct {
 	mu  sync.Mutex
 	n   int

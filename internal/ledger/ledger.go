@@ -243,7 +243,7 @@ func (l *Ledger) ImportSerials(ctx context.Context, actor, gtin string, serials 
 // PoolLevel counts a product's available serials.
 func (l *Ledger) PoolLevel(ctx context.Context, gtin string) (int, error) {
 	var n int
-	err := l.db.Reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM serials WHERE gtin = ? AND state = 'available'`, gtin).Scan(&n)
+	err := l.db.Reader().QueryRowContext(ctx, availableSQL, gtin).Scan(&n)
 	return n, err
 }
 
@@ -308,8 +308,8 @@ func (l *Ledger) Take(tx *sql.Tx, gtin string, n int) ([]string, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	var avail int
-	if err := tx.QueryRow(`SELECT COUNT(*) FROM serials WHERE gtin = ? AND state = 'available'`, gtin).Scan(&avail); err != nil {
+	avail, err := Available(tx, gtin)
+	if err != nil {
 		return nil, err
 	}
 	if avail < n {

@@ -10,9 +10,15 @@ import (
 	"github.com/edgeagent/edgeagent/internal/label"
 )
 
+// The counts here are read from the counters table, which triggers keep in
+// the same transaction as every change to the labels and serials
+// (internal/store/migrations/0009_counters.sql): a handful of rows, however
+// many labels the ledger holds. Counts of 0 are left out, as a count of the
+// rows would leave them out.
+
 // Queued counts the labels waiting, by printer.
 func (l *Ledger) Queued(ctx context.Context) (map[string]int, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT printer, COUNT(*) FROM labels WHERE state = 'queued' GROUP BY printer`)
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT k1, n FROM counters WHERE what = 'labels' AND k2 = 'queued' AND n != 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +67,7 @@ func (l *Ledger) UnknownLabels(ctx context.Context) ([]UnknownLabel, error) {
 
 // OrderCounts counts a label order's pack labels by state.
 func (l *Ledger) OrderCounts(ctx context.Context, orderID string) (map[LabelState]int, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT state, COUNT(*) FROM labels WHERE order_id = ? GROUP BY state`, orderID)
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT k2, n FROM counters WHERE what = 'order_labels' AND k1 = ? AND n != 0`, orderID)
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +85,22 @@ func (l *Ledger) OrderCounts(ctx context.Context, orderID string) (map[LabelStat
 }
 
 // OpenLabels counts an order's labels still on their way (queued or
-// printing), inside tx.
+// printing), inside tx: from the counters, which the triggers have moved
+// with every label changed in tx so far.
 func OpenLabels(tx *sql.Tx, orderID string) (int, error) {
 	var n int
-	err := tx.QueryRow(`SELECT COUNT(*) FROM labels WHERE order_id = ? AND state IN ('queued', 'printing')`, orderID).Scan(&n)
+	err := tx.QueryRow(`SELECT COALESCE(SUM(n), 0) FROM counters WHERE what = 'order_labels' AND k1 = ? AND k2 IN ('queued', 'printing')`, orderID).Scan(&n)
 	return n, err
 }
+
+// Available counts a product's available serials inside tx.
+func Available(tx *sql.Tx, gtin string) (int, error) {
+	var n int
+	err := tx.QueryRow(availableSQL, gtin).Scan(&n)
+	return n, err
+}
+
+const availableSQL = `SELECT COALESCE(SUM(n), 0) FROM counters WHERE what = 'serials' AND k1 = ? AND k2 = 'available'`
 
 // PrintedSerials lists the serials of an order's printed labels.
 func (l *Ledger) PrintedSerials(ctx context.Context, orderID string) ([]string, error) {
@@ -138,7 +154,7 @@ func (l *Ledger) RecentLabels(ctx context.Context, n int) ([]LabelView, error) {
 
 // LabelCounts counts labels by state.
 func (l *Ledger) LabelCounts(ctx context.Context) (map[LabelState]int, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT state, COUNT(*) FROM labels GROUP BY state`)
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT k2, SUM(n) FROM counters WHERE what = 'labels' GROUP BY k2 HAVING SUM(n) != 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +173,7 @@ func (l *Ledger) LabelCounts(ctx context.Context) (map[LabelState]int, error) {
 
 // SerialCounts counts serials by product and state.
 func (l *Ledger) SerialCounts(ctx context.Context) (map[string]map[SerialState]int, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT gtin, state, COUNT(*) FROM serials GROUP BY gtin, state`)
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT k1, k2, n FROM counters WHERE what = 'serials' AND n != 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +205,8 @@ type PrinterCount struct {
 // all time, and names the last one it printed: what a restart does not
 // reset.
 func (l *Ledger) PrinterCounts(ctx context.Context) (map[string]PrinterCount, error) {
-	rows, err := l.db.Reader().QueryContext(ctx, `SELECT printer, state, COUNT(*), MAX(id) FROM labels
-		WHERE state IN ('queued', 'printed', 'unknown') GROUP BY printer, state`)
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT k1, k2, n, last_id FROM counters
+		WHERE what = 'labels' AND k2 IN ('queued', 'printed', 'unknown') AND n != 0`)
 	if err != nil {
 		return nil, err
 	}

@@ -265,8 +265,8 @@ func (o *Orders) release(tx *sql.Tx, actor, orderID string) (suspended, more boo
 	if status != Released && !o.ledger.Serials().Generate {
 		// An imported pool must hold the whole order before any of it is
 		// queued: an order is not printed in part for want of serials.
-		var avail int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM serials WHERE gtin = ? AND state = 'available'`, gtin).Scan(&avail); err != nil {
+		avail, err := ledger.Available(tx, gtin)
+		if err != nil {
 			return false, false, err
 		}
 		if avail < left {

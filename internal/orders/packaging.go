@@ -263,7 +263,9 @@ func (v LabelOrderView) Percent() int {
 	return min(100, 100*v.Done()/v.Planned)
 }
 
-// LabelOrders lists the newest label orders with their label counts.
+// LabelOrders lists the newest label orders with their label counts: the
+// orders from the front of their index by creation, the counts from the
+// counters.
 func (o *Orders) LabelOrders(ctx context.Context, limit int) ([]LabelOrderView, error) {
 	rows, err := o.db.Reader().QueryContext(ctx, `SELECT order_id, gtin, batch, destination, status, message, quantity + extra, created_at
 		FROM label_orders ORDER BY created_at DESC, order_id LIMIT ?`, limit)
@@ -312,7 +314,7 @@ type PackagingOrderView struct {
 func (o *Orders) PackagingOrders(ctx context.Context, limit int) ([]PackagingOrderView, error) {
 	rows, err := o.db.Reader().QueryContext(ctx, `SELECT p.order_id, json_extract(p.data, '$.product_code'), COALESCE(json_extract(p.data, '$.batch'), ''),
 		COALESCE(json_extract(p.data, '$.expiry_date'), ''), p.status, p.origin,
-		(SELECT COUNT(*) FROM containers c WHERE c.order_id = p.order_id AND c.level = 'case' AND c.state = 'closed')
+		COALESCE((SELECT n FROM counters c WHERE c.what = 'order_cases' AND c.k1 = p.order_id AND c.k2 = 'closed'), 0)
 		FROM packaging_orders p ORDER BY p.created_at DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
@@ -329,9 +331,11 @@ func (o *Orders) PackagingOrders(ctx context.Context, limit int) ([]PackagingOrd
 	return out, rows.Err()
 }
 
-// StatusCounts counts label orders by status.
+// StatusCounts counts label orders by status, from the counters that
+// triggers keep with every change to the orders (see
+// internal/store/migrations/0009_counters.sql); counts of 0 are left out.
 func (o *Orders) StatusCounts(ctx context.Context) (map[State]int, error) {
-	rows, err := o.db.Reader().QueryContext(ctx, `SELECT status, COUNT(*) FROM label_orders GROUP BY status`)
+	rows, err := o.db.Reader().QueryContext(ctx, `SELECT k1, n FROM counters WHERE what = 'label_orders' AND n != 0`)
 	if err != nil {
 		return nil, err
 	}

@@ -40,38 +40,30 @@ func (d *Dispatcher) Stats(ctx context.Context) (Stats, error) {
 	return s, err
 }
 
-// ReadStats reads the depth by state from the database.
+// ReadStats reads the depth by state from the database, in one statement
+// (one snapshot) that costs the same whatever the outbox holds: the depths
+// from the counters that triggers keep with every change to the outbox
+// (internal/store/migrations/0009_counters.sql), the oldest pending item
+// from the front of the index of pending items. The oldest is the first
+// queued of those pending, the one that has waited longest.
 func ReadStats(ctx context.Context, db *store.DB) (Stats, error) {
 	var s Stats
-	rows, err := db.Reader().QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
-	if err != nil {
-		return s, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return s, err
-		}
-		switch st {
-		case StatePending:
-			s.Pending = n
-		case StateParked:
-			s.Parked = n
-		case StateDelivered:
-			s.Delivered = n
-		}
-	}
 	var oldest sql.NullInt64
-	if err := db.Reader().QueryRowContext(ctx, `SELECT MIN(created_at) FROM outbox WHERE state = 'pending'`).Scan(&oldest); err != nil {
+	err := db.Reader().QueryRowContext(ctx, statsQuery).Scan(&s.Pending, &s.Parked, &s.Delivered, &oldest)
+	if err != nil {
 		return s, err
 	}
 	if oldest.Valid {
 		s.OldestPending = time.UnixMilli(oldest.Int64)
 	}
-	return s, rows.Err()
+	return s, nil
 }
+
+const statsQuery = `SELECT
+	COALESCE((SELECT n FROM counters WHERE what = 'outbox' AND k1 = 'pending' AND k2 = ''), 0),
+	COALESCE((SELECT n FROM counters WHERE what = 'outbox' AND k1 = 'parked' AND k2 = ''), 0),
+	COALESCE((SELECT n FROM counters WHERE what = 'outbox' AND k1 = 'delivered' AND k2 = ''), 0),
+	(SELECT created_at FROM outbox WHERE state = 'pending' ORDER BY id LIMIT 1)`
 
 // Record is one outbox item as supervisors see it.
 type Record struct {
@@ -103,17 +95,7 @@ func list(ctx context.Context, db *store.DB, state string, limit int, payloads b
 	if state != "" && state != StatePending && state != StateParked && state != StateDelivered {
 		return nil, fmt.Errorf("state %q: must be pending, parked or delivered", state)
 	}
-	q := `SELECT id, kind, stream, key, state, attempts, next_at, last_error, created_at, delivered_at, payload FROM outbox`
-	var args []any
-	if state != "" {
-		q += ` WHERE state = ?`
-		args = append(args, state)
-	}
-	q += ` ORDER BY id ` + order
-	if limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", limit)
-	}
-	rows, err := db.Reader().QueryContext(ctx, q, args...)
+	rows, err := db.Reader().QueryContext(ctx, listQuery(state, limit, order))
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +109,23 @@ func list(ctx context.Context, db *store.DB, state string, limit int, payloads b
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// listQuery selects items in a state ("" = all) by id, ASC or DESC. The
+// state is written into the query, not bound: SQLite takes the index of
+// pending (or parked) items in id order only for a state it sees when it
+// plans, and otherwise sorts every item in the state. The caller checked
+// that it is one of the three.
+func listQuery(state string, limit int, order string) string {
+	q := `SELECT id, kind, stream, key, state, attempts, next_at, last_error, created_at, delivered_at, payload FROM outbox`
+	if state != "" {
+		q += ` WHERE state = '` + state + `'`
+	}
+	q += ` ORDER BY id ` + order
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	return q
 }
 
 func scanRecord(rows *sql.Rows, payloads bool) (Record, error) {

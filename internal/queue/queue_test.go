@@ -297,3 +297,35 @@ func TestReachabilityIsReported(t *testing.T) {
 		return err == nil && st.FailingSince.IsZero() && st.LastFailure == "" && !st.LastSuccess.IsZero()
 	}, 10*time.Second, 5*time.Millisecond)
 }
+
+// TestStatsAndListsReadIndexes: the stats and the queue page's lists read
+// a few rows at the front of an index whatever the outbox holds: no scan
+// of the outbox, no sort of every item in a state.
+func TestStatsAndListsReadIndexes(t *testing.T) {
+	db := openDB(t, store.Config{})
+	plan := func(q string) string {
+		rows, err := db.Reader().Query(`EXPLAIN QUERY PLAN ` + q)
+		require.NoError(t, err)
+		defer rows.Close()
+		var steps []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &notused, &detail))
+			steps = append(steps, detail)
+		}
+		require.NoError(t, rows.Err())
+		return strings.Join(steps, "; ")
+	}
+	for q, index := range map[string]string{
+		statsQuery:                           "outbox_pending",
+		listQuery(StatePending, 50, "ASC"):   "outbox_pending",
+		listQuery(StateParked, 100, "DESC"):  "outbox_parked",
+		listQuery(StatePending, 100, "DESC"): "outbox_pending",
+	} {
+		p := plan(q)
+		assert.Contains(t, p, "INDEX "+index, q)
+		assert.NotContains(t, p, "TEMP B-TREE", q)
+		assert.NotContains(t, p, "SCAN counters", q)
+	}
+}
