@@ -1,11 +1,102 @@
 package epcis
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
+
+// Actions of an event.
+const (
+	ActionAdd     = "ADD"
+	ActionObserve = "OBSERVE"
+	ActionDelete  = "DELETE"
+)
+
+// CBV 2.0 business steps the agent writes, in the short form the JSON-LD
+// context defines ("commissioning" stands for
+// https://ref.gs1.org/cbv/BizStep-commissioning).
+const (
+	BizStepCommissioning   = "commissioning"
+	BizStepDecommissioning = "decommissioning"
+	BizStepDestroying      = "destroying"
+	BizStepHolding         = "holding"
+	BizStepPacking         = "packing"
+	BizStepSampling        = "sampling"
+	BizStepShipping        = "shipping"
+	BizStepUnpacking       = "unpacking"
+)
+
+// CBV 2.0 dispositions the agent writes, short form.
+const (
+	DispActive           = "active"
+	DispDestroyed        = "destroyed"
+	DispInProgress       = "in_progress"
+	DispInTransit        = "in_transit"
+	DispInactive         = "inactive"
+	DispNonSellableOther = "non_sellable_other"
+)
+
+// Business transaction types and source/destination types
+// in short form (CBV 2.0).
+const (
+	BTTDespatchAdvice  = "desadv"
+	BTTPurchaseOrder   = "po"
+	BTTProductionOrder = "prodorder"
+	SDTOwningParty     = "owning_party"
+	SDTPossessingParty = "possessing_party"
+	SDTLocation        = "location"
+)
 
 const (
-	cbvBase    = "https://ref.gs1.org/cbv/"
-	gs1VocBase = "https://gs1.org/voc/"
+	cbvBase             = "https://ref.gs1.org/cbv/"
+	gs1VocBase          = "https://gs1.org/voc/"
+	contextURL          = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+	cbvMasterDataPrefix = "urn:epcglobal:cbv:mda:"
 )
+
+// Decommissioning is how one of the line's decommission reasons is written
+// as an EPCIS ObjectEvent.
+type Decommissioning struct {
+	Action      string // ActionDelete: the serial leaves circulation for good
+	BizStep     string // CBV 2.0 business step, short form
+	Disposition string // CBV 2.0 disposition, short form
+}
+
+// DecommissionReasons maps each reason the line accepts (v2.Reasons:
+// destroy, sample, free_sample, check_out, lock, export) to its CBV 2.0
+// business step and disposition. Every one is an ObjectEvent with action
+// DELETE: the ledger takes the serial out of circulation for good, and
+// EPCIS defines DELETE as "decommissioned as part of this event"; the
+// business step says how, the disposition what state the pack is left in.
+//
+//	reason       bizStep          disposition         why
+//	destroy      destroying       destroyed           the pack is destroyed; CBV's own pair for it
+//	sample       sampling         non_sellable_other  taken as a sample for testing; CBV 2.0 has the step but no "sample" disposition
+//	free_sample  decommissioning  non_sellable_other  handed out free of charge: its serial retires, the pack may not be sold
+//	check_out    decommissioning  inactive            checked out of the repository; inactive is CBV's state of a decommissioned object
+//	lock         holding          non_sellable_other  blocked and held back (quarantine), not to be sold
+//	export       shipping         in_transit          leaves this market for another: it retires here on its way out
+//
+// CBV 2.0 has no terms of its own for free samples, check-out, lock or
+// export, so these use the nearest standard ones rather than private
+// vocabulary that a partner's repository would not know.
+var DecommissionReasons = map[string]Decommissioning{
+	"destroy":     {ActionDelete, BizStepDestroying, DispDestroyed},
+	"sample":      {ActionDelete, BizStepSampling, DispNonSellableOther},
+	"free_sample": {ActionDelete, BizStepDecommissioning, DispNonSellableOther},
+	"check_out":   {ActionDelete, BizStepDecommissioning, DispInactive},
+	"lock":        {ActionDelete, BizStepHolding, DispNonSellableOther},
+	"export":      {ActionDelete, BizStepShipping, DispInTransit},
+}
+
+// DecommissionFor returns the CBV mapping of a decommission reason.
+func DecommissionFor(reason string) (Decommissioning, error) {
+	d, ok := DecommissionReasons[reason]
+	if !ok {
+		return Decommissioning{}, fmt.Errorf("epcis: unknown decommission reason %q (want destroy, sample, free_sample, check_out, lock or export)", reason)
+	}
+	return d, nil
+}
 
 // The CBV 2.0 terms that the EPCIS 2.0 JSON-LD context lets a document write
 // in bare form, by the property that takes them, and the Web URI each
@@ -70,6 +161,12 @@ func (v vocab) expand(s string) string {
 	}
 	return s
 }
+
+// IsBizStep reports whether s is a CBV 2.0 business step in short form.
+func IsBizStep(s string) bool { return bizStepTerms[s] }
+
+// IsDisposition reports whether s is a CBV 2.0 disposition in short form.
+func IsDisposition(s string) bool { return dispositionTerms[s] }
 
 func words(s string) map[string]bool {
 	m := map[string]bool{}

@@ -19,7 +19,7 @@ import (
 type Namespaces map[string]string
 
 // HashPrefix and HashVersion frame an event ID: ni:///sha-256;<hex>?ver=CBV2.0
-// (RFC 6920 named information, CBV 2.0 §8.9.2).
+// (RFC 6920 named information, CBV 2.0).
 const (
 	HashPrefix  = "ni:///sha-256;"
 	HashVersion = "?ver=CBV2.0"
