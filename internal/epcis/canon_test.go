@@ -1,6 +1,7 @@
 package epcis
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 
@@ -141,4 +142,41 @@ func TestCanonicalValue(t *testing.T) {
 	require.Equal(t, "https://ref.gs1.org/cbv/BTT-po", canonicalValue("urn:epcglobal:cbv:btt:po"))
 	require.Equal(t, "urn:epcglobal:cbv:bt:4012345000009:ASN1", canonicalValue("urn:epcglobal:cbv:bt:4012345000009:ASN1"))
 	require.Equal(t, "x", pyStrip(" \t\x1cx\u00a0\n"))
+}
+
+// FuzzCanonical: no value, wherever it stands in an event, makes the
+// canonical form fail or vary.
+func FuzzCanonical(f *testing.F) {
+	for _, s := range []string{
+		"urn:epc:id:sgtin:4012345.011111.9876", "urn:epc:id:sgln:4012345.00005.0", "urn:epc:idpat:itip:4012345.011111.01.02.*",
+		"https://example.com/gtin/09780345418913/21/765tz?abc=1", "https://id.gs1.org/01/04012345123456/22/V1/21/S1",
+		"https://id.gs1.org/01/04012345123456/10/L1/21/S1", "urn:epc:id:cpi:0614141.11111111111111-A%23%2F.1234",
+		"2023-02-02T11:04:03.1415Z", "2023-12-31T23:59:59.9995+14:00", "1e3", "0042", "1_000", "-0", "nan", "receiving", "po",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ts := canonicalValue(s), canonicalTime(s)
+		if v2, ts2 := canonicalValue(s), canonicalTime(s); v2 != v || ts2 != ts {
+			t.Fatal("not deterministic")
+		}
+		ev, err := json.Marshal(map[string]any{
+			"type": "ObjectEvent", "eventTime": s, "eventTimeZoneOffset": "+00:00", "action": "OBSERVE",
+			"epcList": []any{s, "urn:epc:id:sgtin:4012345.011111.9876"}, "bizStep": s, "disposition": s,
+			"readPoint": map[string]any{"id": s, "ex:" + s: s}, "ex:f": []any{s, map[string]any{"ex:g": s}},
+			"bizTransactionList": []any{map[string]any{"type": s, "bizTransaction": s}},
+			"ilmd":               map[string]any{"cbvmda:lotNumber": s},
+		})
+		if err != nil {
+			return
+		}
+		a, err := PreHash(ev, Namespaces{"ex": "https://ns.example.com/", "cbvmda": cbvMasterDataPrefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := PreHash(ev, Namespaces{"ex": "https://ns.example.com/", "cbvmda": cbvMasterDataPrefix})
+		if a != b {
+			t.Fatal("not deterministic")
+		}
+	})
 }
