@@ -50,7 +50,6 @@ const (
 const (
 	cbvBase             = "https://ref.gs1.org/cbv/"
 	gs1VocBase          = "https://gs1.org/voc/"
-	contextURL          = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 	cbvMasterDataPrefix = "urn:epcglobal:cbv:mda:"
 )
 

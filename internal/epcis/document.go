@@ -7,7 +7,7 @@ import (
 )
 
 // ContextURL is the JSON-LD context of EPCIS 2.0 that every document names.
-const ContextURL = contextURL
+const ContextURL = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 
 // SchemaVersion is the EPCIS version the documents declare.
 const SchemaVersion = "2.0"
