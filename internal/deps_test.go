@@ -21,7 +21,7 @@ const module = "github.com/edgeagent/edgeagent/"
 // allowed lists, for each package (by its path under the module), the
 // internal packages its non-test code may import. The layers, bottom up:
 //
-//	pure:      spell, gs1, v2, label, clock, zpl/barcode, zpl
+//	pure:      spell, gs1, v2, label, clock, zpl/barcode, zpl, epcis
 //	records:   audit (the hash-chained audit log; store seals it when migrating)
 //	I/O:       store, queue, facts, printer, scanner, cloud, config, logging
 //	domain:    ledger < containers < orders, shipments < stations; users
@@ -35,6 +35,7 @@ var allowed = map[string][]string{
 	"internal/clock":              {},
 	"internal/zpl/barcode":        {},
 	"internal/zpl":                {"gs1", "zpl/barcode"},
+	"internal/epcis":              {"gs1"},
 	"internal/store":              {"audit"},
 	"internal/queue":              {"audit", "store", "clock"},
 	"internal/facts":              {"queue", "v2"},
@@ -66,7 +67,7 @@ var allowed = map[string][]string{
 
 // pure packages do no I/O: no files, sockets, processes or devices.
 var pure = map[string]bool{"internal/spell": true, "internal/gs1": true, "internal/zpl": true, "internal/zpl/barcode": true, "internal/v2": true,
-	"internal/label": true}
+	"internal/label": true, "internal/epcis": true}
 var ioImports = []string{"os", "net", "net/http", "os/exec", "syscall", "io/ioutil", "database/sql"}
 
 func TestImportRules(t *testing.T) {
