@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -388,7 +389,11 @@ func (a *benchAgent) waitLedger(b *testing.B, orders int) {
 	}
 }
 
-// metrics reads the agent's edgeagent_labels and edgeagent_label_orders.
+// lineLabel is the line label that begins every sample's labels.
+var lineLabel = regexp.MustCompile(`\{line="[^"]*",?`)
+
+// metrics reads the agent's edgeagent_labels and edgeagent_label_orders,
+// without the line label.
 func (a *benchAgent) metrics(b *testing.B) map[string]float64 {
 	resp, err := http.Get("http://" + a.addr + "/metrics")
 	require.NoError(b, err)
@@ -402,6 +407,7 @@ func (a *benchAgent) metrics(b *testing.B) map[string]float64 {
 			continue
 		}
 		k, v, ok := strings.Cut(l, " ")
+		k = lineLabel.ReplaceAllString(k, "{") // every sample carries the line's name first
 		if f, err := strconv.ParseFloat(v, 64); ok && err == nil {
 			m[k] = f
 		}

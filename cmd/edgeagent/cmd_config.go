@@ -1,9 +1,18 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"strings"
 
+	"github.com/rs/zerolog"
+
+	"github.com/edgeagent/edgeagent/internal/agent"
 	"github.com/edgeagent/edgeagent/internal/config"
+	"github.com/edgeagent/edgeagent/internal/store"
 )
 
 func cmdInit(e env) error {
@@ -36,9 +45,45 @@ func cmdConfigCheck(e env) error {
 	if len(pos) != 1 {
 		return usageError{"give exactly one FILE"}
 	}
-	if _, err := loadRunConfig(pos[0]); err != nil {
+	cfg, err := loadRunConfig(pos[0])
+	if err != nil {
 		return exitError{1, err}
+	}
+	if err := checkUsed(e.ctx, cfg); err != nil {
+		var skipped notCompared
+		if !errors.As(err, &skipped) {
+			return exitError{1, &config.Faults{File: pos[0], List: strings.Split(err.Error(), "\n")}}
+		}
+		fmt.Fprintf(e.stdout, "%s: ok (%v)\n", pos[0], err)
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "%s: ok\n", pos[0])
 	return nil
+}
+
+// notCompared is a database the ranges could not be compared with.
+type notCompared struct{ err error }
+
+func (n notCompared) Error() string {
+	return fmt.Sprintf("line.sscc.ranges and line.serials.prefix were not compared with the database: %v", n.err)
+}
+
+// checkUsed compares the line's SSCC ranges and serial prefix with what
+// the database at store.path says the line has used, as run does when it
+// starts, read-only and beside a running agent. Without a database there
+// is nothing to compare.
+func checkUsed(ctx context.Context, cfg config.Config) error {
+	if _, err := os.Stat(cfg.Store.Path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	db, err := store.OpenReadOnly(ctx, store.Config{Path: cfg.Store.Path}, zerolog.Nop())
+	if err != nil {
+		return notCompared{err}
+	}
+	defer db.Close()
+	l, err := agent.NewLine(ctx, db, agentConfig(cfg, nil), nil, zerolog.Nop())
+	if err != nil {
+		return notCompared{err}
+	}
+	return agent.CheckRanges(ctx, l)
 }

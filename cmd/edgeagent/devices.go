@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/edgeagent/edgeagent/internal/agent"
 	"github.com/edgeagent/edgeagent/internal/config"
+	"github.com/edgeagent/edgeagent/internal/containers"
+	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/printer"
 	"github.com/edgeagent/edgeagent/internal/scanner"
 )
@@ -15,7 +18,13 @@ import (
 // runners and the scanner sources use, so that config check refuses what
 // run would refuse, before any database is made.
 func loadRunConfig(path string) (config.Config, error) {
-	return config.Load(path, checkPrinters, checkScanners)
+	return config.Load(path, checkPrinters, checkScanners, checkRanges)
+}
+
+// checkRanges checks the line's SSCC ranges and serial settings with the
+// rules the containers and the ledger apply when the agent starts.
+func checkRanges(c config.Config) error {
+	return errors.Join(containers.CheckSSCC(agent.SSCCConfig(c.Line.SSCC)), ledger.CheckSerials(agent.SerialConfig(c.Line.Serials)))
 }
 
 func checkPrinters(c config.Config) error {

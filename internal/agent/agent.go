@@ -163,7 +163,9 @@ func NewLine(ctx context.Context, db *store.DB, cfg Config, notify func(), log z
 	if err != nil {
 		return nil, err
 	}
-	cs, err := containers.New(led, cfg.SSCC)
+	sc := cfg.SSCC
+	sc.Log = log.With().Str("component", "containers").Logger()
+	cs, err := containers.New(led, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +184,13 @@ func RegisterProducts(ctx context.Context, l *api.Line, products []Product) erro
 		}
 	}
 	return nil
+}
+
+// CheckRanges refuses SSCC ranges and a serial prefix that do not cover
+// what the line has already allocated (containers.CheckRanges,
+// ledger.CheckPrefix): each fault names its setting.
+func CheckRanges(ctx context.Context, l *api.Line) error {
+	return errors.Join(l.Containers.CheckRanges(ctx), l.Ledger.CheckPrefix(ctx))
 }
 
 // Start opens everything and serves until Stop.
@@ -260,6 +269,11 @@ func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error)
 		return nil, err
 	}
 	if err := RegisterProducts(ctx, a.Line, cfg.Products); err != nil {
+		return nil, err
+	}
+	// The line's ranges must cover what it has used, before a station
+	// allocates an SSCC or an order is released.
+	if err := CheckRanges(ctx, a.Line); err != nil {
 		return nil, err
 	}
 	for _, pc := range cfg.Printers {

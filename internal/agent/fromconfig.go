@@ -23,10 +23,9 @@ func FromConfig(cfg config.Config, templates *zpl.Set, version string) Config {
 	ac := Config{
 		DB: store.Config{Path: cfg.Store.Path, MaxBatch: cfg.Store.GroupCommitMaxBatch, MaxDelay: cfg.Store.GroupCommitMaxDelay,
 			MaxPageCount: cfg.Store.MaxPages},
-		LineName:  cfg.Line.Name,
-		Templates: templates,
-		Serials: ledger.SerialConfig{Generate: cfg.Line.Serials.Generate, Length: cfg.Line.Serials.Length,
-			Alphabet: cfg.Line.Serials.Alphabet, LowPool: cfg.Line.Serials.LowPool},
+		LineName:     cfg.Line.Name,
+		Templates:    templates,
+		Serials:      SerialConfig(cfg.Line.Serials),
 		Extra:        orders.Extra{Amount: cfg.Line.ExtraLabels.Amount, Type: cfg.Line.ExtraLabels.Type},
 		Listen:       cfg.HTTP.Listen,
 		Tokens:       map[string]string{},
@@ -56,7 +55,7 @@ func FromConfig(cfg config.Config, templates *zpl.Set, version string) Config {
 			ac.Capacities[p.GTIN] = stations.Capacity{Case: p.CaseCapacity, Pallet: p.PalletCapacity}
 		}
 	}
-	ac.SSCC = containers.SSCCConfig{CompanyPrefix: cfg.Line.SSCC.CompanyPrefix, Extension: cfg.Line.SSCC.Extension}
+	ac.SSCC = SSCCConfig(cfg.Line.SSCC)
 	for _, st := range cfg.Line.Stations {
 		sc := StationConfig{StationConfig: stations.StationConfig{Name: st.Name, Mode: st.Mode, Printer: st.Printer, Reason: st.Reason,
 			SendToMarket: st.SendToMarket, Order: st.Order, CaseCapacity: st.CaseCapacity, PalletCapacity: st.PalletCapacity,
@@ -82,4 +81,23 @@ func FromConfig(cfg config.Config, templates *zpl.Set, version string) Config {
 		}
 	}
 	return ac
+}
+
+// SSCCConfig maps the line's SSCC settings to the containers': the ranges
+// and the low-water mark, a tenth of the ranges unless one is set.
+func SSCCConfig(c config.SSCC) containers.SSCCConfig {
+	sc := containers.SSCCConfig{CompanyPrefix: c.CompanyPrefix, Extension: c.Extension}
+	for _, r := range c.Ranges {
+		sc.Ranges = append(sc.Ranges, containers.Range{From: r.From, To: r.To})
+	}
+	sc.LowWater = containers.DefaultLowWater(sc.Ranges)
+	if c.LowWater != nil {
+		sc.LowWater = *c.LowWater
+	}
+	return sc
+}
+
+// SerialConfig maps the line's serial settings to the ledger's.
+func SerialConfig(c config.Serials) ledger.SerialConfig {
+	return ledger.SerialConfig{Generate: c.Generate, Length: c.Length, Alphabet: c.Alphabet, LowPool: c.LowPool, Prefix: c.Prefix}
 }

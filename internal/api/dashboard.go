@@ -298,6 +298,11 @@ func (s *Server) overview(ctx context.Context) (any, error) {
 	if o.Sync.Parked > 0 {
 		o.Alerts = append(o.Alerts, Alert{Level: "warn", Text: plural(o.Sync.Parked, "fact was", "facts were") + " refused by the cloud: see the", Link: "/queue", Where: "Queue page"})
 	}
+	ranges, err := s.rangeAlerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o.Alerts = append(o.Alerts, ranges...)
 	o.Cloud = "not configured"
 	switch {
 	case !s.cfg.CloudConfigured:

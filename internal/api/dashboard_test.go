@@ -61,13 +61,18 @@ func TestMetricsParse(t *testing.T) {
 		require.Contains(t, fams, name)
 	}
 	allowed := map[string]bool{"version": true, "goversion": true, "state": true, "printer": true, "gtin": true, "level": true,
-		"status": true, "station": true, "verdict": true}
+		"status": true, "station": true, "verdict": true, "line": true}
 	for name, f := range fams {
 		assert.True(t, strings.HasPrefix(name, "edgeagent_"), name)
 		for _, m := range f.GetMetric() {
+			line := ""
 			for _, lp := range m.GetLabel() {
 				assert.True(t, allowed[lp.GetName()], "%s has label %s: no serials or SSCCs as label values", name, lp.GetName())
+				if lp.GetName() == "line" {
+					line = lp.GetValue()
+				}
 			}
+			assert.Equal(t, "line-1", line, "%s carries the line's name, so that a site's Prometheus tells the lines apart", name)
 		}
 	}
 	var refused float64

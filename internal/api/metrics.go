@@ -22,11 +22,16 @@ func OpenAPI() []byte { return append([]byte(nil), openapiYAML...) }
 
 // promWriter writes the Prometheus text exposition format. Label values
 // are escaped; no serial number or SSCC is ever a label value (they would
-// make unbounded series).
+// make unbounded series). Every sample carries the line's name as its
+// first label, line, so that one Prometheus can scrape (or federate) every
+// line of a site and tell them apart.
 type promWriter struct {
 	w    io.Writer
 	seen map[string]bool
+	line string
 }
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
 
 func (p *promWriter) family(name, typ, help string) {
 	if p.seen[name] {
@@ -39,6 +44,9 @@ func (p *promWriter) family(name, typ, help string) {
 func (p *promWriter) sample(name string, v float64, labels ...string) {
 	var b strings.Builder
 	b.WriteString(name)
+	if p.line != "" {
+		labels = append([]string{"line", p.line}, labels...)
+	}
 	if len(labels) > 0 {
 		b.WriteByte('{')
 		for i := 0; i+1 < len(labels); i += 2 {
@@ -47,7 +55,7 @@ func (p *promWriter) sample(name string, v float64, labels ...string) {
 			}
 			b.WriteString(labels[i])
 			b.WriteString(`="`)
-			b.WriteString(strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(labels[i+1]))
+			b.WriteString(labelEscaper.Replace(labels[i+1]))
 			b.WriteByte('"')
 		}
 		b.WriteByte('}')
@@ -62,6 +70,9 @@ func (p *promWriter) sample(name string, v float64, labels ...string) {
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	p := &promWriter{w: w, seen: map[string]bool{}}
+	if s.cfg.Line != nil {
+		p.line = s.cfg.Line.Name
+	}
 	ctx := r.Context()
 
 	p.family("edgeagent_build_info", "gauge", "The running version (always 1).")
@@ -154,6 +165,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 				p.sample("edgeagent_label_orders", float64(c.LabelOrder[k]), "status", k)
 			}
 		}
+		s.rangeMetrics(ctx, p)
 		names := s.cfg.Line.Stations.Names()
 		sort.Strings(names)
 		if len(names) > 0 {

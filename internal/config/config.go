@@ -93,6 +93,19 @@ type SSCC struct {
 	CompanyPrefix string `yaml:"company_prefix"`
 	// Extension is the extension digit, 0-9.
 	Extension int `yaml:"extension"`
+	// Ranges are the serial references this line allocates, in ascending
+	// order; lines that share the company prefix and extension digit are
+	// given disjoint ranges. Empty: every reference from 1.
+	Ranges []Range `yaml:"ranges"`
+	// LowWater: with fewer SSCCs left in the ranges, stations and the
+	// dashboard say so. Default a tenth of the ranges.
+	LowWater *int64 `yaml:"low_water"`
+}
+
+// Range is a span of serial references, both ends included.
+type Range struct {
+	From int64 `yaml:"from"`
+	To   int64 `yaml:"to"`
 }
 
 // Station is a station: its scanners, printer and mode.
@@ -161,8 +174,13 @@ type Serials struct {
 	Length int `yaml:"length"`
 	// Alphabet of generated serials (GS1 CSET 82). Default without 0/O/1/I/L.
 	Alphabet string `yaml:"alphabet"`
-	// LowPool warns when fewer serials than this are available.
+	// LowPool warns when fewer serials than this are available (or left in
+	// the line's range, with a prefix).
 	LowPool int `yaml:"low_pool"`
+	// Prefix begins every generated serial: lines that generate serials
+	// for the same products are given different prefixes, none the
+	// beginning of another.
+	Prefix string `yaml:"prefix"`
 }
 
 // ExtraLabels is an amount of extra labels or a percentage.
@@ -457,12 +475,8 @@ func (c Config) validateLine(bad func(string, string, ...any)) {
 			}
 		}
 	}
-	if l := c.Line.Serials.Length; l < 0 || l > 20 {
-		bad("line.serials.length", "must be 1-20 (GS1 AI 21); got %d", l)
-	}
-	if c.Line.Serials.LowPool < 0 {
-		bad("line.serials.low_pool", "must not be negative")
-	}
+	// line.serials and line.sscc.ranges are checked by the ledger's and the
+	// containers' own rules (the run command's checks).
 	switch c.Line.ExtraLabels.Type {
 	case "", "amount", "percentage":
 	default:

@@ -1,5 +1,7 @@
 // Package containers keeps the line's cases and pallets: SSCC allocation
-// from a counter that only counts up, what each container holds, closing
+// from a counter that only counts up, within the serial reference ranges
+// the line is given (so that lines sharing a company prefix never meet),
+// what each container holds, closing
 // (the aggregation reported to the cloud) and rework — taking items out,
 // cancelling an open container, disaggregating a closed one.
 //
@@ -15,6 +17,8 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+
+	"github.com/rs/zerolog"
 
 	"github.com/edgeagent/edgeagent/internal/audit"
 	"github.com/edgeagent/edgeagent/internal/facts"
@@ -61,6 +65,17 @@ const (
 type SSCCConfig struct {
 	CompanyPrefix string // 4-12 digits
 	Extension     int    // 0-9
+	// Ranges are the serial references this line allocates, in ascending
+	// order (empty: every reference from 1). Lines that share a company
+	// prefix and extension digit are given disjoint ranges, so that none
+	// allocates an SSCC another one does.
+	Ranges []Range
+	// LowWater: with fewer references left than this, a station says so
+	// with each new container, and the dashboard warns (see
+	// DefaultLowWater).
+	LowWater int64
+	// Log is told when the ranges run low and when they are used up.
+	Log zerolog.Logger
 }
 
 // Errors.
@@ -120,6 +135,8 @@ type Containers struct {
 	// changes counts the takes, disaggregations and aggregations run
 	// through these Containers; see Changes.
 	changes atomic.Uint64
+	// exhausted is set once the log has said the ranges are used up.
+	exhausted atomic.Bool
 }
 
 // Changes counts the changes to containers' contents made through c by
@@ -138,6 +155,9 @@ func New(l *ledger.Ledger, sscc SSCCConfig) (*Containers, error) {
 		if _, err := gs1.SSCC(sscc.Extension, sscc.CompanyPrefix, 0); err != nil {
 			return nil, fmt.Errorf("sscc: %w", err)
 		}
+	}
+	if err := CheckSSCC(sscc); err != nil {
+		return nil, err
 	}
 	c := &Containers{db: l.DB(), ledger: l, sscc: sscc}
 	l.OnLabel(label.SSCC, func(tx *sql.Tx, r ledger.Row, to ledger.LabelState) error {
@@ -461,37 +481,53 @@ func (c *Containers) Disaggregate(ctx context.Context, actor, sscc, reason strin
 	return err
 }
 
-// Allocate takes the next SSCC from the persisted counter; a number is
-// never handed out twice, even when the container is cancelled.
-func (c *Containers) Allocate(tx *sql.Tx) (string, error) {
+// Allocate takes the next SSCC of the line's ranges from the persisted
+// counter, inside the caller's transaction, and says how many references
+// are left after it. A number is never handed out twice, even when the
+// container is cancelled; one a preprinted label took is skipped. Used-up
+// ranges are an *ExhaustedError (ErrNoSSCCLeft).
+func (c *Containers) Allocate(tx *sql.Tx) (string, int64, error) {
 	p, ext := c.sscc.CompanyPrefix, c.sscc.Extension
 	if p == "" {
-		return "", ErrNoPrefix
+		return "", 0, ErrNoPrefix
 	}
-	if _, err := tx.Exec(`INSERT INTO sscc_counters (prefix, extension, next) VALUES (?, ?, 1) ON CONFLICT DO NOTHING`, p, ext); err != nil {
-		return "", err
+	if _, err := tx.Exec(`INSERT INTO sscc_counters (prefix, extension, next) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, p, ext, c.ranges()[0].From); err != nil {
+		return "", 0, err
 	}
-	var next uint64
+	var next int64
 	if err := tx.QueryRow(`SELECT next FROM sscc_counters WHERE prefix = ? AND extension = ?`, p, ext).Scan(&next); err != nil {
-		return "", err
+		return "", 0, err
 	}
+	before := c.left(next)
 	for {
-		sscc, err := gs1.SSCC(ext, p, next)
-		if err != nil {
-			return "", fmt.Errorf("sscc: serial references for prefix %s are used up: %w", p, err)
+		ref, ok := c.nextIn(next)
+		if !ok {
+			if c.exhausted.CompareAndSwap(false, true) {
+				c.sscc.Log.Warn().Str("ranges", rangeList(c.ranges())).Msg("no SSCC left in this line's range: stations refuse NEW containers until line.sscc.ranges gets a new range")
+			}
+			return "", 0, &ExhaustedError{CompanyPrefix: p, Extension: ext, Ranges: c.ranges()}
 		}
-		next++
+		sscc, err := gs1.SSCC(ext, p, uint64(ref))
+		if err != nil {
+			return "", 0, fmt.Errorf("sscc: %w", err)
+		}
+		next = ref + 1
 		var used int
 		if err := tx.QueryRow(`SELECT COUNT(*) FROM containers WHERE sscc = ?`, sscc).Scan(&used); err != nil {
-			return "", err
+			return "", 0, err
 		}
 		if used > 0 {
 			continue // a preprinted label took it
 		}
 		if _, err := tx.Exec(`UPDATE sscc_counters SET next = ? WHERE prefix = ? AND extension = ?`, next, p, ext); err != nil {
-			return "", err
+			return "", 0, err
 		}
-		return sscc, nil
+		left := c.left(next)
+		if c.Low(left) && !c.Low(before) {
+			c.sscc.Log.Warn().Int64("left", left).Int64("low_water", c.sscc.LowWater).Str("ranges", rangeList(c.ranges())).
+				Msg("few SSCCs left in this line's range: give the line a new range (line.sscc.ranges) before they run out")
+		}
+		return sscc, left, nil
 	}
 }
 

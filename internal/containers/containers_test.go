@@ -136,7 +136,7 @@ func TestAllocateNeverRepeatsAndSkipsScannedSSCCs(t *testing.T) {
 		var s string
 		write(t, db, func(tx *sql.Tx) error {
 			var err error
-			s, err = c.Allocate(tx)
+			s, _, err = c.Allocate(tx)
 			return err
 		})
 		return s
@@ -161,7 +161,7 @@ func TestAllocateNeverRepeatsAndSkipsScannedSSCCs(t *testing.T) {
 
 	none, _ := openContainers(t, db, SSCCConfig{})
 	assert.False(t, none.CanAllocate())
-	require.ErrorIs(t, db.Write(context.Background(), func(tx *sql.Tx) error { _, err := none.Allocate(tx); return err }), ErrNoPrefix)
+	require.ErrorIs(t, db.Write(context.Background(), func(tx *sql.Tx) error { _, _, err := none.Allocate(tx); return err }), ErrNoPrefix)
 	_, err := New(none.ledger, SSCCConfig{CompanyPrefix: "95x"})
 	require.ErrorContains(t, err, "sscc: ")
 
@@ -172,7 +172,7 @@ func TestAllocateNeverRepeatsAndSkipsScannedSSCCs(t *testing.T) {
 		_, err := tx.Exec(`UPDATE sscc_counters SET next = 10000 WHERE prefix = '950600013435'`)
 		return err
 	})
-	err = db.Write(context.Background(), func(tx *sql.Tx) error { _, err := long.Allocate(tx); return err })
+	err = db.Write(context.Background(), func(tx *sql.Tx) error { _, _, err := long.Allocate(tx); return err })
 	require.ErrorContains(t, err, "used up")
 }
 
@@ -458,7 +458,7 @@ func TestSSCCLabelFollowsItsPrinting(t *testing.T) {
 	var s string
 	write(t, db, func(tx *sql.Tx) error {
 		var err error
-		if s, err = c.Allocate(tx); err != nil {
+		if s, _, err = c.Allocate(tx); err != nil {
 			return err
 		}
 		if err := Create(tx, s, Case, "s1", "", Allocated, 1); err != nil {

@@ -35,7 +35,12 @@ type SerialConfig struct {
 	Generate bool   // make serials locally when the pool runs short (else import them)
 	Length   int    // characters per serial (default 12)
 	Alphabet string // characters to draw from (default DefaultAlphabet); all in GS1 CSET 82
-	LowPool  int    // warn when fewer than this many are available for a product
+	LowPool  int    // warn when fewer than this many are available for a product (or left in the line's range)
+	// Prefix begins every serial the line generates, the rest drawn at
+	// random: lines that generate serials for the same products are given
+	// different prefixes, none the beginning of another, so that no two
+	// of them ever make the same serial. Part of Length.
+	Prefix string
 }
 
 // DefaultAlphabet avoids characters easily misread on a label (0/O, 1/I/L).
@@ -81,13 +86,8 @@ func New(db *store.DB, cfg Config) (*Ledger, error) {
 	if cfg.Serials.Alphabet == "" {
 		cfg.Serials.Alphabet = DefaultAlphabet
 	}
-	if cfg.Serials.Length < 1 || cfg.Serials.Length > 20 {
-		return nil, fmt.Errorf("serials.length %d: must be 1-20 (GS1 AI 21)", cfg.Serials.Length)
-	}
-	for _, c := range cfg.Serials.Alphabet {
-		if c > 127 || !strings.ContainsRune(cset82, c) {
-			return nil, fmt.Errorf("serials.alphabet: %q is not in GS1 character set 82", c)
-		}
+	if err := CheckSerials(cfg.Serials); err != nil {
+		return nil, err
 	}
 	if cfg.Templates == nil {
 		cfg.Templates = zpl.Builtin()
@@ -247,8 +247,16 @@ func (l *Ledger) PoolLevel(ctx context.Context, gtin string) (int, error) {
 	return n, err
 }
 
-// WarnLowPool logs when a product's imported pool runs low.
+// WarnLowPool logs when a product's imported pool runs low, or the line's
+// range of generated serials.
 func (l *Ledger) WarnLowPool(ctx context.Context, gtin string) {
+	if l.cfg.Serials.Generate && l.cfg.Serials.Prefix != "" {
+		if left, err := l.SerialsLeft(ctx); err == nil && l.lowRange(left[gtin]) {
+			l.cfg.Log.Warn().Str("gtin", gtin).Int64("left", left[gtin]).Str("prefix", l.cfg.Serials.Prefix).
+				Msg("few serials left in this line's range: give the line a longer line.serials.length before they run out")
+		}
+		return
+	}
 	if l.cfg.Serials.Generate || l.cfg.Serials.LowPool <= 0 {
 		return // generated serials are made as orders need them
 	}
@@ -258,12 +266,14 @@ func (l *Ledger) WarnLowPool(ctx context.Context, gtin string) {
 }
 
 // randomSerial draws a serial from the alphabet with a cryptographic
-// source: serials must not be guessable from one another.
+// source: serials must not be guessable from one another. It begins with
+// the line's prefix.
 func (l *Ledger) randomSerial() (string, error) {
-	alpha := l.cfg.Serials.Alphabet
+	alpha, p := l.cfg.Serials.Alphabet, l.cfg.Serials.Prefix
 	b := make([]byte, l.cfg.Serials.Length)
+	copy(b, p)
 	max := big.NewInt(int64(len(alpha)))
-	for i := range b {
+	for i := len(p); i < len(b); i++ {
 		n, err := rand.Int(rand.Reader, max)
 		if err != nil {
 			return "", err
@@ -274,8 +284,20 @@ func (l *Ledger) randomSerial() (string, error) {
 }
 
 // generate adds n fresh serials to a product's pool inside tx; the primary
-// key keeps them unique per GTIN.
+// key keeps them unique per GTIN. With a prefix, the serials come from the
+// line's range, and a range with fewer than n left is an
+// *ExhaustedError.
 func (l *Ledger) generate(tx *sql.Tx, gtin string, n int) error {
+	var before int64
+	if l.cfg.Serials.Prefix != "" {
+		var err error
+		if before, err = l.made(tx, gtin); err != nil {
+			return err
+		}
+		if left := l.capacity() - before; left < int64(n) {
+			return &ExhaustedError{GTIN: gtin, Prefix: l.cfg.Serials.Prefix, Left: left}
+		}
+	}
 	ins, err := l.db.Stmt(tx, `INSERT OR IGNORE INTO serials (gtin, serial, state, origin, updated_at) VALUES (?, ?, 'available', 'generated', ?)`)
 	if err != nil {
 		return err
@@ -296,6 +318,9 @@ func (l *Ledger) generate(tx *sql.Tx, gtin string, n int) error {
 		if k, _ := res.RowsAffected(); k == 1 {
 			made++
 		}
+	}
+	if l.cfg.Serials.Prefix != "" {
+		return l.recordMade(tx, gtin, before+int64(n))
 	}
 	return nil
 }

@@ -274,6 +274,9 @@ func (o *Orders) release(tx *sql.Tx, actor, orderID string) (suspended, more boo
 		}
 	}
 	serials, err := o.ledger.Take(tx, gtin, min(left, ReleaseStep))
+	if errors.Is(err, ledger.ErrNoSerialsLeft) {
+		return o.suspendFor(tx, actor, orderID, status, MsgNoSerialsLeft)
+	}
 	if errors.Is(err, ledger.ErrNoSerials) {
 		return o.suspend(tx, actor, orderID, status)
 	}
@@ -306,11 +309,19 @@ func (o *Orders) release(tx *sql.Tx, actor, orderID string) (suspended, more boo
 	return false, next == Released, nil
 }
 
+// MsgNoSerialsLeft is why an order waits when the line's range of
+// generated serials cannot hold it.
+const MsgNoSerialsLeft = "No serials left in this line's range (line.serials.prefix): tell the supervisor"
+
 func (o *Orders) suspend(tx *sql.Tx, actor, orderID string, status State) (bool, bool, error) {
-	if _, err := tx.Exec(`UPDATE label_orders SET status = 'suspended', message = ? WHERE order_id = ?`, v2.MsgNoSerialsAssigned, orderID); err != nil {
+	return o.suspendFor(tx, actor, orderID, status, v2.MsgNoSerialsAssigned)
+}
+
+func (o *Orders) suspendFor(tx *sql.Tx, actor, orderID string, status State, why string) (bool, bool, error) {
+	if _, err := tx.Exec(`UPDATE label_orders SET status = 'suspended', message = ? WHERE order_id = ?`, why, orderID); err != nil {
 		return false, false, err
 	}
-	return true, false, audit.Write(tx, actor, "label_order.suspend", orderID, string(status), string(Suspended), v2.MsgNoSerialsAssigned)
+	return true, false, audit.Write(tx, actor, "label_order.suspend", orderID, string(status), string(Suspended), why)
 }
 
 // kick wakes Run to continue releases.

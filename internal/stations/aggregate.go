@@ -311,7 +311,13 @@ func (w *work) newContainer() error {
 	if err != nil {
 		return err
 	}
-	sscc, err := w.s.reg.containers.Allocate(w.tx)
+	cs := w.s.reg.containers
+	sscc, left, err := cs.Allocate(w.tx)
+	var ex *containers.ExhaustedError
+	if errors.As(err, &ex) {
+		return refuse("no_sscc_left", "No SSCC left in this line's range: tell the supervisor (serial references %s are used up; scan a preprinted label meanwhile)",
+			ex.Used())
+	}
 	if err != nil {
 		return err
 	}
@@ -321,7 +327,19 @@ func (w *work) newContainer() error {
 	if err := w.opened(sscc, w.level()); err != nil {
 		return err
 	}
-	return w.printLabel(sscc)
+	if err := w.printLabel(sscc); err != nil {
+		return err
+	}
+	switch {
+	case !cs.Low(left):
+	case left == 0:
+		w.v.Message += "; that was the last SSCC of this line's range: tell the supervisor"
+	case left == 1:
+		w.v.Message += "; only 1 SSCC left in this line's range: tell the supervisor"
+	default:
+		w.v.Message += fmt.Sprintf("; only %d SSCCs left in this line's range: tell the supervisor", left)
+	}
+	return nil
 }
 
 // printLabel queues a container label in the ledger, in the scan's

@@ -19,7 +19,7 @@ var headlines = map[string]string{
 	"not_in_container": "Not in a container", "full": "Container full", "empty": "Container empty",
 	"no_container": "No container open", "container_open": "Container still open", "open_elsewhere": "Open at another station",
 	"already_closed": "Already closed", "not_closed": "Case not closed", "no_order": "No packaging order",
-	"no_sscc": "No SSCC prefix", "no_printer": "No printer", "orders_collected": "Orders waiting",
+	"no_sscc": "No SSCC prefix", "no_sscc_left": "No SSCC left", "no_printer": "No printer", "orders_collected": "Orders waiting",
 	"no_orders": "No orders scanned", "already_shipped": "Already shipped", "no_integration": "No shipping set up",
 	"ship_failed": "Shipping label refused", "ship_label": "Shipping label printing", "ship_unknown": "Label not confirmed",
 	"ship_no_printer": "No printer for the label",
