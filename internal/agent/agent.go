@@ -119,8 +119,13 @@ type Agent struct {
 }
 
 // printerLedger adapts the ledger to the printer runners: the ledger's
-// "no longer queued" is the runner's.
-type printerLedger struct{ l *ledger.Ledger }
+// "no longer queued" is the runner's. It keeps the odometer values the
+// runner reads (printer.OdometerLedger), which the ledger writes into the
+// labels the runner moves.
+type printerLedger struct {
+	l   *ledger.Ledger
+	odo *ledger.Odometers
+}
 
 func (p printerLedger) Next(ctx context.Context, printerTag string) (label.Label, error) {
 	return p.l.Next(ctx, printerTag)
@@ -135,6 +140,7 @@ func (p printerLedger) Printing(ctx context.Context, printerTag string, r label.
 func (p printerLedger) Printed(ctx context.Context, printerTag string, r label.Ref) error {
 	return p.l.Printed(ctx, printerTag, r)
 }
+func (p printerLedger) Odometer(printerTag string, count int64) { p.odo.Saw(printerTag, count) }
 func (p printerLedger) Unknown(ctx context.Context, printerTag string, r label.Ref, reason string) error {
 	return p.l.Unknown(ctx, printerTag, r, reason)
 }
@@ -143,9 +149,11 @@ func (p printerLedger) Handover(ctx context.Context, printerTag string, done lab
 }
 
 // newPrinter is the runner of one configured printer, recording into the
-// ledger. The agent and its benchmarks wire printers the same way.
-func newPrinter(pc PrinterConfig, cfg Config, led *ledger.Ledger, log zerolog.Logger) (*printer.Printer, error) {
-	return printer.New(printer.Config{Name: pc.Tag, URL: pc.URL, StopTimeout: cfg.StopTimeout}, printerLedger{led},
+// ledger with the odometers it reads (odo, one for all the printers: see
+// Ledger.TrackOdometers). The agent and its benchmarks wire printers the
+// same way.
+func newPrinter(pc PrinterConfig, cfg Config, led *ledger.Ledger, odo *ledger.Odometers, log zerolog.Logger) (*printer.Printer, error) {
+	return printer.New(printer.Config{Name: pc.Tag, URL: pc.URL, StopTimeout: cfg.StopTimeout}, printerLedger{led, odo},
 		log.With().Str("component", "printer").Str("printer", pc.Tag).Logger())
 }
 
@@ -276,8 +284,9 @@ func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error)
 	if err := CheckRanges(ctx, a.Line); err != nil {
 		return nil, err
 	}
+	odo := a.Line.Ledger.TrackOdometers()
 	for _, pc := range cfg.Printers {
-		p, err := newPrinter(pc, cfg, a.Line.Ledger, a.log)
+		p, err := newPrinter(pc, cfg, a.Line.Ledger, odo, a.log)
 		if err != nil {
 			return nil, fmt.Errorf("printer %s: %w", pc.Tag, err)
 		}

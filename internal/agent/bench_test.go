@@ -95,8 +95,9 @@ func benchJob(b *testing.B, printers int) {
 		b.Fatalf("queued: %v %v", c, err)
 	}
 	var runners []*printer.Printer
+	odo := line.Ledger.TrackOdometers()
 	for _, pc := range cfg.Printers {
-		p, err := newPrinter(pc, cfg, line.Ledger, zerolog.Nop())
+		p, err := newPrinter(pc, cfg, line.Ledger, odo, zerolog.Nop())
 		if err != nil {
 			b.Fatal(err)
 		}

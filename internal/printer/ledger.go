@@ -52,6 +52,18 @@ type Ledger interface {
 	Handover(ctx context.Context, printer string, done label.Ref) (next label.Label, ok bool, err error)
 }
 
+// OdometerLedger is a Ledger that also keeps the printer's odometer with
+// its labels (a label order's reconciliation compares the odometer's
+// travel with the labels printed). The runner tells it every value it
+// reads from the printer (odometer.total_label_count), before it records
+// the move that value belongs to: the value read last before Printing is
+// the odometer before the label, the one read last before Printed is the
+// odometer that confirmed it. It must not block.
+type OdometerLedger interface {
+	Ledger
+	Odometer(printer string, count int64)
+}
+
 // ErrNotQueued is a label that is no longer waiting to be printed.
 var ErrNotQueued = errors.New("label is no longer queued")
 

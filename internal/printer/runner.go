@@ -525,9 +525,20 @@ func (p *Printer) checkPrinter(ctx context.Context, c *Conn) error {
 	if err := c.CheckZPL(ctx); err != nil {
 		return err
 	}
-	_, ok, err := c.Odometer(ctx)
+	n, ok, err := c.Odometer(ctx)
 	p.odometer = ok
+	if ok {
+		p.sawOdometer(n)
+	}
 	return err
+}
+
+// sawOdometer tells a ledger that keeps odometers (OdometerLedger) the
+// value just read from the printer.
+func (p *Printer) sawOdometer(n int64) {
+	if o, ok := p.ledger.(OdometerLedger); ok {
+		o.Odometer(p.cfg.Name, n)
+	}
 }
 
 // check connects if need be and asks the printer's health. It returns
@@ -615,6 +626,7 @@ func (p *Printer) waitReady(ctx context.Context) (int64, error) {
 			}
 			return 0, err
 		}
+		p.sawOdometer(n)
 		return n, nil
 	}
 }
@@ -643,6 +655,7 @@ func (p *Printer) confirm(ctx context.Context, odoBefore int64) error {
 			if err != nil {
 				return confirmErr(err)
 			}
+			p.sawOdometer(n)
 			if n > odoBefore {
 				p.odoLast, p.odoKnown = n, true
 				return nil
