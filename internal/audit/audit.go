@@ -105,6 +105,13 @@ const signedSep = "\x1f"
 // signature in the act's own entry, in the act's transaction.
 func Signed(actor, meaning string) string { return actor + signedSep + meaning }
 
+// Signer splits an actor made by Signed into who signed and the meaning of
+// the signature; any other actor has no meaning.
+func Signer(actor string) (who, meaning string) {
+	who, meaning, _ = strings.Cut(actor, signedSep)
+	return who, meaning
+}
+
 // WriteSigned appends an electronic signature inside tx: e's Actor (who
 // signs), Action, Subject, Old, New, Reason and Meaning (what the
 // signature means, e.g. "approved"); its ID, At and hashes are set here.

@@ -33,6 +33,10 @@ const (
 	Printing  State = "printing"  // released: its labels are queued or printing
 	Completed State = "completed" // none of its labels is still on its way
 	Suspended State = "suspended" // not enough serials: resume when the pool is filled
+	// Closed: a supervisor closed it with its reconciliation (see Close);
+	// nothing of it is released or printed again. The stored status stays
+	// beside label_orders.closed_at; readers show this one.
+	Closed State = "closed"
 )
 
 // Errors of orders.
@@ -242,7 +246,7 @@ func (o *Orders) release(tx *sql.Tx, actor, orderID string) (suspended, more boo
 	var status State
 	var qty, extra, allocated int
 	var seq int64
-	err = tx.QueryRow(`SELECT rowid, gtin, batch, expiry, quantity, extra, allocated, destination, template, status FROM label_orders WHERE order_id = ?`, orderID).
+	err = tx.QueryRow(`SELECT rowid, gtin, batch, expiry, quantity, extra, allocated, destination, template, `+statusColumn+` FROM label_orders WHERE order_id = ?`, orderID).
 		Scan(&seq, &gtin, &batch, &expiry, &qty, &extra, &allocated, &dest, &template, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, false, fmt.Errorf("label order %q: %w", orderID, ErrLabelOrderNotFound)
@@ -375,7 +379,7 @@ func (o *Orders) Continue(ctx context.Context) error {
 // Recover releases orders stored with execute that a stop caught before
 // their release (stores of earlier versions released in a second step).
 func (o *Orders) Recover(ctx context.Context) {
-	rows, err := o.db.Reader().QueryContext(ctx, `SELECT order_id FROM label_orders WHERE status = 'created' AND json_extract(CAST(request AS TEXT), '$.execute') = 1 ORDER BY created_at`)
+	rows, err := o.db.Reader().QueryContext(ctx, `SELECT order_id FROM label_orders WHERE status = 'created' AND closed_at IS NULL AND json_extract(CAST(request AS TEXT), '$.execute') = 1 ORDER BY created_at`)
 	if err != nil {
 		o.cfg.Log.Error().Err(err).Msg("cannot read label orders to release")
 		return
@@ -399,7 +403,7 @@ func (o *Orders) Recover(ctx context.Context) {
 // Status reads an order's status and label counts by state.
 func (o *Orders) Status(ctx context.Context, orderID string) (State, map[ledger.LabelState]int, error) {
 	var status State
-	if err := o.db.Reader().QueryRowContext(ctx, `SELECT status FROM label_orders WHERE order_id = ?`, orderID).Scan(&status); err != nil {
+	if err := o.db.Reader().QueryRowContext(ctx, `SELECT `+statusColumn+` FROM label_orders WHERE order_id = ?`, orderID).Scan(&status); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", nil, ErrLabelOrderNotFound
 		}

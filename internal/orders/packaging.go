@@ -267,7 +267,7 @@ func (v LabelOrderView) Percent() int {
 // orders from the front of their index by creation, the counts from the
 // counters.
 func (o *Orders) LabelOrders(ctx context.Context, limit int) ([]LabelOrderView, error) {
-	rows, err := o.db.Reader().QueryContext(ctx, `SELECT order_id, gtin, batch, destination, status, message, quantity + extra, created_at
+	rows, err := o.db.Reader().QueryContext(ctx, `SELECT order_id, gtin, batch, destination, `+statusColumn+`, message, quantity + extra, created_at
 		FROM label_orders ORDER BY created_at DESC, order_id LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
