@@ -92,7 +92,7 @@ var routeAccess = map[string]access{
 
 	"GET /": viewer, "GET /orders": viewer, "GET /printers": viewer, "GET /stations": viewer, "GET /queue": viewer,
 	"GET /audit": viewer, "GET /ui/live": viewer, "GET /templates": viewer, "GET /templates/{file}": viewer,
-	"GET /labels/{file}": viewer, "GET /orders/{id}/label.png": viewer,
+	"GET /labels/{file}": viewer, "GET /orders/{id}/label.png": viewer, "GET /orders/{id}/reconciliation": viewer,
 	"GET /station/{name}": stationUse,
 	"GET /users":          admin,
 
@@ -128,6 +128,11 @@ var routeAccess = map[string]access{
 	"POST /api/v1/users/{name}/enable":            {min: users.Admin, signed: true},
 	"POST /api/v1/users/{name}/badge":             admin,
 	"POST /api/v1/users/{name}/pin":               admin,
+
+	// A label order is closed with a supervisor's signature; its
+	// reconciliation shows serials, so it needs a person too.
+	"POST /api/v1/label-orders/{id}/close":         signedAct,
+	"GET /api/v1/label-orders/{id}/reconciliation": viewer,
 }
 
 type idKey struct{}

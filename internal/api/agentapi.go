@@ -22,6 +22,7 @@ const errNeedToken = "a valid token is required: Authorization: Bearer TOKEN, or
 // local token (Authorization: Bearer) and write every action to the audit
 // log with the client's name.
 func (s *Server) agentRoutes(mux mux) {
+	s.reconcileRoutes(mux)
 	mux.HandleFunc("POST /api/v1/label-orders/{id}/resume", s.agentAction(func(r *http.Request, actor string, req actionRequest) error {
 		return s.cfg.Line.Orders.Resume(r.Context(), actor, r.PathValue("id"))
 	}))

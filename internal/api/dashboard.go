@@ -30,7 +30,7 @@ var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"ago": ago}
 	base := template.Must(template.New("layout").Funcs(funcs).ParseFS(webFS, "web/layout.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "overview", "orders", "printers", "stations", "queue", "templates", "audit", "station", "users"} {
+	for _, name := range []string{"login", "overview", "orders", "printers", "stations", "queue", "templates", "audit", "station", "users", "reconciliation"} {
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(webFS, "web/"+name+".html"))
 	}
 	return out

@@ -115,6 +115,7 @@ func agentRefusal(err error) (int, string, bool) {
 		locked *users.LockedError
 		qse    *queue.StateError
 		nf     *ledger.SerialNotFoundError
+		open   *orders.OpenLabelsError
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -122,11 +123,13 @@ func agentRefusal(err error) (int, string, bool) {
 	case errors.As(err, &rf):
 		return rf.Status, rf.Body.Message, true
 	case errors.Is(err, ErrNoPrinter), errors.Is(err, users.ErrNoUser), errors.Is(err, users.ErrNoDevice),
-		errors.Is(err, orders.ErrPackagingOrderNotFound), errors.Is(err, ledger.ErrProductNotFound), errors.As(err, &nf):
+		errors.Is(err, orders.ErrPackagingOrderNotFound), errors.Is(err, ledger.ErrProductNotFound), errors.As(err, &nf),
+		errors.Is(err, orders.ErrNotReconciled):
 		return http.StatusNotFound, err.Error(), true
-	case errors.As(err, &in), errors.Is(err, queue.ErrReasonRequired):
+	case errors.As(err, &in), errors.Is(err, queue.ErrReasonRequired), errors.Is(err, orders.ErrCloseReason):
 		return http.StatusBadRequest, err.Error(), true
-	case errors.As(err, &qse), errors.Is(err, users.ErrExists), errors.Is(err, users.ErrLastAdmin), errors.Is(err, users.ErrPINTaken):
+	case errors.As(err, &qse), errors.Is(err, users.ErrExists), errors.Is(err, users.ErrLastAdmin), errors.Is(err, users.ErrPINTaken),
+		errors.As(err, &open):
 		return http.StatusConflict, err.Error(), true
 	case errors.As(err, &locked):
 		return http.StatusTooManyRequests, err.Error(), true

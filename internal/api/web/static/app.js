@@ -74,10 +74,16 @@
         } else if (res[0] && f.dataset.follow) {
           toast("Sent again; waiting for the cloud's answer…", false);
           follow(f.dataset.follow, Date.now() + 30000);
-        } else if (res[0]) { toast("Done.", false); if (f.dataset.reload) window.location.reload(); }
+        } else if (res[0] && f.dataset.go) { window.location = f.dataset.go; }
+        else if (res[0]) { toast("Done.", false); if (f.dataset.reload) window.location.reload(); }
         else toast(res[1].error || res[1].message || "Refused.", true);
       })
       .catch(function (err) { toast("The agent did not answer: " + err, true); });
+  });
+
+  // A report that prints (a reconciliation on A4).
+  document.addEventListener("click", function (e) {
+    if (e.target && e.target.dataset && e.target.dataset.print !== undefined) window.print();
   });
 
   // The station screen.
