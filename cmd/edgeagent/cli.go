@@ -78,6 +78,8 @@ func commands() []*command {
 		}},
 		{name: "orders", summary: "label orders", sub: []*command{
 			{name: "resume", usage: "ORDER --config FILE", summary: "release a suspended label order again (running agent)", run: cmdOrdersResume},
+			{name: "close", usage: "ORDER --config FILE --reason TEXT [--json]", summary: "close a label order and write its reconciliation (running agent)", run: cmdOrdersClose},
+			{name: "reconciliation", usage: "ORDER --config FILE [--json]", summary: "show a closed label order's reconciliation", run: cmdOrdersReconciliation},
 		}},
 		{name: "users", summary: "the people who work the line, their roles and credentials", sub: []*command{
 			{name: "add", usage: "NAME --role R --config FILE [--password-stdin]", summary: "add a person with a role and a password", run: cmdUsersAdd},
