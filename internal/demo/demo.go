@@ -400,8 +400,8 @@ func (s *sim2) cycle(ctx context.Context, n int) error {
 		free := freeSerials(serials, packed)
 		if len(free) < perCase {
 			status, _, _ := l.Orders.Status(ctx, lo)
-			if status == orders.Completed && len(free) < perCase {
-				break // labels lost to the fault: the rest was resolved by a person
+			if (status == orders.Completed || status == orders.Closed) && len(free) < perCase {
+				break // labels lost to the fault: the rest was resolved by a person (or the order closed)
 			}
 			if err := s.pause(ctx, 2*time.Second); err != nil {
 				return err
