@@ -27,7 +27,7 @@ var (
 	ErrCloseReason = errors.New("reason: closing a label order needs a reason")
 	// ErrNotReconciled is a reconciliation asked for before the order was
 	// closed.
-	ErrNotReconciled = errors.New("the label order is not closed, so it has no reconciliation yet")
+	ErrNotReconciled = errors.New("it is not closed, so it has no reconciliation yet")
 )
 
 // OpenLabelsError refuses a close while labels of the order are still on
