@@ -453,15 +453,19 @@ func TestShipStation(t *testing.T) {
 	// The address is corrected in the shipping service; a supervisor
 	// retries the parked item: a new label is asked for, printed, and the
 	// station hears of it.
+	// The station hears of the refusal as the sender records it; the item
+	// is parked when the dispatcher commits the outcome, a moment later.
 	var item int64
-	parked, err := queue.List(ctx, r.agent.DB, queue.StateParked, 100, false)
-	require.NoError(t, err)
-	for _, p := range parked {
-		if p.Kind == facts.KindShipLabel && p.Key == strconv.FormatInt(refused, 10) {
-			item = p.ID
+	require.Eventually(t, func() bool {
+		parked, err := queue.List(ctx, r.agent.DB, queue.StateParked, 100, false)
+		require.NoError(t, err)
+		for _, p := range parked {
+			if p.Kind == facts.KindShipLabel && p.Key == strconv.FormatInt(refused, 10) {
+				item = p.ID
+			}
 		}
-	}
-	require.NotZero(t, item, "the refused order's item is parked: %+v", parked)
+		return item != 0
+	}, 10*time.Second, 10*time.Millisecond, "the refused order's item is parked")
 	require.True(t, r.cloud.CorrectAddress("ORD-2024-00190"))
 	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v1/queue/%d/retry", r.url, item), strings.NewReader(`{"reason":"address corrected"}`))
 	req.Header.Set("Authorization", "Bearer service-token-0123456789")
