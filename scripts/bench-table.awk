@@ -26,11 +26,12 @@ name() == "BenchmarkJob10k/printers-4" { job4 = metric("µs/label") }
 /^BenchmarkStationVerdicts\/paced/ { sp50 = metric("p50-µs"); sp99 = metric("p99-µs"); cp99 = metric("commit-p99-µs"); sratio = metric("p99-ratio"); sruns = metric("runs"); ssamples = metric("samples/run") }
 /^BenchmarkStationVerdicts\/max/ { smax = metric("verdicts/s"); spc = metric("verdicts/commit") }
 /^BenchmarkStationVerdicts\/sql-per-pack/ { ssql = metric("sql-µs/pack"); sstmts = metric("statements/pack"); scommit = metric("commit-µs/pack") }
-/^BenchmarkPages\// {
-	# BenchmarkPages/PAGE/serials=N: each page at 10 M serials against itself at 10 k.
-	split(name(), part, "/"); page = part[2]; size = part[3]
-	if (!(page in seen)) { seen[page] = 1; pages[++npages] = page }
-	if (size == "serials=10M") big[page] = metric("ms/render"); else small[page] = metric("ms/render")
+/^BenchmarkOverview\// {
+	# Each page on a line of 10 M serials, against itself on a line of 10 k
+	# in the same loop.
+	split(name(), part, "/"); page = part[2]
+	if (!(page in big)) pages[++npages] = page
+	big[page] = metric("ms/render"); small[page] = metric("anchor-ms/render"); serials[page] = metric("serials")
 }
 /^BenchmarkAgentStart/ { ready = metric("ms-to-ready"); readyMax = metric("max-ms-to-ready"); starts = metric("starts"); rss = metric("idle-RSS-MiB") }
 function row(figure, value, anchor, ratio, goal, ok) {
@@ -63,7 +64,7 @@ END {
 	row("station: SQL per pack scan", ssql == "" ? "" : sprintf("%.0f µs, %d statements", ssql, sstmts), scommit == "" ? "" : sprintf("its commit %.0f µs", scommit), "", "≤ 100 µs", ssql != "" && ssql + 0 <= 100)
 	for (i = 1; i <= npages; i++) {
 		p = pages[i]
-		row(p " page at 10 M serials", big[p] == "" ? "" : sprintf("%.2f ms", big[p]), small[p] == "" ? "" : sprintf("at 10 k serials %.2f ms", small[p]), x(big[p], small[p]), "≤ 5 ms", big[p] != "" && big[p] + 0 <= 5)
+		row(p " page at " sprintf("%.0f", serials[p] / 1e6) " M serials", big[p] == "" ? "" : sprintf("%.2f ms", big[p]), small[p] == "" ? "" : sprintf("at 10 k serials %.2f ms", small[p]), x(big[p], small[p]), p == "metrics" ? "—" : "≤ 5 ms", p == "metrics" ? "" : (big[p] != "" && big[p] + 0 <= 5))
 	}
 	if (npages == 0) row("overview page at 10 M serials", "", "", "", "≤ 5 ms", "")
 	row("agent: start to ready, printers checked and scanner listening (median of " starts + 0 ")", ready == "" ? "" : sprintf("%s ms (slowest %s)", ready, readyMax), "", "", "≤ 300 ms", ready != "" && ready + 0 <= 300)
