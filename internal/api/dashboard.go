@@ -465,8 +465,10 @@ func (s *Server) auditPage(ctx context.Context) (any, error) {
 		v.Set("before", strconv.FormatInt(next, 10))
 		older = "/audit?" + v.Encode()
 	}
+	// A search or an older page stays as it was asked for: only the whole
+	// log, newest first, follows what happens live.
 	return map[string]any{"Entries": e, "Filter": map[string]string{"User": f.User, "Action": f.Action, "Subject": f.Subject,
-		"From": q.Get("from"), "To": q.Get("to")}, "Older": older}, err
+		"From": q.Get("from"), "To": q.Get("to")}, "Older": older, "Live": len(q) == 0}, err
 }
 
 type templateView struct{ Tag, Description string }

@@ -211,9 +211,11 @@ func TestDashboardPagesAndLogin(t *testing.T) {
 	_, body = se.get("/audit")
 	assert.Contains(t, body, "user:ana", "the audit log names the person")
 	assert.Contains(t, body, "container.cancel")
+	assert.Contains(t, body, `id="live" data-page="audit"`, "the whole log follows what happens")
 	_, body = se.get("/audit?action=container.cancel")
 	assert.Contains(t, body, "container.cancel")
 	assert.NotContains(t, body, "label_order.create", "the filter keeps only the action asked for")
+	assert.NotContains(t, body, `id="live"`, "a search is not replaced by the whole log a second later")
 	_, body = se.get("/audit?user=user:nobody")
 	assert.Contains(t, body, "Nothing matches.")
 }
