@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -70,6 +71,13 @@ func TestRunnerTellsTheLedgerItsOdometer(t *testing.T) {
 	startRunner(t, sim.URL(), q, &events{})
 	waitAll(t, q.Queue, lbls)
 	require.Equal(t, int64(4), sim.Odometer())
+	// The queue shows a label printed inside Handover; odoQueue notes the
+	// odometer when Handover returns, a moment later.
+	require.Eventually(t, func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return len(q.after) == len(lbls)
+	}, 5*time.Second, time.Millisecond, "every label's confirming odometer noted")
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i, l := range lbls {
