@@ -27,9 +27,6 @@ import (
 // cloud has every commission, and the page prints on one A4 sheet without
 // the dashboard around it.
 func TestCloseOnTheDashboardAndPrintTheReconciliation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a browser test")
-	}
 	browser := testutil.Chromium(t)
 	r := start(t, printersim.Config{}, "", true)
 	ctx := context.Background()

@@ -24,9 +24,6 @@ import (
 // A supervisor retries an item the cloud refused: the queue page says that
 // it was refused again, in the cloud's words, rather than "Done.".
 func TestQueueRetryShowsTheCloudsAnswer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a browser test")
-	}
 	browser := testutil.Chromium(t)
 	sim := startCloud(t, "127.0.0.1:0")
 	dir := t.TempDir()

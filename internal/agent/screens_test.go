@@ -44,9 +44,6 @@ func startBrowser(t *testing.T, browser string, extra ...chromedp.ExecAllocatorO
 // of the agent, with nobody logged in: each says it is reconnecting while
 // the agent is down and is live again within 10 s.
 func TestPairedScreensAreLiveAgainAfterARestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a browser test")
-	}
 	browser := testutil.Chromium(t)
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o700))
@@ -122,9 +119,6 @@ func TestPairedScreensAreLiveAgainAfterARestart(t *testing.T) {
 // refusals the header, the verdict and the count are still in sight; and
 // the overview on a phone is no wider than the phone.
 func TestStationScreenFitsTheScreen(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a browser test")
-	}
 	browser := testutil.Chromium(t)
 	r := start(t, printersim.Config{}, "", false, func(c *Config) {
 		c.Stations = []StationConfig{{StationConfig: stations.StationConfig{Name: "case-1"}}}

@@ -122,9 +122,6 @@ func (r *running) metric(t *testing.T, name string, want ...string) float64 {
 
 // The whole line in a browser, as a supervisor and an operator use it.
 func TestDemoInABrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("testing.Short: the browser test runs the whole demo")
-	}
 	browser := testutil.Chromium(t)
 	dir := t.TempDir()
 	_ = os.Chmod(dir, 0o700) // the agent refuses a data directory others can read
