@@ -306,10 +306,12 @@ shutdown_timeout: 5s
 				sim.SetDown(true)
 				time.AfterFunc(2*time.Second, func() { sim.SetDown(false) })
 			case i == want/2:
-				// A full disk for this run of the agent: a few pages of room.
+				// A full disk for this run of the agent: room for its start
+				// (recovery marks the label in flight unknown, and the
+				// counters and indexes that follow it), not for its work.
 				var pages int
 				if err := dbr.QueryRow(`SELECT page_count FROM pragma_page_count()`).Scan(&pages); err == nil {
-					a.writeConfig(pages + 2)
+					a.writeConfig(pages + 16)
 				}
 			case i == want/2+2:
 				a.writeConfig(0)
