@@ -305,10 +305,11 @@ shutdown_timeout: 5s
 			case i == want/3:
 				sim.SetDown(true)
 				time.AfterFunc(2*time.Second, func() { sim.SetDown(false) })
-			case i == want/2:
-				// A full disk for this run of the agent: room for its start
-				// (recovery marks the label in flight unknown, and the
-				// counters and indexes that follow it), not for its work.
+			case i == want/2, i == want/2+1:
+				// A full disk for this run of the agent and the next: each
+				// is given room for its start (recovery marks the label in
+				// flight unknown, and the counters and indexes that follow
+				// it), not for its work.
 				var pages int
 				if err := dbr.QueryRow(`SELECT page_count FROM pragma_page_count()`).Scan(&pages); err == nil {
 					a.writeConfig(pages + 16)
