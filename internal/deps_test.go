@@ -23,7 +23,7 @@ const module = "github.com/edgeagent/edgeagent/"
 //
 //	pure:      spell, gs1, v2, label, clock, zpl/barcode, zpl, epcis
 //	records:   audit (the hash-chained audit log; store seals it when migrating)
-//	I/O:       store, queue, facts, printer, scanner, cloud, config, logging
+//	I/O:       store, queue, facts, journal, printer, scanner, cloud, config, logging
 //	domain:    ledger < containers < orders, shipments < stations; users
 //	edges:     api (HTTP), cloudsync (delivery), agent (assembly)
 //	programs:  demo, cmd/edgeagent
@@ -39,6 +39,7 @@ var allowed = map[string][]string{
 	"internal/store":              {"audit"},
 	"internal/queue":              {"audit", "store", "clock"},
 	"internal/facts":              {"queue", "v2"},
+	"internal/journal":            {"epcis", "facts", "queue"},
 	"internal/printer":            {"zpl", "label", "clock"},
 	"internal/printer/printersim": {"zpl"},
 	"internal/scanner":            {"gs1", "clock"},
@@ -49,16 +50,16 @@ var allowed = map[string][]string{
 	"internal/testutil":           {},
 	"internal/chaos":              {},
 	"internal/audit":              {},
-	"internal/ledger":             {"audit", "facts", "label", "queue", "store", "zpl", "v2"},
-	"internal/containers":         {"audit", "facts", "gs1", "label", "ledger", "store", "v2", "zpl"},
+	"internal/ledger":             {"audit", "facts", "journal", "label", "queue", "store", "zpl", "v2"},
+	"internal/containers":         {"audit", "facts", "gs1", "journal", "label", "ledger", "store", "v2", "zpl"},
 	"internal/orders":             {"audit", "containers", "facts", "label", "ledger", "store", "v2"},
-	"internal/shipments":          {"audit", "facts", "label", "ledger", "store"},
+	"internal/shipments":          {"audit", "facts", "gs1", "label", "ledger", "store"},
 	"internal/stations":           {"audit", "containers", "gs1", "ledger", "orders", "shipments", "store"},
 	"internal/users":              {"audit", "store"},
 	"internal/api/apitest":        {},
 	"internal/api":                {"audit", "containers", "ledger", "orders", "queue", "shipments", "stations", "store", "users", "v2", "zpl"},
 	"internal/cloudsync":          {"cloud", "clock", "facts", "queue"},
-	"internal/agent": {"api", "clock", "cloud", "cloudsync", "config", "containers", "facts", "label", "ledger", "orders", "printer", "queue",
+	"internal/agent": {"api", "clock", "cloud", "cloudsync", "config", "containers", "epcis", "facts", "journal", "label", "ledger", "orders", "printer", "queue",
 		"scanner", "shipments", "stations", "store", "users", "zpl"},
 	"internal/demo": {"agent", "cloud/cloudsim", "config", "gs1", "orders", "printer/printersim", "stations", "users", "v2", "zpl"},
 	"cmd/edgeagent": {"agent", "api", "audit", "cloud", "cloud/cloudsim", "config", "containers", "demo", "gs1", "label", "ledger", "logging", "orders",

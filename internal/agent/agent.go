@@ -20,6 +20,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/cloudsync"
 	"github.com/edgeagent/edgeagent/internal/containers"
 	"github.com/edgeagent/edgeagent/internal/facts"
+	"github.com/edgeagent/edgeagent/internal/journal"
 	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/orders"
@@ -79,6 +80,10 @@ type Config struct {
 	SSCC       containers.SSCCConfig
 	Capacities map[string]stations.Capacity
 	Shipping   *cloud.ShippingConfig
+	// Journal names the line's places and identifiers in its EPCIS 2.0
+	// journal (nil: Digital Links, no readPoint or bizLocation). Its
+	// Capture is set by Start when EPCIS is.
+	Journal *journal.Config
 	// ShipPoll is the pause between looks at a shipment (default 2s).
 	ShipPoll time.Duration
 	// StopTimeout bounds how long a clean stop waits for the label each
@@ -166,8 +171,13 @@ func NewLine(ctx context.Context, db *store.DB, cfg Config, notify func(), log z
 	for _, pc := range cfg.Printers {
 		tags = append(tags, pc.Tag)
 	}
+	jc := journal.Config{}
+	if cfg.Journal != nil {
+		jc = *cfg.Journal
+	}
+	jc.Log = log.With().Str("component", "journal").Logger()
 	led, err := ledger.New(db, ledger.Config{Templates: cfg.Templates, Serials: cfg.Serials, Notify: notify,
-		Log: log.With().Str("component", "ledger").Logger()})
+		Log: log.With().Str("component", "ledger").Logger(), Journal: &jc})
 	if err != nil {
 		return nil, err
 	}

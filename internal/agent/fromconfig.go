@@ -4,6 +4,8 @@ import (
 	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/config"
 	"github.com/edgeagent/edgeagent/internal/containers"
+	"github.com/edgeagent/edgeagent/internal/epcis"
+	"github.com/edgeagent/edgeagent/internal/journal"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/queue"
@@ -56,6 +58,11 @@ func FromConfig(cfg config.Config, templates *zpl.Set, version string) Config {
 		}
 	}
 	ac.SSCC = SSCCConfig(cfg.Line.SSCC)
+	ac.Journal = &journal.Config{Site: cfg.EPCIS.Site, ReadPointExtension: cfg.EPCIS.ReadPoint,
+		IDs: epcis.IDs{CompanyPrefixLength: cfg.EPCIS.CompanyPrefixLength}}
+	if cfg.EPCIS.Identifiers == "urn" {
+		ac.Journal.IDs.Syntax = epcis.URN
+	}
 	for _, st := range cfg.Line.Stations {
 		sc := StationConfig{StationConfig: stations.StationConfig{Name: st.Name, Mode: st.Mode, Printer: st.Printer, Reason: st.Reason,
 			SendToMarket: st.SendToMarket, Order: st.Order, CaseCapacity: st.CaseCapacity, PalletCapacity: st.PalletCapacity,

@@ -60,6 +60,9 @@ type Config struct {
 	Cloud Cloud `yaml:"cloud"`
 	// Sync tunes delivery of the outbox to the cloud.
 	Sync Sync `yaml:"sync"`
+	// EPCIS names the line's places in its EPCIS 2.0 journal, and the
+	// repository the journal is captured by.
+	EPCIS EPCIS `yaml:"epcis"`
 	// ShutdownTimeout bounds a clean stop after SIGINT/SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
@@ -230,6 +233,31 @@ type Shipping struct {
 	PartnerID string `yaml:"partner_id"`
 }
 
+// EPCIS configures the EPCIS 2.0 event journal. The journal is always
+// kept; with a capture URL its events also go to that repository.
+type EPCIS struct {
+	// Site is the GLN of the site, the bizLocation of the line's events.
+	Site string `yaml:"site"`
+	// ReadPoint is the extension (GS1 AI 254) of the site's GLN that
+	// names this line, e.g. LINE1: readPoint is that SGLN. Empty: the
+	// site itself.
+	ReadPoint string `yaml:"read_point"`
+	// Identifiers is digital_link (GS1 Digital Link URIs, the default) or
+	// urn (EPC URNs, which need CompanyPrefixLength).
+	Identifiers         string `yaml:"identifiers"`
+	CompanyPrefixLength int    `yaml:"company_prefix_length"`
+	// CaptureURL is the EPCIS 2.0 REST interface of the repository (its
+	// capture endpoint is CaptureURL/capture); empty: no capture.
+	CaptureURL string `yaml:"capture_url"`
+	// Token is sent as Authorization: Bearer; or Username and Password
+	// as basic authentication.
+	Token    Secret        `yaml:"token"`
+	Username string        `yaml:"username"`
+	Password Secret        `yaml:"password"`
+	CAFile   string        `yaml:"ca_file"`
+	Timeout  time.Duration `yaml:"timeout"`
+}
+
 // Sync tunes the outbox dispatcher.
 type Sync struct {
 	Workers   int           `yaml:"workers"`
@@ -288,6 +316,7 @@ func Default() Config {
 		Store:           Store{GroupCommitMaxBatch: 128},
 		Cloud:           Cloud{Timeout: 30 * time.Second},
 		Sync:            Sync{Workers: 4, MaxBatch: 500, Retention: 30 * 24 * time.Hour},
+		EPCIS:           EPCIS{Identifiers: "digital_link", Timeout: 30 * time.Second},
 		ShutdownTimeout: 15 * time.Second,
 	}
 }
@@ -433,6 +462,7 @@ func (c Config) Validate() error {
 		bad("store.group_commit_max_delay", "must be 0 to 1s; got %s", c.Store.GroupCommitMaxDelay)
 	}
 	c.validateLine(bad)
+	c.validateEPCIS(bad)
 	c.validateCloud(bad)
 	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 10*time.Minute {
 		bad("shutdown_timeout", "must be 1s to 10m; got %s", c.ShutdownTimeout)
@@ -600,6 +630,61 @@ func (c Config) validateCloud(bad func(string, string, ...any)) {
 	if c.Sync.Retention < time.Hour {
 		bad("sync.retention", "must be at least 1h; got %s", c.Sync.Retention)
 	}
+}
+
+func (c Config) validateEPCIS(bad func(string, string, ...any)) {
+	e := c.EPCIS
+	if e.Site != "" && !isGLN(e.Site) {
+		bad("epcis.site", "must be a GLN: 13 digits with a correct check digit; got %q", e.Site)
+	}
+	if e.ReadPoint != "" {
+		if e.Site == "" {
+			bad("epcis.read_point", "needs epcis.site: it names a part of the site's GLN")
+		}
+		if len(e.ReadPoint) > 20 || strings.Trim(e.ReadPoint, gs1Chars) != "" {
+			bad("epcis.read_point", "must be 1 to 20 letters, digits or GS1 punctuation (a GLN extension, AI 254); got %q", e.ReadPoint)
+		}
+	}
+	switch e.Identifiers {
+	case "digital_link":
+	case "urn":
+		if e.CompanyPrefixLength < 6 || e.CompanyPrefixLength > 12 {
+			bad("epcis.company_prefix_length", "must be 6 to 12 with epcis.identifiers: urn (EPC URNs split the GS1 company prefix out); got %d", e.CompanyPrefixLength)
+		}
+	default:
+		bad("epcis.identifiers", "must be digital_link or urn; got %q", e.Identifiers)
+	}
+	if e.CaptureURL == "" {
+		return
+	}
+	if msg := serviceURL(e.CaptureURL); msg != "" {
+		bad("epcis.capture_url", "%s", msg)
+	}
+	if e.Password.Reveal() != "" && e.Username == "" {
+		bad("epcis.username", "is required with epcis.password")
+	}
+	if e.Timeout < time.Second || e.Timeout > 5*time.Minute {
+		bad("epcis.timeout", "must be 1s to 5m; got %s", e.Timeout)
+	}
+}
+
+// gs1Chars is GS1 character set 82.
+const gs1Chars = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+
+// isGLN reports whether s is 13 digits with a correct GS1 check digit.
+func isGLN(s string) bool {
+	if len(s) != 13 || strings.Trim(s, "0123456789") != "" {
+		return false
+	}
+	sum := 0
+	for i := 0; i < 12; i++ {
+		d := int(s[11-i] - '0')
+		if i%2 == 0 {
+			d *= 3
+		}
+		sum += d
+	}
+	return int(s[12]-'0') == (10-sum%10)%10
 }
 
 // serviceURL checks the base URL of a cloud service, which is sent the

@@ -23,6 +23,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/audit"
 	"github.com/edgeagent/edgeagent/internal/facts"
 	"github.com/edgeagent/edgeagent/internal/gs1"
+	"github.com/edgeagent/edgeagent/internal/journal"
 	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/store"
@@ -304,7 +305,17 @@ func (c *Containers) Close(tx *sql.Tx, k *Container, now int64) (int, error) {
 	if _, err := c.ledger.Outbox().Enqueue(tx, facts.ContainerAggregate(a, k.Gen, gens)); err != nil {
 		return 0, err
 	}
-	return n, nil
+	packs, cases := journalled(a)
+	return n, c.ledger.Journal().Pack(tx, k.SSCC, packs, cases)
+}
+
+// journalled names an aggregation's children as the journal does.
+func journalled(a v2.Aggregation) ([]journal.Pack, []string) {
+	packs := make([]journal.Pack, len(a.ChildTradeItems))
+	for i, t := range a.ChildTradeItems {
+		packs[i] = journal.Pack{GTIN: t.ProductCode, Serial: t.SerialNumber}
+	}
+	return packs, a.ChildContainers
 }
 
 // Cancel empties and cancels an open container: it never reached the
@@ -409,6 +420,10 @@ func (c *Containers) Take(tx *sql.Tx, actor string, it Item, reason string) (str
 		if _, err := c.ledger.Outbox().Enqueue(tx, facts.ContainerDisaggregate(a, k.Gen, key)); err != nil {
 			return "", err
 		}
+		packs, cases := journalled(a)
+		if err := c.ledger.Journal().Unpack(tx, in, packs, cases); err != nil {
+			return "", err
+		}
 	}
 	return in, audit.Write(tx, actor, "container.remove", in, it.String(), "", reason)
 }
@@ -464,6 +479,10 @@ func (c *Containers) Disaggregate(ctx context.Context, actor, sscc, reason strin
 		}
 		if len(a.ChildTradeItems)+len(a.ChildContainers) > 0 {
 			if _, err := c.ledger.Outbox().Enqueue(tx, facts.ContainerDisaggregate(a, k.Gen, facts.AggregateKey(sscc, k.Gen)+"-all")); err != nil {
+				return err
+			}
+			packs, cases := journalled(a)
+			if err := c.ledger.Journal().Unpack(tx, sscc, packs, cases); err != nil {
 				return err
 			}
 		}

@@ -128,3 +128,17 @@ func ShipItem(f ShipFact, request string) queue.Item {
 	return queue.Item{Kind: KindShipLabel, Stream: "shipping/" + f.Station, Key: fmt.Sprintf("%d", f.ID),
 		BatchKey: request, Payload: b}
 }
+
+// KindEPCIS is an EPCIS 2.0 event of the journal on its way to the
+// configured EPCIS repository (epcis.capture_url).
+const KindEPCIS = "epcis_event"
+
+// EPCISStream is the one FIFO of the journal's events: a repository
+// receives them in the order they happened on the line.
+const EPCISStream = "epcis"
+
+// EPCISItem builds the item that captures one journalled event; event is
+// its JSON, as the journal keeps it, and its eventID the item's key.
+func EPCISItem(eventID string, event []byte) queue.Item {
+	return queue.Item{Kind: KindEPCIS, Stream: EPCISStream, Key: eventID, BatchKey: "epcis", Payload: event}
+}

@@ -372,8 +372,10 @@ func (l *Ledger) commission(tx *sql.Tx, gtin, serial string) error {
 		return err
 	}
 	f := facts.SerialFact{ProductCode: gtin, Batch: s.Batch, ExpiryDate: s.Expiry, Serial: serial}
-	_, err = l.outbox.Enqueue(tx, facts.CommissionItem(gtin+"/"+s.Batch, f))
-	return err
+	if _, err = l.outbox.Enqueue(tx, facts.CommissionItem(gtin+"/"+s.Batch, f)); err != nil {
+		return err
+	}
+	return l.journal.Commission(tx, s.OrderID, gtin, serial, s.Batch, s.Expiry)
 }
 
 // Recover runs at start-up, before the printers: a label that was on its

@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/edgeagent/edgeagent/internal/audit"
+	"github.com/edgeagent/edgeagent/internal/journal"
 	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/store"
@@ -59,6 +60,9 @@ type Config struct {
 	// Poll is how often a waiting printer looks for labels queued by
 	// another process (default 1s); labels queued here wake it at once.
 	Poll time.Duration
+	// Journal writes the EPCIS event of each fact in the fact's
+	// transaction; nil: no journal.
+	Journal *journal.Config
 }
 
 // Hook runs inside the transaction that moves a label, so other parts of
@@ -68,9 +72,10 @@ type Hook func(tx *sql.Tx, l Row, to LabelState) error
 
 // Ledger is the serial ledger.
 type Ledger struct {
-	db     *store.DB
-	outbox *queue.Outbox
-	cfg    Config
+	db      *store.DB
+	outbox  *queue.Outbox
+	journal *journal.Journal
+	cfg     Config
 
 	mu    sync.Mutex
 	wake  map[string]chan struct{} // by printer
@@ -98,8 +103,20 @@ func New(db *store.DB, cfg Config) (*Ledger, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
 	}
-	return &Ledger{db: db, outbox: queue.New(db), cfg: cfg, wake: map[string]chan struct{}{}, hooks: map[label.Kind][]Hook{}}, nil
+	l := &Ledger{db: db, outbox: queue.New(db), cfg: cfg, wake: map[string]chan struct{}{}, hooks: map[label.Kind][]Hook{}}
+	if cfg.Journal != nil {
+		j, err := journal.New(l.outbox, *cfg.Journal)
+		if err != nil {
+			return nil, err
+		}
+		l.journal = j
+	}
+	return l, nil
 }
+
+// Journal is the line's EPCIS journal (nil without one: its methods then
+// write nothing).
+func (l *Ledger) Journal() *journal.Journal { return l.journal }
 
 // DB is the database the ledger keeps.
 func (l *Ledger) DB() *store.DB { return l.db }

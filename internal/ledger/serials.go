@@ -28,6 +28,9 @@ func (l *Ledger) Decommission(tx *sql.Tx, actor, gtin, serial, reason, market st
 	if _, err := l.outbox.Enqueue(tx, facts.DecommissionItem(gtin+"/"+s.Batch, f)); err != nil {
 		return s, err
 	}
+	if err := l.journal.Decommission(tx, s.OrderID, reason, gtin, serial); err != nil {
+		return s, err
+	}
 	return s, audit.Write(tx, actor, "serial.decommission", gtin+"/"+serial, string(s.State), string(SerialDecommissioned), reason)
 }
 

@@ -11,11 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/audit"
 	"github.com/edgeagent/edgeagent/internal/facts"
+	"github.com/edgeagent/edgeagent/internal/gs1"
 	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/store"
@@ -334,6 +336,11 @@ func (s *Shipments) labelMoved(tx *sql.Tx, r ledger.Row, to ledger.LabelState) e
 		state, r.ID, nowMS(), id); err != nil {
 		return err
 	}
+	if to == ledger.LabelPrinted {
+		if err := s.journalShipped(tx, id); err != nil {
+			return err
+		}
+	}
 	if to == ledger.LabelUnknown {
 		var station, ref string
 		if err := tx.QueryRow(`SELECT station, order_ref FROM ship_orders WHERE id = ?`, id).Scan(&station, &ref); err == nil {
@@ -341,6 +348,29 @@ func (s *Shipments) labelMoved(tx *sql.Tx, r ledger.Row, to ledger.LabelState) e
 		}
 	}
 	return nil
+}
+
+// journalShipped journals the shipping of an order whose label printed,
+// when the order is a container of the line scanned by its SSCC (18
+// digits, or with its AI 00): EPCIS ships objects, and an order number
+// names none.
+func (s *Shipments) journalShipped(tx *sql.Tx, id int64) error {
+	var ref string
+	if err := tx.QueryRow(`SELECT order_ref FROM ship_orders WHERE id = ?`, id).Scan(&ref); err != nil {
+		return err
+	}
+	sscc := strings.TrimPrefix(ref, "(00)")
+	if len(sscc) == 20 && strings.HasPrefix(sscc, "00") {
+		sscc = sscc[2:]
+	}
+	if len(sscc) != 18 || strings.Trim(sscc, "0123456789") != "" || !gs1.ValidCheckDigit(sscc) {
+		return nil
+	}
+	var known bool
+	if err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM containers WHERE sscc = ? AND state = 'closed')`, sscc).Scan(&known); err != nil || !known {
+		return err
+	}
+	return s.ledger.Journal().Ship(tx, ref, []string{sscc})
 }
 
 func (s *Shipments) order(ctx context.Context, id int64) (station, ref string, err error) {
