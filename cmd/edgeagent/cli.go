@@ -78,7 +78,7 @@ func commands() []*command {
 		}},
 		{name: "orders", summary: "label orders", sub: []*command{
 			{name: "resume", usage: "ORDER --config FILE", summary: "release a suspended label order again (running agent)", run: cmdOrdersResume},
-			{name: "close", usage: "ORDER --config FILE --reason TEXT [--json]", summary: "close a label order and write its reconciliation (running agent)", run: cmdOrdersClose},
+			{name: "close", usage: "ORDER --config FILE --reason TEXT --user NAME [--password-stdin] [--json]", summary: "close a label order and write its reconciliation (running agent)", run: cmdOrdersClose},
 			{name: "reconciliation", usage: "ORDER --config FILE [--json]", summary: "show a closed label order's reconciliation", run: cmdOrdersReconciliation},
 		}},
 		{name: "users", summary: "the people who work the line, their roles and credentials", sub: []*command{

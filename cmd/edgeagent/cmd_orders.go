@@ -6,17 +6,25 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/rs/zerolog"
+
 	"github.com/edgeagent/edgeagent/internal/api"
+	"github.com/edgeagent/edgeagent/internal/audit"
 	"github.com/edgeagent/edgeagent/internal/orders"
+	"github.com/edgeagent/edgeagent/internal/users"
 )
 
 func cmdOrdersClose(e env) error {
-	fs := flags(e, "orders close", "ORDER --config FILE --reason TEXT [--json]",
+	fs := flags(e, "orders close", "ORDER --config FILE --reason TEXT --user NAME [--meaning M] [--password-stdin] [--json]",
 		"Close a label order: refused while any of its labels is queued, printing or unknown; otherwise its reconciliation\n"+
 			"(every serial the order was given and where it went, with the printer's odometer) is written with the close\n"+
-			"and its audit entry, and printed here. Through the running agent. A closed order is never printed again.")
+			"and its audit entry, and printed here. A supervisor signs it (--user, their password typed or on standard input).\n"+
+			"Through the running agent, or on the database when none runs. A closed order is never printed again.")
 	cfgPath := fs.String("config", "", "configuration file")
 	reason := fs.String("reason", "", "why the order is closed (required)")
+	user := fs.String("user", "", "the supervisor who signs the close (required)")
+	meaning := fs.String("meaning", "approved", "meaning of the signature: approved, reviewed, performed or verified")
+	fromStdin := fs.Bool("password-stdin", false, "read the signer's password from the first line of standard input")
 	asJSON := fs.Bool("json", false, "print the reconciliation as JSON")
 	pos, err := parseInterspersed(fs, e.args)
 	if err != nil {
@@ -28,9 +36,24 @@ func cmdOrdersClose(e env) error {
 	if *reason == "" {
 		return usageError{"--reason is required"}
 	}
-	res, err := change(e, *cfgPath, "/api/v1/label-orders/"+url.PathEscape(pos[0])+"/close", map[string]any{"reason": *reason},
+	if *user == "" {
+		return usageError{"--user is required: a close is signed by a supervisor"}
+	}
+	pw, err := readSignature(e, *user, *fromStdin)
+	if err != nil {
+		return err
+	}
+	sig := map[string]any{"user": *user, "password": pw, "meaning": *meaning}
+	res, err := change(e, *cfgPath, "/api/v1/label-orders/"+url.PathEscape(pos[0])+"/close", map[string]any{"reason": *reason, "signature": sig},
 		func(ctx context.Context, l *api.Line) (map[string]any, error) {
-			rec, err := l.Orders.Close(ctx, actor(), pos[0], *reason)
+			signed, err := users.New(l.Ledger.DB(), users.Config{}, zerolog.Nop()).Sign(ctx, *user, pw, *meaning, *reason)
+			if err != nil {
+				return nil, err
+			}
+			if !signed.Role.AtLeast(users.Supervisor) {
+				return nil, fmt.Errorf("signature: %s is not a supervisor; a close needs a supervisor's signature", signed.Name)
+			}
+			rec, err := l.Orders.Close(ctx, audit.Signed("user:"+signed.Name, signed.Meaning), pos[0], *reason)
 			return map[string]any{"reconciliation": rec}, err
 		})
 	if err != nil {

@@ -39,20 +39,56 @@ func onUsers(fn func(ctx context.Context, u *users.Users) (map[string]any, error
 	}
 }
 
+// stdinPassword is the first line of standard input.
+func stdinPassword(e env) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, 4096)).ReadString('\n')
+	if err != nil && (!errors.Is(err, io.EOF) || line == "") {
+		return "", exitError{1, errors.New("no password on standard input")}
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// terminal is standard input when it is a terminal, to type a password on.
+func terminal(e env) (*os.File, error) {
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, usageError{"standard input is not a terminal: type the password on one, or give it with --password-stdin"}
+	}
+	return f, nil
+}
+
+// readSignature reads the password name signs with: from the first line
+// of stdin when fromStdin, else typed once on the terminal without echo.
+func readSignature(e env, name string, fromStdin bool) (string, error) {
+	if fromStdin {
+		return stdinPassword(e)
+	}
+	f, err := terminal(e)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(e.stderr, "Password of %s, to sign: ", name)
+	pw, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", exitError{1, err}
+	}
+	return string(pw), nil
+}
+
 // readPassword reads a new password for name: from the first line of
 // stdin when fromStdin, else typed twice on the terminal without echo.
 func readPassword(e env, name string, fromStdin bool) (string, error) {
 	var pw string
 	if fromStdin {
-		line, err := bufio.NewReader(io.LimitReader(e.stdin, 4096)).ReadString('\n')
-		if err != nil && (!errors.Is(err, io.EOF) || line == "") {
-			return "", exitError{1, errors.New("no password on standard input")}
+		var err error
+		if pw, err = stdinPassword(e); err != nil {
+			return "", err
 		}
-		pw = strings.TrimRight(line, "\r\n")
 	} else {
-		f, ok := e.stdin.(*os.File)
-		if !ok || !term.IsTerminal(int(f.Fd())) {
-			return "", usageError{"standard input is not a terminal: type the password on one, or give it with --password-stdin"}
+		f, err := terminal(e)
+		if err != nil {
+			return "", err
 		}
 		fmt.Fprintf(e.stderr, "New password for %s: ", name)
 		first, err := term.ReadPassword(int(f.Fd()))

@@ -53,6 +53,14 @@ v2: {channel_keys: [ch-1]}
 	require.NoError(t, os.WriteFile(cfgPath, []byte(yaml), 0o600))
 	cfg, err := config.Load(cfgPath)
 	require.NoError(t, err)
+	const pw = "supervisor password 1\n"
+	code, _, errs := runCLI(t, pw, "users", "add", "ana", "--role", "supervisor", "--config", cfgPath, "--password-stdin")
+	require.Equal(t, 0, code, errs)
+	code, _, errs = runCLI(t, "operator password 1\n", "users", "add", "oli", "--role", "operator", "--config", cfgPath, "--password-stdin")
+	require.Equal(t, 0, code, errs)
+	closeCmd := func(id, reason string) (int, string, string) {
+		return runCLI(t, pw, "orders", "close", id, "--config", cfgPath, "--reason", reason, "--user", "ana", "--password-stdin")
+	}
 	a, err := agent.Start(context.Background(), agentConfig(cfg, zpl.Builtin()), zerolog.Nop())
 	require.NoError(t, err)
 	stopped := false
@@ -73,12 +81,18 @@ v2: {channel_keys: [ch-1]}
 	}
 	order("LO-7", 3)
 
-	code, _, errs := runCLI(t, "", "orders", "close", "LO-7", "--config", cfgPath)
+	code, _, errs = runCLI(t, "", "orders", "close", "LO-7", "--config", cfgPath)
 	require.Equal(t, 2, code, "no reason: a usage error")
 	require.Contains(t, errs, "--reason is required")
+	code, _, errs = runCLI(t, "", "orders", "close", "LO-7", "--config", cfgPath, "--reason", "batch done")
+	require.Equal(t, 2, code, "nobody signs: a usage error")
+	require.Contains(t, errs, "--user is required: a close is signed by a supervisor")
+	code, _, errs = runCLI(t, "operator password 1\n", "orders", "close", "LO-7", "--config", cfgPath, "--reason", "batch done", "--user", "oli", "--password-stdin")
+	require.Equal(t, 1, code, errs)
+	require.Contains(t, errs, "oli is an operator; this act needs a supervisor's signature")
 	// The second label's connection dropped: its outcome is unknown.
 	settled := assert.Eventually(t, func() bool {
-		_, _, errs = runCLI(t, "", "orders", "close", "LO-7", "--config", cfgPath, "--reason", "batch done")
+		_, _, errs = closeCmd("LO-7", "batch done")
 		return strings.Contains(errs, "or unknown: 1 unknown — ") // neither queued nor printing
 	}, 20*time.Second, 50*time.Millisecond, "the order's labels settle")
 	require.True(t, settled, errs)
@@ -87,10 +101,10 @@ v2: {channel_keys: [ch-1]}
 
 	code, _, errs = runCLI(t, "", "labels", "resolve", "2", "--config", cfgPath, "--void", "--reason", "not on the roll")
 	require.Equal(t, 0, code, errs)
-	code, out, errs := runCLI(t, "", "orders", "close", "LO-7", "--config", cfgPath, "--reason", "batch done")
+	code, out, errs := closeCmd("LO-7", "batch done")
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "label order LO-7 (09506000134352, batch AB12) closed ")
-	assert.Contains(t, out, "by api:local: batch done")
+	assert.Contains(t, out, "by user:ana (signed: approved): batch done")
 	assert.Contains(t, out, "labels: planned 3, allocated 3, printed 2, voided 1, reprints 0, never allocated 0")
 	assert.Contains(t, out, "serials: commissioned 0, waiting for the cloud 2 (parked 0), decommissioned 0, voided 1")
 	assert.Contains(t, out, "odometer of p1: 0 to 2, travel 2; printed 2 + reprints 0 + other labels 0 = 2; difference 0")
@@ -110,7 +124,7 @@ v2: {channel_keys: [ch-1]}
 	var rep orders.Reconciliation
 	require.NoError(t, json.Unmarshal(kept.Report, &rep))
 	assert.Equal(t, orders.LabelFigures{Planned: 3, Allocated: 3, Printed: 2, Voided: 1}, rep.Labels)
-	code, _, errs = runCLI(t, "", "orders", "close", "LO-7", "--config", cfgPath, "--reason", "again")
+	code, _, errs = closeCmd("LO-7", "again")
 	require.Equal(t, 1, code)
 	assert.Contains(t, errs, "closed already")
 
@@ -123,9 +137,9 @@ v2: {channel_keys: [ch-1]}
 	}, 10*time.Second, 20*time.Millisecond, "LO-8 completes")
 	require.NoError(t, a.Stop(context.Background()))
 	stopped = true
-	code, out, errs = runCLI(t, "", "orders", "close", "LO-8", "--config", cfgPath, "--reason", "end of shift")
+	code, out, errs = closeCmd("LO-8", "end of shift")
 	require.Equal(t, 0, code, errs)
-	assert.Contains(t, out, "by cli:")
+	assert.Contains(t, out, "by user:ana (signed: approved): end of shift", "signed on the database as through the agent")
 	assert.Contains(t, out, "printed 2")
 	assert.Contains(t, out, "odometer of p1: 2 to 4, travel 2")
 }

@@ -63,6 +63,9 @@ type access struct {
 	min     users.Role // the least role of a person (or the service token)
 	device  bool       // a paired screen of the route's {name} station may use it too
 	signed  bool       // a person must sign (password, meaning, reason)
+	// person: the service token too must carry a person's signature
+	// (signature.user), who must hold the route's role.
+	person bool
 }
 
 var (
@@ -131,7 +134,7 @@ var routeAccess = map[string]access{
 
 	// A label order is closed with a supervisor's signature; its
 	// reconciliation shows serials, so it needs a person too.
-	"POST /api/v1/label-orders/{id}/close":         signedAct,
+	"POST /api/v1/label-orders/{id}/close":         {min: users.Supervisor, signed: true, person: true},
 	"GET /api/v1/label-orders/{id}/reconciliation": viewer,
 }
 
@@ -253,6 +256,10 @@ func (s *Server) metricsAllowed(r *http.Request) bool {
 
 // signature is what a signed act carries in its body.
 type signature struct {
+	// User is who signs when the request comes with the service token
+	// (the command line beside the agent); a signed-in person signs as
+	// themselves and leaves it out.
+	User     string `json:"user,omitempty"`
 	Password string `json:"password"`
 	Meaning  string `json:"meaning"`
 }
@@ -264,17 +271,38 @@ type signature struct {
 // its acts are recorded as api:local).
 func (s *Server) signer(r *http.Request, sig *signature, reason string) (string, error) {
 	id, _ := identityOf(r)
+	name := id.name
 	if id.kind == kindService {
-		return id.actor(), nil
+		rule := routeAccess[r.Pattern]
+		if sig == nil || sig.User == "" {
+			if rule.person {
+				return "", &accessError{status: http.StatusBadRequest, msg: "signature: this act needs a person's electronic signature: signature.user, their password, its meaning (approved, reviewed, performed, verified) and a reason"}
+			}
+			return id.actor(), nil
+		}
+		name = sig.User
+	} else if sig != nil && sig.User != "" && sig.User != id.name {
+		return "", &accessError{status: http.StatusForbidden, msg: "signature: you sign as yourself; signature.user is for the command line"}
 	}
 	if sig == nil || sig.Password == "" {
 		return "", &accessError{status: http.StatusBadRequest, msg: "signature: this act needs your electronic signature: your password, its meaning (approved, reviewed, performed, verified) and a reason"}
 	}
-	signed, err := s.cfg.People.Users.Sign(r.Context(), id.name, sig.Password, sig.Meaning, reason)
+	signed, err := s.cfg.People.Users.Sign(r.Context(), name, sig.Password, sig.Meaning, reason)
 	if err != nil {
 		return "", signError(err)
 	}
-	return audit.Signed(id.actor(), signed.Meaning), nil
+	if min := routeAccess[r.Pattern].min; id.kind == kindService && !signed.Role.AtLeast(min) {
+		return "", &accessError{status: http.StatusForbidden, msg: fmt.Sprintf("signature: %s is %s; this act needs %s's signature", signed.Name, withArticle(string(signed.Role)), withArticle(string(min)))}
+	}
+	return audit.Signed("user:"+signed.Name, signed.Meaning), nil
+}
+
+// withArticle puts "a" or "an" before a role.
+func withArticle(role string) string {
+	if role != "" && strings.ContainsRune("aeiou", rune(role[0])) {
+		return "an " + role
+	}
+	return "a " + role
 }
 
 // accessError is a refusal with its status.

@@ -154,8 +154,9 @@ func TestCloseFromTheDashboardNeedsASignatureAndShowsTheReport(t *testing.T) {
 	assert.Contains(t, body, `label order \"LO-9\"`)
 }
 
-// The command line beside the agent closes with the service token, as its
-// other signed acts: no signature, recorded as api:local.
+// The command line beside the agent closes with the service token and a
+// supervisor's signature (signature.user): a close is signed by a person
+// whichever way it comes, and recorded as theirs.
 func TestCloseWithTheServiceToken(t *testing.T) {
 	s, l, odo := reconcileServer(t)
 	createOrder(t, l, "LO-2", 7, true)
@@ -171,6 +172,15 @@ func TestCloseWithTheServiceToken(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	code, body := post("/api/v1/label-orders/LO-2/close", `{"reason":"short run"}`)
+	require.Equal(t, 400, code, body)
+	assert.Contains(t, body, "needs a person's electronic signature")
+	code, body = post("/api/v1/label-orders/LO-2/close", `{"reason":"short run","signature":{"user":"oli","password":"`+operatorPW+`","meaning":"approved"}}`)
+	require.Equal(t, 403, code, body)
+	assert.Contains(t, body, "oli is an operator; this act needs a supervisor's signature")
+	code, body = post("/api/v1/label-orders/LO-2/close", `{"reason":"short run","signature":{"user":"ana","password":"wrong","meaning":"approved"}}`)
+	require.Equal(t, 401, code, body)
+	sig := `"signature":{"user":"ana","password":"` + supervisorPW + `","meaning":"approved"}`
+	code, body = post("/api/v1/label-orders/LO-2/close", `{"reason":"short run",`+sig+`}`)
 	require.Equal(t, 409, code, body)
 	assert.Contains(t, body, "7 queued")
 	assert.Contains(t, body, "and 2 more", "the first five are named")
@@ -178,16 +188,16 @@ func TestCloseWithTheServiceToken(t *testing.T) {
 	for i := 0; i < 7; i++ {
 		printNext(t, l, odo, &count, true)
 	}
-	code, body = post("/api/v1/label-orders/LO-2/close", `{"reason":"short run"}`)
+	code, body = post("/api/v1/label-orders/LO-2/close", `{"reason":"short run",`+sig+`}`)
 	require.Equal(t, 200, code, body)
 	var ans closeAnswer
 	require.NoError(t, json.Unmarshal([]byte(body), &ans))
 	var rep orders.Reconciliation
 	require.NoError(t, json.Unmarshal(ans.Reconciliation.Report, &rep))
-	assert.Equal(t, "api:local", rep.ClosedBy)
-	assert.Equal(t, "", rep.Meaning)
+	assert.Equal(t, "user:ana", rep.ClosedBy)
+	assert.Equal(t, "approved", rep.Meaning)
 	// An order never released closes with nothing to account for.
-	code, body = post("/api/v1/label-orders/LO-3/close", `{"reason":"cancelled by planning"}`)
+	code, body = post("/api/v1/label-orders/LO-3/close", `{"reason":"cancelled by planning",`+sig+`}`)
 	require.Equal(t, 200, code, body)
 	require.NoError(t, json.Unmarshal([]byte(body), &ans))
 	require.NoError(t, json.Unmarshal(ans.Reconciliation.Report, &rep))
