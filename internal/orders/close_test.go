@@ -100,6 +100,9 @@ func TestCloseIsRefusedWhileALabelIsUnknownAndNamesIt(t *testing.T) {
 	status, _, err = l.orders.Status(ctx, "LO-1")
 	require.NoError(t, err)
 	assert.Equal(t, Closed, status)
+	counts, err := l.orders.StatusCounts(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[State]int{Closed: 1}, counts, "the dashboard counts a closed order as closed, not as the status it kept")
 }
 
 func TestCloseIsRefusedWhileLabelsAreQueued(t *testing.T) {
