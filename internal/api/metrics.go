@@ -166,6 +166,8 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		s.rangeMetrics(ctx, p)
+		p.family("edgeagent_epcis_unjournalled_total", "counter", "Facts since start whose EPCIS event could not be written (no valid EPC: see the log).")
+		p.sample("edgeagent_epcis_unjournalled_total", float64(s.cfg.Line.Ledger.Journal().Skipped()))
 		names := s.cfg.Line.Stations.Names()
 		sort.Strings(names)
 		if len(names) > 0 {
