@@ -129,6 +129,12 @@ func (j *Journal) Commission(tx *sql.Tx, order, gtin, serial, batch, expiry stri
 	if err != nil {
 		return j.skip("commissioning", err)
 	}
+	// A pack is commissioned once: a label resolved as printed after its
+	// reprint came out does not commission its serial again.
+	var again bool
+	if err := tx.QueryRow(commissioned, epc).Scan(&again); err != nil || again {
+		return err
+	}
 	at := j.cfg.Now()
 	var ilmd *epcis.ILMD
 	if batch != "" || expiry != "" {
@@ -248,7 +254,8 @@ func (j *Journal) aggregation(sscc string, packs []Pack, containers []string) (s
 const (
 	insertEvent = `INSERT INTO epcis_events (event_id, event_type, action, biz_step, event_time, order_id, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`
-	insertEPC = `INSERT OR IGNORE INTO epcis_epcs (epc, seq) VALUES (?, ?)`
+	insertEPC    = `INSERT OR IGNORE INTO epcis_epcs (epc, seq) VALUES (?, ?)`
+	commissioned = `SELECT EXISTS (SELECT 1 FROM epcis_epcs x JOIN epcis_events e ON e.seq = x.seq WHERE x.epc = ? AND e.biz_step = 'commissioning')`
 )
 
 // record writes the event and the EPCs it names, and queues it for the
