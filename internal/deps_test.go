@@ -27,6 +27,8 @@ const module = "github.com/edgeagent/edgeagent/"
 //	domain:    ledger < containers < orders, shipments < stations; users
 //	edges:     api (HTTP), cloudsync (delivery), agent (assembly)
 //	programs:  demo, cmd/edgeagent
+//
+// testutil/epcisschema is for tests only.
 var allowed = map[string][]string{
 	"internal/gs1":                {},
 	"internal/spell":              {},
@@ -64,6 +66,7 @@ var allowed = map[string][]string{
 	"internal/demo": {"agent", "cloud/cloudsim", "config", "gs1", "orders", "printer/printersim", "stations", "users", "v2", "zpl"},
 	"cmd/edgeagent": {"agent", "api", "audit", "cloud", "cloud/cloudsim", "config", "containers", "demo", "gs1", "label", "ledger", "logging", "orders",
 		"printer", "printer/printersim", "queue", "scanner", "stations", "store", "users", "zpl"},
+	"internal/testutil/epcisschema": {"testutil"},
 }
 
 // pure packages do no I/O: no files, sockets, processes or devices.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/epcis"
+	"github.com/edgeagent/edgeagent/internal/testutil/epcisschema"
 	"github.com/stretchr/testify/require"
 )
 
@@ -85,8 +86,8 @@ func TestOwnVectors(t *testing.T) {
 
 // TestOwnVectorsValid validates the vector document against the schema.
 func TestOwnVectorsValid(t *testing.T) {
-	sch := epcisSchema(t)
+	sch := epcisschema.Load(t)
 	raw, err := os.ReadFile(filepath.Join("testdata", "own-vectors.jsonld"))
 	require.NoError(t, err)
-	valid(t, sch, raw, "testdata/own-vectors.jsonld")
+	sch.Require(t, raw, "testdata/own-vectors.jsonld")
 }

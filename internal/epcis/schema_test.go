@@ -1,7 +1,6 @@
 package epcis_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,57 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dlclark/regexp2"
 	"github.com/edgeagent/edgeagent/internal/epcis"
 	"github.com/edgeagent/edgeagent/internal/testutil"
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/edgeagent/edgeagent/internal/testutil/epcisschema"
 	"github.com/stretchr/testify/require"
 )
-
-// ecmaRegexp runs the schema's patterns as ECMAScript regular expressions:
-// the EPCIS schema uses a negative lookahead, which Go's regexp has not.
-type ecmaRegexp regexp2.Regexp
-
-func (re *ecmaRegexp) MatchString(s string) bool {
-	ok, err := (*regexp2.Regexp)(re).MatchString(s)
-	return err == nil && ok
-}
-
-func (re *ecmaRegexp) String() string { return (*regexp2.Regexp)(re).String() }
-
-// epcisSchema compiles the EPCIS 2.0 JSON Schema from ../shared, formats
-// (uri, date-time) asserted.
-func epcisSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	path := testutil.SharedFile(t, "data/epcis/schema/epcis-json-schema.json")
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	require.NoError(t, err)
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	c.UseRegexpEngine(func(s string) (jsonschema.Regexp, error) {
-		re, err := regexp2.Compile(s, regexp2.ECMAScript)
-		if err != nil {
-			return nil, err
-		}
-		return (*ecmaRegexp)(re), nil
-	})
-	const url = "https://gs1.github.io/EPCIS/EPCIS-JSON-Schema.json"
-	require.NoError(t, c.AddResource(url, doc))
-	sch, err := c.Compile(url)
-	require.NoError(t, err)
-	return sch
-}
-
-// valid checks JSON against the schema.
-func valid(t *testing.T, sch *jsonschema.Schema, raw []byte, what string) {
-	t.Helper()
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	require.NoError(t, err, what)
-	require.NoError(t, sch.Validate(inst), "%s is not valid EPCIS 2.0:\n%s", what, raw)
-}
 
 // standalone is an event as sent alone: with its own @context.
 func standalone(t *testing.T, ev epcis.Event) []byte {
@@ -74,12 +27,12 @@ func standalone(t *testing.T, ev epcis.Event) []byte {
 // TestSchemaRejects makes sure the validation has teeth: broken events and
 // documents fail it.
 func TestSchemaRejects(t *testing.T) {
-	sch := epcisSchema(t)
+	sch := epcisschema.Load(t)
 	line := testLine(t)
 	ev, err := line.Commission(at, []string{pack(t, "A1")}, nil)
 	require.NoError(t, err)
 	good := standalone(t, ev)
-	valid(t, sch, good, "the commissioning")
+	sch.Require(t, good, "the commissioning")
 	for name, edit := range map[string]func(m map[string]any){
 		"no eventTime":        func(m map[string]any) { delete(m, "eventTime") },
 		"bad action":          func(m map[string]any) { m["action"] = "CREATE" },
@@ -94,28 +47,26 @@ func TestSchemaRejects(t *testing.T) {
 		edit(m)
 		raw, err := json.Marshal(m)
 		require.NoError(t, err)
-		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		require.NoError(t, err)
-		require.Error(t, sch.Validate(inst), name)
+		require.Error(t, sch.Validate(raw), name)
 	}
 }
 
 // TestBuildersValid validates each builder's event alone and a document of
 // all of them, in both identifier syntaxes.
 func TestBuildersValid(t *testing.T) {
-	sch := epcisSchema(t)
+	sch := epcisschema.Load(t)
 	for _, syntax := range []epcis.Syntax{epcis.DigitalLink, epcis.URN} {
 		evs := allBuilders(t, syntax)
 		for i, ev := range evs {
-			valid(t, sch, standalone(t, ev), ev.Type()+" "+ev.Common().BizStep+" #"+strconvI(i))
+			sch.Require(t, standalone(t, ev), ev.Type()+" "+ev.Common().BizStep+" #"+strconvI(i))
 		}
 		doc := epcis.NewDocument(at, evs...)
 		raw, err := json.MarshalIndent(doc, "", "  ")
 		require.NoError(t, err)
-		valid(t, sch, raw, "the document")
+		sch.Require(t, raw, "the document")
 		empty, err := json.Marshal(epcis.NewDocument(at))
 		require.NoError(t, err)
-		valid(t, sch, empty, "an empty document")
+		sch.Require(t, empty, "an empty document")
 	}
 }
 
@@ -124,7 +75,7 @@ func TestBuildersValid(t *testing.T) {
 // valid, names the same things (same fields, same instants) and hashes
 // the same.
 func TestStandardExamples(t *testing.T) {
-	sch := epcisSchema(t)
+	sch := epcisschema.Load(t)
 	dir := filepath.Dir(testutil.SharedFile(t, "data/epcis/examples/Example_9.6.1-ObjectEvent.jsonld"))
 	files, err := filepath.Glob(filepath.Join(dir, "*.jsonld"))
 	require.NoError(t, err)
@@ -133,14 +84,14 @@ func TestStandardExamples(t *testing.T) {
 		name := filepath.Base(f)
 		raw, err := os.ReadFile(f)
 		require.NoError(t, err)
-		valid(t, sch, raw, name+" as published")
+		sch.Require(t, raw, name+" as published")
 
 		var doc epcis.Document
 		require.NoError(t, json.Unmarshal(raw, &doc), name)
 		require.NotEmpty(t, doc.Events, name)
 		out, err := json.MarshalIndent(&doc, "", "  ")
 		require.NoError(t, err)
-		valid(t, sch, out, name+" as re-encoded")
+		sch.Require(t, out, name+" as re-encoded")
 		require.Equal(t, normalized(t, raw), normalized(t, out), "%s: the re-encoded document says something else", name)
 
 		// Same event hashes, read back or not.
@@ -161,7 +112,7 @@ func TestStandardExamples(t *testing.T) {
 		require.NoError(t, doc.SetEventIDs())
 		out, err = json.Marshal(&doc)
 		require.NoError(t, err)
-		valid(t, sch, out, name+" with canonical eventIDs")
+		sch.Require(t, out, name+" with canonical eventIDs")
 	}
 }
 
