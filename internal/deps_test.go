@@ -28,6 +28,7 @@ const module = "github.com/edgeagent/edgeagent/"
 //	edges:     api (HTTP), cloudsync (delivery), agent (assembly)
 //	programs:  demo, cmd/edgeagent
 //
+// epcissim, the EPCIS repository emulator, stands beside cloud/cloudsim;
 // testutil/epcisschema is for tests only.
 var allowed = map[string][]string{
 	"internal/gs1":                {},
@@ -66,6 +67,7 @@ var allowed = map[string][]string{
 	"internal/demo": {"agent", "cloud/cloudsim", "config", "gs1", "orders", "printer/printersim", "stations", "users", "v2", "zpl"},
 	"cmd/edgeagent": {"agent", "api", "audit", "cloud", "cloud/cloudsim", "config", "containers", "demo", "gs1", "label", "ledger", "logging", "orders",
 		"printer", "printer/printersim", "queue", "scanner", "stations", "store", "users", "zpl"},
+	"internal/epcissim":             {"epcis"},
 	"internal/testutil/epcisschema": {"testutil"},
 }
 
