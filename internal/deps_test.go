@@ -61,7 +61,7 @@ var allowed = map[string][]string{
 	"internal/users":              {"audit", "store"},
 	"internal/api/apitest":        {},
 	"internal/api":                {"audit", "containers", "ledger", "orders", "queue", "shipments", "stations", "store", "users", "v2", "zpl"},
-	"internal/cloudsync":          {"cloud", "clock", "facts", "queue"},
+	"internal/cloudsync":          {"cloud", "clock", "epcis", "facts", "queue"},
 	"internal/agent": {"api", "clock", "cloud", "cloudsync", "config", "containers", "epcis", "facts", "journal", "label", "ledger", "orders", "printer", "queue",
 		"scanner", "shipments", "stations", "store", "users", "zpl"},
 	"internal/demo": {"agent", "cloud/cloudsim", "config", "gs1", "orders", "printer/printersim", "stations", "users", "v2", "zpl"},

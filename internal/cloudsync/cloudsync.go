@@ -1,6 +1,7 @@
 // Package cloudsync delivers outbox items to the cloud: it turns each kind
 // of item into the Manufacturer V2 call that reports it, batching serials,
-// and turns the cloud's answers into the queue's retry policy.
+// sends the EPCIS journal's events to an EPCIS 2.0 repository, and turns
+// the answers into the queue's retry policy.
 //
 // Answers are told apart by their types (package cloud types the
 // service's messages), never by their words. An answer about one serial or
@@ -18,6 +19,7 @@ import (
 	"maps"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeagent/edgeagent/internal/cloud"
@@ -36,8 +38,20 @@ type Sender struct {
 	// ShipPoll is the pause between looks at a shipment whose label is not
 	// ready (default 2s).
 	ShipPoll time.Duration
+	// EPCIS sends epcis_event items to an EPCIS repository; without it
+	// those items wait.
+	EPCIS *cloud.Capture
+	// EPCISPoll is the pause between looks at a capture job still running
+	// (default 500ms); EPCISWait bounds how long one job is waited for
+	// before its events go again later (default 2m).
+	EPCISPoll time.Duration
+	EPCISWait time.Duration
 
 	settled settled
+	// epcisMax is the most events a document may hold, learned from the
+	// repository refusing larger ones as too large without saying its
+	// limit; 0 until then.
+	epcisMax atomic.Int64
 }
 
 // settled remembers, per aggregation item still open, the children the
@@ -118,6 +132,8 @@ func (s *Sender) Send(ctx context.Context, kind string, items []queue.Pending) [
 		return out
 	case facts.KindShipLabel:
 		return s.ship(ctx, items)
+	case facts.KindEPCIS:
+		return s.epcisEvents(ctx, items)
 	case facts.KindLabelOrder:
 		for i, p := range items {
 			var o cloud.LabelOrder
