@@ -183,11 +183,15 @@ func TestEmulateCloud(t *testing.T) {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	epcisAddr := ln.Addr().String()
+	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() {
 		var out, errb strings.Builder
-		done <- run(ctx, []string{"emulate", "cloud", "--listen", addr, "--faults", "latency=1ms"}, strings.NewReader(""), &out, &errb)
+		done <- run(ctx, []string{"emulate", "cloud", "--listen", addr, "--faults", "latency=1ms", "--epcis", epcisAddr}, strings.NewReader(""), &out, &errb)
 	}()
 	var resp *http.Response
 	require.Eventually(t, func() bool {
@@ -196,6 +200,13 @@ func TestEmulateCloud(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond)
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
+	require.Eventually(t, func() bool {
+		resp, err = http.Get("http://" + epcisAddr + "/events")
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, "the EPCIS repository answers its query")
+	require.Equal(t, "2.0.0", resp.Header.Get("GS1-EPCIS-Version"))
 	cancel()
 	require.Equal(t, 0, <-done)
 
