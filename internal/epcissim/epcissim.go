@@ -63,7 +63,7 @@ type Options struct {
 
 // Fault is what the emulator does with a request instead of its answer.
 type Fault struct {
-	Status     int           // answer this status (500, 503, …) with a problem
+	Status     int           // answer this status (500, 503, …; default 500) with a problem
 	RetryAfter time.Duration // and a Retry-After of this many seconds
 	// Drop takes the request (a capture is applied) and closes the
 	// connection without an answer.
@@ -316,11 +316,6 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 		return // the client went away
 	}
 	rec := Capture{At: time.Now(), Body: body}
-	defer func() {
-		s.mu.Lock()
-		s.captures = append(s.captures, rec)
-		s.mu.Unlock()
-	}()
 	s.mu.Lock()
 	var fault *Fault
 	if len(s.failCap) > 0 {
@@ -328,26 +323,35 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 		s.failCap = s.failCap[1:]
 	}
 	s.mu.Unlock()
+	var write func(http.ResponseWriter)
 	if fault != nil && !fault.Drop {
-		rec.Status = fail(w, *fault)
+		rec.Status, write = fault.status(), func(w http.ResponseWriter) { fail(w, *fault) }
+	} else {
+		rec.Status, rec.Events, rec.JobID, write = s.take(r, body, limit)
+		rec.Dropped = fault != nil
+	}
+	// Recorded before the client hears anything, so that what it
+	// does next finds the capture in Captures.
+	s.mu.Lock()
+	s.captures = append(s.captures, rec)
+	s.mu.Unlock()
+	if rec.Dropped {
+		drop(w)
 		return
 	}
-	rec.Status, rec.Events, rec.JobID = s.take(w, r, body, limit, fault != nil)
-	if fault != nil {
-		rec.Dropped = true
-		drop(w)
-	}
+	write(w)
 }
 
-// take reads and checks a capture, makes its job and answers, unless
-// silent (the connection is to be dropped). It returns the status, the
-// events read and the job's id.
-func (s *Server) take(w http.ResponseWriter, r *http.Request, body []byte, limit int64, silent bool) (int, int, string) {
-	answer := func(status int, typ, title, detail string) (int, int, string) {
-		if !silent {
+// take reads and checks a capture and makes its job. It returns the
+// status, the events read, the job's id and the answer to write.
+func (s *Server) take(r *http.Request, body []byte, limit int64) (int, int, string, func(http.ResponseWriter)) {
+	answer := func(status int, typ, title, detail string) (int, int, string, func(http.ResponseWriter)) {
+		return status, 0, "", func(w http.ResponseWriter) {
+			if status == http.StatusRequestEntityTooLarge {
+				s.tellLimits(w.Header())
+			}
 			problem(w, status, typ, title, detail)
 		}
-		return status, 0, ""
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != "application/json" && mt != "application/ld+json") {
 		return answer(http.StatusUnsupportedMediaType, "epcisException:UnsupportedMediaTypeException", "Unsupported media type",
@@ -367,9 +371,6 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request, body []byte, limit
 			"GS1-Capture-Error-Behaviour must be rollback or proceed, got "+behaviour)
 	}
 	if int64(len(body)) > limit {
-		if !silent {
-			s.tellLimits(w.Header())
-		}
 		return answer(http.StatusRequestEntityTooLarge, "epcisException:CaptureLimitExceededException", "Capture Payload too large",
 			fmt.Sprintf("the document is larger than the %d bytes this repository takes in one capture", limit))
 	}
@@ -378,12 +379,9 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request, body []byte, limit
 		return answer(http.StatusBadRequest, "epcisException:ValidationException", "Document refused", err.Error())
 	}
 	if n := s.opts.CaptureLimit; n > 0 && len(events) > n {
-		if !silent {
-			s.tellLimits(w.Header())
-		}
-		st, _, _ := answer(http.StatusRequestEntityTooLarge, "epcisException:CaptureLimitExceededException", "Capture Payload too large",
+		st, _, _, write := answer(http.StatusRequestEntityTooLarge, "epcisException:CaptureLimitExceededException", "Capture Payload too large",
 			fmt.Sprintf("the document holds %d events; this repository takes %d in one capture", len(events), n))
-		return st, len(events), ""
+		return st, len(events), "", write
 	}
 
 	s.mu.Lock()
@@ -412,11 +410,11 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request, body []byte, limit
 	}
 	s.jobs = append(s.jobs, j)
 	s.settle()
-	if !silent {
-		w.Header().Set("Location", prefix(r)+"/capture/"+j.CaptureID)
+	location := prefix(r) + "/capture/" + j.CaptureID
+	return http.StatusAccepted, len(events), j.CaptureID, func(w http.ResponseWriter) {
+		w.Header().Set("Location", location)
 		w.WriteHeader(http.StatusAccepted)
 	}
-	return http.StatusAccepted, len(events), j.CaptureID
 }
 
 // check reads the i-th event of a document and returns it, or the problem
@@ -563,17 +561,20 @@ func problem(w http.ResponseWriter, status int, typ, title, detail string) {
 	_ = json.NewEncoder(w).Encode(Problem{Type: typ, Title: title, Status: status, Detail: detail})
 }
 
+// status is the status a fault answers.
+func (f Fault) status() int {
+	if f.Status == 0 {
+		return http.StatusInternalServerError
+	}
+	return f.Status
+}
+
 // fail answers a fault's status.
-func fail(w http.ResponseWriter, f Fault) int {
+func fail(w http.ResponseWriter, f Fault) {
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
 	}
-	status := f.Status
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	problem(w, status, "epcisException:ImplementationException", http.StatusText(status), "a fault the test asked for")
-	return status
+	problem(w, f.status(), "epcisException:ImplementationException", http.StatusText(f.status()), "a fault the test asked for")
 }
 
 // drop closes the connection without an answer.
