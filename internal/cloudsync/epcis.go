@@ -178,12 +178,16 @@ func (c *epcisCapture) job(ctx context.Context, jobURL string) (cloud.CaptureJob
 	defer cancel()
 	for {
 		j, err := c.s.EPCIS.Job(ctx, jobURL)
-		if err != nil || !j.Running {
+		switch {
+		case err == nil && !j.Running:
+			return j, nil
+		case err != nil && ctx.Err() == nil:
 			return j, err
+		case err == nil && clock.Sleep(ctx, c.poll) == nil:
+			continue
 		}
-		if err := clock.Sleep(ctx, c.poll); err != nil {
-			return j, fmt.Errorf("the capture job %s was still running after %s: its events go again later", jobURL, c.wait)
-		}
+		// The wait is over, in a pause or in a look.
+		return j, fmt.Errorf("the capture job %s was still running after %s: its events go again later", jobURL, c.wait)
 	}
 }
 

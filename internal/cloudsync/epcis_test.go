@@ -328,3 +328,19 @@ func TestEPCISUnreadablePayloadIsParked(t *testing.T) {
 	require.True(t, out[0].Delivered)
 	require.True(t, out[2].Delivered)
 }
+
+// A job that runs longer than the sender waits leaves its events to the
+// queue's retry, naming the job.
+func TestEPCISJobRunningTooLongRetries(t *testing.T) {
+	sim, s := repository(t, epcissim.Options{JobDelay: time.Minute})
+	s.EPCISWait = 100 * time.Millisecond
+	_, items := journal(t, 1)
+	out := s.Send(context.Background(), facts.KindEPCIS, pending(items...))
+	jobs := sim.Jobs()
+	require.Len(t, jobs, 1)
+	require.True(t, jobs[0].Running)
+	for _, o := range out {
+		require.Equal(t, queue.Temporary, o.Failure.Class)
+		require.Regexp(t, `^the capture job http://127\.0\.0\.1:\d+/capture/`+jobs[0].CaptureID+` was still running after 100ms: its events go again later$`, o.Failure.Message)
+	}
+}
