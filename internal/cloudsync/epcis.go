@@ -207,7 +207,7 @@ func epcisFailure(err error) *queue.Failure {
 		// Not queue.Auth: that pauses the whole sync, and the cloud's own
 		// deliveries do not depend on the repository's credentials.
 		return &queue.Failure{Class: queue.Temporary, RetryAfter: time.Minute,
-			Message: ce.Error() + ": " + cloud.ErrCaptureRefusedCredentials.Error() + "; check epcis.token_file, or epcis.username and epcis.password_file"}
+			Message: ce.Error() + ": " + cloud.ErrCaptureRefusedCredentials.Error() + "; check epcis.token, or epcis.username and epcis.password"}
 	case errors.As(err, &ce) && ce.Retryable:
 		return classify(err)
 	case errors.As(err, &ce):

@@ -273,7 +273,7 @@ func TestEPCISRefusedCredentialsWaitWithoutPausingTheCloud(t *testing.T) {
 		require.Equal(t, queue.Temporary, o.Failure.Class, "waits, neither parked nor pausing the cloud's sync")
 		require.Equal(t, time.Minute, o.Failure.RetryAfter)
 		require.Equal(t, "cloud EPCIS capture: HTTP 401 epcisException:SecurityException: give the repository's token as Authorization: Bearer: "+
-			"the EPCIS repository refused the credentials; check epcis.token_file, or epcis.username and epcis.password_file", o.Failure.Message)
+			"the EPCIS repository refused the credentials; check epcis.token, or epcis.username and epcis.password", o.Failure.Message)
 	}
 	require.Empty(t, sim.Jobs())
 }
