@@ -81,9 +81,12 @@ type Config struct {
 	Capacities map[string]stations.Capacity
 	Shipping   *cloud.ShippingConfig
 	// Journal names the line's places and identifiers in its EPCIS 2.0
-	// journal (nil: Digital Links, no readPoint or bizLocation). Its
-	// Capture is set by Start when EPCIS is.
+	// journal (nil: Digital Links, no readPoint or bizLocation).
 	Journal *journal.Config
+	// EPCIS is the repository that captures the journal (nil: none; the
+	// journal is kept all the same). With it, every event also goes into
+	// the outbox, on its own stream.
+	EPCIS *cloud.CaptureConfig
 	// ShipPoll is the pause between looks at a shipment (default 2s).
 	ShipPoll time.Duration
 	// StopTimeout bounds how long a clean stop waits for the label each
@@ -176,6 +179,7 @@ func NewLine(ctx context.Context, db *store.DB, cfg Config, notify func(), log z
 		jc = *cfg.Journal
 	}
 	jc.Log = log.With().Str("component", "journal").Logger()
+	jc.Capture = jc.Capture || cfg.EPCIS != nil
 	led, err := ledger.New(db, ledger.Config{Templates: cfg.Templates, Serials: cfg.Serials, Notify: notify,
 		Log: log.With().Str("component", "ledger").Logger(), Journal: &jc})
 	if err != nil {
@@ -326,14 +330,24 @@ func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error)
 
 // sender is what delivers the outbox: the cloud, or (without one) nothing.
 func (a *Agent) sender(cfg Config) (queue.Sender, *cloud.Client, error) {
+	var capture *cloud.Capture
+	if cfg.EPCIS != nil {
+		var err error
+		if capture, err = cloud.NewCapture(*cfg.EPCIS); err != nil {
+			return nil, nil, fmt.Errorf("epcis: %w", err)
+		}
+	}
 	if cfg.Cloud == nil {
+		if capture != nil {
+			return epcisOnly{&cloudsync.Sender{EPCIS: capture}}, nil, nil
+		}
 		return offline{}, nil, nil
 	}
 	client, err := cloud.New(*cfg.Cloud)
 	if err != nil {
 		return nil, nil, err
 	}
-	cs := &cloudsync.Sender{Client: client, Ship: shipRecorder{a}, ShipPoll: cfg.ShipPoll}
+	cs := &cloudsync.Sender{Client: client, Ship: shipRecorder{a}, ShipPoll: cfg.ShipPoll, EPCIS: capture}
 	if cfg.Shipping != nil {
 		if cs.Shipping, err = cloud.NewShipping(*cfg.Shipping); err != nil {
 			return nil, nil, fmt.Errorf("shipping: %w", err)
@@ -388,6 +402,17 @@ func (a *Agent) pullOrders(ctx context.Context, c *cloud.Client, every time.Dura
 
 // offline is the sender of a line without a cloud: items wait.
 type offline struct{}
+
+// epcisOnly captures the journal in an EPCIS repository on a line
+// without a cloud; the cloud's facts wait.
+type epcisOnly struct{ s *cloudsync.Sender }
+
+func (e epcisOnly) Send(ctx context.Context, kind string, items []queue.Pending) []queue.Outcome {
+	if kind == facts.KindEPCIS {
+		return e.s.Send(ctx, kind, items)
+	}
+	return offline{}.Send(ctx, kind, items)
+}
 
 func (offline) Send(_ context.Context, _ string, items []queue.Pending) []queue.Outcome {
 	out := make([]queue.Outcome, len(items))

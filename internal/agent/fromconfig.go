@@ -63,6 +63,10 @@ func FromConfig(cfg config.Config, templates *zpl.Set, version string) Config {
 	if cfg.EPCIS.Identifiers == "urn" {
 		ac.Journal.IDs.Syntax = epcis.URN
 	}
+	if e := cfg.EPCIS; e.CaptureURL != "" {
+		ac.EPCIS = &cloud.CaptureConfig{URL: e.CaptureURL, Token: e.Token.Reveal(), Username: e.Username, Password: e.Password.Reveal(),
+			Timeout: e.Timeout, CAFile: e.CAFile}
+	}
 	for _, st := range cfg.Line.Stations {
 		sc := StationConfig{StationConfig: stations.StationConfig{Name: st.Name, Mode: st.Mode, Printer: st.Printer, Reason: st.Reason,
 			SendToMarket: st.SendToMarket, Order: st.Order, CaseCapacity: st.CaseCapacity, PalletCapacity: st.PalletCapacity,

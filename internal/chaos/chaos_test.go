@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,8 +30,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgeagent/edgeagent/internal/cloud/cloudsim"
+	"github.com/edgeagent/edgeagent/internal/epcis"
+	"github.com/edgeagent/edgeagent/internal/epcissim"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
 	"github.com/edgeagent/edgeagent/internal/testutil"
+	"github.com/edgeagent/edgeagent/internal/testutil/epcisschema"
 )
 
 const (
@@ -56,6 +60,15 @@ func seedFromEnv(t *testing.T) uint64 {
 	n := uint64(time.Now().UnixNano())%1_000_000_000 + 1
 	t.Logf("chaos seed %d (replay with EDGEAGENT_CHAOS_SEED=%d)", n, n)
 	return n
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func kills(t *testing.T) int {
@@ -245,6 +258,16 @@ func TestChaos(t *testing.T) {
 	}}, zerolog.Nop())
 	require.NoError(t, err)
 	defer printer.Close()
+	// The EPCIS repository: its capture jobs run a while, and it fails
+	// some captures (an error, a dropped answer after it took the events,
+	// a 503 with Retry-After) and some looks at a job.
+	repo := epcissim.New(epcissim.Options{Token: "chaos-epcis-token", JobDelay: 30 * time.Millisecond, CaptureLimit: 40})
+	repoSrv := httptest.NewServer(repo)
+	defer repoSrv.Close()
+	repo.FailCaptures(1, epcissim.Fault{Status: 500})
+	repo.FailCaptures(1, epcissim.Fault{Drop: true})
+	repo.FailCaptures(1, epcissim.Fault{Status: 503, RetryAfter: time.Second})
+	repo.FailJobs(2, epcissim.Fault{Status: 500})
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -267,8 +290,9 @@ store: {max_pages: 0}
 v2: {channel_keys: [%s]}
 cloud: {base_url: "%s", channel_key: demo-channel, api_key: demo-key, api_secret: demo-secret, timeout: 2s}
 sync: {workers: 4, max_batch: 50, retention: 720h}
+epcis: {site: "9506000000008", read_point: CHAOS, capture_url: "%s", token: chaos-epcis-token, timeout: 2s}
 shutdown_timeout: 5s
-`, printer.URL(), gtin, inCase, filepath.Join(dir, "data"), addr, token, ch, sim.URL())}
+`, printer.URL(), gtin, inCase, filepath.Join(dir, "data"), addr, token, ch, sim.URL(), repoSrv.URL)}
 	a.writeConfig(0)
 	require.NoError(t, a.start())
 	c := &client{base: "http://" + addr, http: &http.Client{Timeout: 3 * time.Second}}
@@ -305,6 +329,7 @@ shutdown_timeout: 5s
 			case i == want/3:
 				sim.SetDown(true)
 				time.AfterFunc(2*time.Second, func() { sim.SetDown(false) })
+				repo.FailCaptures(2, epcissim.Fault{Drop: true})
 			case i == want/2, i == want/2+1:
 				// A full disk for this run of the agent and the next: each
 				// is given room for its start (recovery marks the label in
@@ -553,6 +578,66 @@ shutdown_timeout: 5s
 		}
 	}
 
+	// The EPCIS journal: an event for every fact, each schema-valid, its
+	// eventID the canonical hash of what was journalled, and each captured
+	// by the repository once.
+	journal := map[string]string{} // eventID → type and step
+	var bodies []json.RawMessage
+	byKind := map[string]int{}
+	rows, err = dbr.Query(`SELECT event_id, event_type, biz_step, body FROM epcis_events ORDER BY seq`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var id, typ, step string
+		var body []byte
+		require.NoError(t, rows.Scan(&id, &typ, &step, &body))
+		recomputed, err := epcis.EventHash(body, epcis.DefaultNamespaces)
+		require.NoError(t, err)
+		assert.Equal(t, id, recomputed, "the eventID is the canonical hash of the event as journalled")
+		journal[id] = typ + " " + step
+		byKind[typ+" "+step]++
+		bodies = append(bodies, body)
+	}
+	rows.Close()
+	var dbFacts struct{ printed, decommissioned, cases int }
+	require.NoError(t, dbr.QueryRow(`SELECT COUNT(*) FROM serials WHERE state IN ('printed', 'commissioned', 'decommissioned')`).Scan(&dbFacts.printed))
+	require.NoError(t, dbr.QueryRow(`SELECT COUNT(*) FROM serials WHERE state = 'decommissioned'`).Scan(&dbFacts.decommissioned))
+	require.NoError(t, dbr.QueryRow(`SELECT COUNT(*) FROM containers WHERE state = 'closed'`).Scan(&dbFacts.cases))
+	assert.Equal(t, dbFacts.printed, byKind["ObjectEvent commissioning"], "a commissioning event for every printed serial")
+	var deleted int
+	require.NoError(t, dbr.QueryRow(`SELECT COUNT(*) FROM epcis_events WHERE event_type = 'ObjectEvent' AND action = 'DELETE'`).Scan(&deleted))
+	assert.Equal(t, dbFacts.decommissioned, deleted, "a decommissioning event for every decommissioned serial")
+	assert.Equal(t, dbFacts.cases, byKind["AggregationEvent packing"], "a packing event for every closed case")
+	t.Run("schema", func(t *testing.T) {
+		doc, err := json.Marshal(map[string]any{"@context": epcis.DefaultContext(), "type": "EPCISDocument", "schemaVersion": "2.0",
+			"creationDate": time.Now().UTC().Format(time.RFC3339), "epcisBody": map[string]any{"eventList": bodies}})
+		require.NoError(t, err)
+		epcisschema.Load(t).Require(t, doc, "the journal")
+	})
+	captured := map[string]int{}
+	for _, raw := range repo.Events() {
+		var e struct {
+			EventID string `json:"eventID"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &e))
+		captured[e.EventID]++
+	}
+	var capturedOnce, capturedTwice, notCaptured, strange int
+	for id := range journal {
+		switch captured[id] {
+		case 0:
+			notCaptured++
+		case 1:
+			capturedOnce++
+		default:
+			capturedTwice++
+		}
+	}
+	for id := range captured {
+		if _, ok := journal[id]; !ok {
+			strange++
+		}
+	}
+
 	var report strings.Builder
 	fmt.Fprintf(&report, "\nchaos report (%d SIGKILLs, cloud 5xx/429/resets/token expiry/outage, printer media out/head open/drops, a full disk)\n", a.kills.Load())
 	fmt.Fprintf(&report, "seed %d (replay with EDGEAGENT_CHAOS_SEED=%d); restarts that needed a second try: %d\n", chaosSeed, chaosSeed, a.retries.Load())
@@ -567,6 +652,15 @@ shutdown_timeout: 5s
 	fmt.Fprintf(&report, "| labels left unknown (for a person) | %d |\n", len(unknown))
 	fmt.Fprintf(&report, "| facts parked by the cloud | %d |\n", parked)
 	fmt.Fprintf(&report, "| requests refused while the disk was full (not acknowledged, sent again) | %d |\n", c.diskFull)
+	kinds2 := sortedKeys(byKind)
+	var ev []string
+	for _, k := range kinds2 {
+		ev = append(ev, fmt.Sprintf("%s %d", k, byKind[k]))
+	}
+	fmt.Fprintf(&report, "| EPCIS events journalled (%s) | %d |\n", strings.Join(ev, ", "), len(journal))
+	fmt.Fprintf(&report, "| EPCIS events captured by the repository exactly once, eventID recomputed | %d |\n", capturedOnce)
+	fmt.Fprintf(&report, "| EPCIS events not captured, or stored twice, or not in the journal (must be 0) | %d |\n", notCaptured+capturedTwice+strange)
+	fmt.Fprintf(&report, "| EPCIS captures sent again after a lost answer or a kill (dropped by eventID) | %d |\n", repo.Duplicates())
 	for _, u := range unknown {
 		fmt.Fprintf(&report, "  unknown: label %s\n", u)
 	}
@@ -579,5 +673,8 @@ shutdown_timeout: 5s
 	assert.Zero(t, twice)
 	assert.Equal(t, acked, once, "every acknowledged fact delivered exactly once")
 	assert.Zero(t, parked, "nothing refused by the cloud")
+	assert.Zero(t, notCaptured, "every journalled event reached the repository")
+	assert.Zero(t, capturedTwice+strange, "stored once, and only what was journalled")
+	assert.Positive(t, byKind["AggregationEvent packing"])
 	assert.GreaterOrEqual(t, int(a.kills.Load()), want)
 }

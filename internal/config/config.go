@@ -660,8 +660,13 @@ func (c Config) validateEPCIS(bad func(string, string, ...any)) {
 	if msg := serviceURL(e.CaptureURL); msg != "" {
 		bad("epcis.capture_url", "%s", msg)
 	}
-	if e.Password.Reveal() != "" && e.Username == "" {
+	switch {
+	case e.Password.Reveal() != "" && e.Username == "":
 		bad("epcis.username", "is required with epcis.password")
+	case e.Username != "" && e.Password.Reveal() == "":
+		bad("epcis.password", "is required with epcis.username")
+	case e.Username != "" && e.Token.Reveal() != "":
+		bad("epcis.token", "give a token or a username and password, not both")
 	}
 	if e.Timeout < time.Second || e.Timeout > 5*time.Minute {
 		bad("epcis.timeout", "must be 1s to 5m; got %s", e.Timeout)

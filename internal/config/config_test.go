@@ -327,3 +327,38 @@ line:
 	require.Empty(t, inlineSecrets(Template), "the template takes its token from the environment")
 	require.Empty(t, inlineSecrets([]byte("http: [unclosed")))
 }
+
+func TestEPCISSettingsAreChecked(t *testing.T) {
+	cfg, err := Parse([]byte(`
+line: {name: l}
+http: {token: a-long-enough-token}
+epcis:
+  site: "9506000000009"
+  read_point: "LINE 1"
+  identifiers: urn
+  capture_url: http://repo.example/epcis
+  username: line1
+  token: t
+  timeout: 1ms
+`), env(nil))
+	require.NoError(t, err)
+	err = cfg.Validate()
+	require.Error(t, err)
+	for _, want := range []string{
+		`epcis.site: must be a GLN: 13 digits with a correct check digit; got "9506000000009"`,
+		`epcis.read_point: must be 1 to 20 letters, digits or GS1 punctuation (a GLN extension, AI 254); got "LINE 1"`,
+		"epcis.company_prefix_length: must be 6 to 12 with epcis.identifiers: urn",
+		"epcis.capture_url: must be https:// (plain http only to this machine",
+		"epcis.password: is required with epcis.username",
+		"epcis.timeout: must be 1s to 5m; got 1ms",
+	} {
+		require.ErrorContains(t, err, want)
+	}
+	cfg, err = Parse([]byte(`
+line: {name: l}
+http: {token: a-long-enough-token}
+epcis: {site: "9506000000008", read_point: LINE1, capture_url: "https://repo.example/epcis", token: t}
+`), env(nil))
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+}

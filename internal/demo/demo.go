@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +28,7 @@ import (
 	"github.com/edgeagent/edgeagent/internal/agent"
 	"github.com/edgeagent/edgeagent/internal/cloud/cloudsim"
 	"github.com/edgeagent/edgeagent/internal/config"
+	"github.com/edgeagent/edgeagent/internal/epcissim"
 	"github.com/edgeagent/edgeagent/internal/gs1"
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
@@ -150,6 +153,16 @@ func Run(ctx context.Context, cfg Config) error {
 			cfg.Log.Warn().Err(err).Msg("emulator state not saved")
 		}
 	}()
+	// The EPCIS repository the journal is captured by, on its own port:
+	// its events are read at /events, as from any EPCIS 2.0 repository.
+	repoLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("EPCIS emulator: %w", err)
+	}
+	repo := &http.Server{Handler: epcissim.New(epcissim.Options{JobDelay: 50 * time.Millisecond}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = repo.Serve(repoLn) }()
+	defer repo.Close()
+	repoURL := "http://" + repoLn.Addr().String()
 	packPrinter, err := printersim.Start(printersim.Config{Listen: "127.0.0.1:0", Speed: 4 * cfg.Pace,
 		Faults: []printersim.Fault{{Kind: printersim.MediaOut, After: 30, For: time.Duration(float64(10*time.Second) / cfg.Pace)},
 			{Kind: printersim.Drop, After: 75}}}, zerolog.Nop())
@@ -198,6 +211,7 @@ func Run(ctx context.Context, cfg Config) error {
 	line.V2 = config.V2{Tokens: []config.NamedToken{{Name: "erp", Token: config.Secret(erpToken)}}, ChannelKeys: []config.Secret{"demo-line-channel"}}
 	line.Cloud = config.Cloud{BaseURL: base, ChannelKey: "demo-channel", Token: "demo-static-token", Timeout: 5 * time.Second,
 		Shipping: config.Shipping{BaseURL: sim.ShippingURL(), PublicKey: "ship-public", SecretKey: "ship-secret"}}
+	line.EPCIS = config.EPCIS{Site: "9506000000008", ReadPoint: "LINE1", Identifiers: "digital_link", CaptureURL: repoURL, Timeout: 5 * time.Second}
 	ac := agent.FromConfig(line, templates, cfg.Version)
 	ac.Shipping.NotFoundWait = 500 * time.Millisecond
 	ac.Queue.BaseBackoff, ac.Queue.MaxBackoff, ac.Queue.Poll = time.Second, 10*time.Second, 500*time.Millisecond
@@ -216,9 +230,10 @@ func Run(ctx context.Context, cfg Config) error {
 	fmt.Fprintf(cfg.Out, "\n  edgeagent demo: dashboard http://%s  (log in as demo with the password %s, also in %s)\n"+
 		"  station screens: http://%s/station/case-1  …/pallet-1  …/samples  …/ship-1\n"+
 		"  local V2 API: x-access-token %s (in %s), x-channel-key demo-line-channel\n"+
+		"  EPCIS 2.0 events: the line's own journal at http://%s/epcis/events, the emulated repository at %s/events\n"+
 		"  the command line against the demo: edgeagent queue status --config %s\n  Ctrl-C stops; running it again continues.\n\n",
 		a.API.Addr(), password, filepath.Join(cfg.Dir, "password"), a.API.Addr(), erpToken, filepath.Join(cfg.Dir, "erp-token"),
-		filepath.Join(cfg.Dir, "edgeagent.yaml"))
+		a.API.Addr(), repoURL, filepath.Join(cfg.Dir, "edgeagent.yaml"))
 
 	l := &sim2{a: a, cfg: cfg, cloud: sim}
 	err = l.run(ctx)

@@ -110,6 +110,27 @@ func TestDemoReconciliation(t *testing.T) {
 	assert.Len(t, rec.SHA256, 64)
 	t.Logf("reconciliation of %s: %s", lost.OrderID, body)
 
+	// The line's journal reaches the emulated EPCIS repository.
+	rm := regexp.MustCompile(`the emulated repository at (http://\S+)/events`).FindStringSubmatch(d.out.String())
+	require.NotNil(t, rm, "the demo prints its EPCIS repository")
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(rm[1] + "/events?EQ_bizStep=commissioning&perPage=1")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var q struct {
+			EPCISBody struct {
+				QueryResults struct {
+					ResultsBody struct {
+						EventList []json.RawMessage `json:"eventList"`
+					} `json:"resultsBody"`
+				} `json:"queryResults"`
+			} `json:"epcisBody"`
+		}
+		return json.NewDecoder(resp.Body).Decode(&q) == nil && len(q.EPCISBody.QueryResults.ResultsBody.EventList) == 1
+	}, 30*time.Second, 200*time.Millisecond, "the repository has the line's commissioning events")
+
 	web := d.login(t)
 	resp, err := web.Get(d.url + "/orders/" + lost.OrderID + "/reconciliation")
 	require.NoError(t, err)
