@@ -60,7 +60,7 @@ var allowed = map[string][]string{
 	"internal/stations":           {"audit", "containers", "gs1", "ledger", "orders", "shipments", "store"},
 	"internal/users":              {"audit", "store"},
 	"internal/api/apitest":        {},
-	"internal/api":                {"audit", "containers", "ledger", "orders", "queue", "shipments", "stations", "store", "users", "v2", "zpl"},
+	"internal/api":                {"audit", "containers", "epcis", "journal", "ledger", "orders", "queue", "shipments", "stations", "store", "users", "v2", "zpl"},
 	"internal/cloudsync":          {"cloud", "clock", "epcis", "facts", "queue"},
 	"internal/agent": {"api", "clock", "cloud", "cloudsync", "config", "containers", "epcis", "facts", "journal", "label", "ledger", "orders", "printer", "queue",
 		"scanner", "shipments", "stations", "store", "users", "zpl"},
