@@ -65,8 +65,8 @@ var allowed = map[string][]string{
 	"internal/agent": {"api", "clock", "cloud", "cloudsync", "config", "containers", "epcis", "facts", "journal", "label", "ledger", "orders", "printer", "queue",
 		"scanner", "shipments", "stations", "store", "users", "zpl"},
 	"internal/demo": {"agent", "cloud/cloudsim", "config", "epcissim", "gs1", "orders", "printer/printersim", "stations", "users", "v2", "zpl"},
-	"cmd/edgeagent": {"agent", "api", "audit", "cloud", "cloud/cloudsim", "config", "containers", "demo", "epcissim", "gs1", "label", "ledger", "logging", "orders",
-		"printer", "printer/printersim", "queue", "scanner", "stations", "store", "users", "zpl"},
+	"cmd/edgeagent": {"agent", "api", "audit", "cloud", "cloud/cloudsim", "config", "containers", "demo", "epcis", "epcissim", "gs1", "journal", "label", "ledger",
+		"logging", "orders", "printer", "printer/printersim", "queue", "scanner", "stations", "store", "users", "zpl"},
 	"internal/epcissim":             {"epcis"},
 	"internal/testutil/epcisschema": {"testutil"},
 }
