@@ -101,6 +101,9 @@ func commands() []*command {
 			{name: "verify", usage: "--config FILE [--head ID:HASH]", summary: "check that no entry was changed or deleted; print the head", run: cmdAuditVerify},
 			{name: "export", usage: "--config FILE [--out FILE]", summary: "write every entry with its hashes as JSON lines, then the head", run: cmdAuditExport},
 		}},
+		{name: "epcis", summary: "the EPCIS 2.0 journal of the line's events", sub: []*command{
+			{name: "export", usage: "--config FILE [--from T] [--to T] [--order ID] [--out FILE]", summary: "write the events as an EPCIS 2.0 document (JSON-LD)", run: cmdEPCISExport},
+		}},
 		{name: "scanner", summary: "scanner tools", sub: []*command{
 			{name: "listen", usage: "URL [--layout us] [--wedge]", summary: "print each scan as it arrives, with a station's verdict", run: cmdScannerListen},
 		}},

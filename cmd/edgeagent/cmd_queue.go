@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
+	"io"
 	"os/user"
 	"strconv"
 	"text/tabwriter"
@@ -176,39 +175,18 @@ func cmdQueueExport(e env) error {
 		return err
 	}
 	defer db.Close()
-	if *outPath == "" {
-		w := bufio.NewWriter(e.stdout)
-		if _, err := queue.Export(e.ctx, db, w); err != nil {
-			return exitError{1, err}
-		}
-		if err := w.Flush(); err != nil {
-			return exitError{1, err}
-		}
-		return nil
-	}
-	// The items carry the line's facts: the file is 0600, also when it
+	// The items carry the line's facts: a file is 0600, also when it
 	// replaces an export others could read.
 	var n int
-	err = writePrivate(*outPath, func(tmp string) error {
-		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w := bufio.NewWriter(f)
-		if n, err = queue.Export(e.ctx, db, w); err != nil {
-			return err
-		}
-		if err := w.Flush(); err != nil {
-			return err
-		}
-		if err := f.Sync(); err != nil {
-			return err
-		}
-		return f.Close()
+	err = export(e, *outPath, func(w io.Writer) (err error) {
+		n, err = queue.Export(e.ctx, db, w)
+		return err
 	})
 	if err != nil {
 		return exitError{1, err}
+	}
+	if *outPath == "" {
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "%d items written to %s\n", n, *outPath)
 	return nil

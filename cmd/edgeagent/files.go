@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -32,4 +34,35 @@ func writePrivate(path string, write func(tmp string) error) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// export writes what write writes to standard output, or, when path is
+// given, to the file at path, mode 0600 (see writePrivate): exports hold
+// the line's serials and facts.
+func export(e env, path string, write func(w io.Writer) error) error {
+	if path == "" {
+		w := bufio.NewWriter(e.stdout)
+		if err := write(w); err != nil {
+			return err
+		}
+		return w.Flush()
+	}
+	return writePrivate(path, func(tmp string) error {
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w := bufio.NewWriter(f)
+		if err := write(w); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		return f.Close()
+	})
 }

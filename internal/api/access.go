@@ -136,6 +136,12 @@ var routeAccess = map[string]access{
 	// reconciliation shows serials, so it needs a person too.
 	"POST /api/v1/label-orders/{id}/close":         {min: users.Supervisor, signed: true, person: true},
 	"GET /api/v1/label-orders/{id}/reconciliation": viewer,
+
+	// The EPCIS journal names every serial the line commissioned, packed
+	// and shipped: as the other reads of serials, a person or the service
+	// token.
+	"GET /epcis/events":           viewer,
+	"GET /epcis/events/{eventID}": viewer,
 }
 
 type idKey struct{}
@@ -184,8 +190,12 @@ func (s *Server) guard(route string, h http.Handler) http.Handler {
 }
 
 // refuseAccess answers a refused request: a page asks for a login, an API
-// call gets JSON.
+// call gets JSON, an EPCIS query the binding's problem.
 func (s *Server) refuseAccess(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if strings.HasPrefix(r.URL.Path, epcisPrefix) {
+		writeProblem(w, status, problemSecurity, msg)
+		return
+	}
 	if status == http.StatusUnauthorized && r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/api/") {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return

@@ -206,11 +206,13 @@ func (s *Server) handler() http.Handler {
 		s.stationRoutes(mux)
 		s.dashboardRoutes(mux)
 		s.peopleRoutes(mux)
+		s.epcisRoutes(mux)
 	}
 	// What no route takes is answered in the shape of its API, not as
 	// text; these are not routes of their own.
 	mux.ServeMux.Handle(v2Prefix+"/", s.notFound(true))
 	mux.ServeMux.Handle("/api/v1/", s.notFound(false))
+	mux.ServeMux.Handle("/epcis/", s.epcisNotFound())
 	mux.HandleFunc("GET /metrics", s.metrics)
 	mux.HandleFunc("GET /api/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/edgeagent/edgeagent/internal/api/apitest"
 	"github.com/edgeagent/edgeagent/internal/gs1"
 	"github.com/edgeagent/edgeagent/internal/queue"
 	"github.com/edgeagent/edgeagent/internal/stations"
@@ -99,7 +100,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	n := 0
 	for _, r := range s.Routes() {
 		method, path, _ := strings.Cut(r, " ")
-		if !strings.HasPrefix(path, "/v1/") && !strings.HasPrefix(path, "/api/v1/") && path != "/metrics" && path != "/healthz" && path != "/readyz" {
+		if !apitest.InScope(path) {
 			continue
 		}
 		n++

@@ -65,13 +65,13 @@ func clientOf(r *http.Request) string {
 	return host
 }
 
-// limited applies the API's rate limit to /v1/ and /api/v1/. Logins are
+// limited applies the API's rate limit to /v1/, /api/v1/ and /epcis/. Logins are
 // limited by their failures (users.Limiter), per name and per address.
 func (s *Server) limited(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var l *limiter
 		switch {
-		case strings.HasPrefix(r.URL.Path, "/v1/") || strings.HasPrefix(r.URL.Path, "/api/v1/"):
+		case strings.HasPrefix(r.URL.Path, "/v1/") || strings.HasPrefix(r.URL.Path, "/api/v1/") || strings.HasPrefix(r.URL.Path, epcisPrefix):
 			l = s.apiLimit
 		}
 		if l != nil {
@@ -80,6 +80,10 @@ func (s *Server) limited(h http.Handler) http.Handler {
 				w.Header().Set("Retry-After", strconv.Itoa(secs))
 				if strings.HasPrefix(r.URL.Path, v2Prefix+"/") { // in the dialect's shape
 					refuse(w, v2.Refuse(http.StatusTooManyRequests, "Too many requests: slow down (see Retry-After)"))
+					return
+				}
+				if strings.HasPrefix(r.URL.Path, epcisPrefix) {
+					writeProblem(w, http.StatusTooManyRequests, problemHTTP, "too many requests: slow down (see Retry-After)")
 					return
 				}
 				writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests: slow down (see Retry-After)"})

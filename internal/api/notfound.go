@@ -27,6 +27,19 @@ func (s *Server) notFound(v2Shape bool) http.HandlerFunc {
 	}
 }
 
+// epcisNotFound answers a path under /epcis/ that no route takes as the
+// EPCIS binding does, with a problem.
+func (s *Server) epcisNotFound() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if allow := s.methodsFor(r.URL.Path); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeProblem(w, http.StatusMethodNotAllowed, problemHTTP, r.Method+" is not allowed on "+r.URL.Path+": use "+strings.Join(allow, " or "))
+			return
+		}
+		writeProblem(w, http.StatusNotFound, problemHTTP, "no such endpoint: "+r.Method+" "+r.URL.Path+"; this agent answers GET /epcis/events and GET /epcis/events/{eventID}")
+	}
+}
+
 // methodsFor lists the methods the routes serve on a path.
 func (s *Server) methodsFor(path string) []string {
 	seen := map[string]bool{}

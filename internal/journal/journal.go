@@ -298,9 +298,21 @@ type Filter struct {
 	EventType string    // eventType: ObjectEvent or AggregationEvent
 	BizStep   string    // EQ_bizStep, short CBV form or URI
 	EPC       string    // MATCH_anyEPC: epcList, parentID or childEPCs
+	EventID   string    // EQ_eventID: the event's canonical hash
 	Order     string    // every event of an EPC commissioned for the label order
 	After     int64     // events after this journal position (paging)
 	Limit     int       // at most this many (0: all)
+}
+
+// ceilMilli is t in Unix milliseconds, rounded up: events are kept to the
+// millisecond, so an event at or after t (GE), or before t (LT), is one at
+// or after, or before, this millisecond.
+func ceilMilli(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if t.Sub(time.UnixMilli(ms)) > 0 {
+		ms++
+	}
+	return ms
 }
 
 // Entry is one journalled event.
@@ -315,10 +327,10 @@ func Query(ctx context.Context, db *sql.DB, f Filter) ([]Entry, error) {
 	var where []string
 	var args []any
 	if !f.From.IsZero() {
-		where, args = append(where, "e.event_time >= ?"), append(args, f.From.UnixMilli())
+		where, args = append(where, "e.event_time >= ?"), append(args, ceilMilli(f.From))
 	}
 	if !f.To.IsZero() {
-		where, args = append(where, "e.event_time < ?"), append(args, f.To.UnixMilli())
+		where, args = append(where, "e.event_time < ?"), append(args, ceilMilli(f.To))
 	}
 	if f.EventType != "" {
 		where, args = append(where, "e.event_type = ?"), append(args, f.EventType)
@@ -330,6 +342,9 @@ func Query(ctx context.Context, db *sql.DB, f Filter) ([]Entry, error) {
 	}
 	if f.EPC != "" {
 		where, args = append(where, "e.seq IN (SELECT seq FROM epcis_epcs WHERE epc = ?)"), append(args, f.EPC)
+	}
+	if f.EventID != "" {
+		where, args = append(where, "e.event_id = ?"), append(args, f.EventID)
 	}
 	if f.Order != "" {
 		where = append(where, `e.seq IN (SELECT x.seq FROM epcis_epcs x WHERE x.epc IN (

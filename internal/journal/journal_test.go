@@ -155,6 +155,44 @@ func TestJournalWritesEachFactsEventAndQueriesThem(t *testing.T) {
 		"ObjectEvent destroying": 1, "ObjectEvent shipping": 1}, counts)
 }
 
+// An event is found by its eventID; a time bound between two milliseconds
+// takes the events as they happened (they are kept to the millisecond).
+func TestJournalQueryByEventIDAndBetweenMilliseconds(t *testing.T) {
+	db := open(t)
+	j, err := journal.New(queue.New(db), journal.Config{Now: clock()})
+	require.NoError(t, err)
+	ctx := context.Background()
+	write(t, db, func(tx *sql.Tx) error {
+		for _, s := range []string{"S1", "S2", "S3"} {
+			if err := j.Commission(tx, "", gtin, s, "", ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	all, err := journal.Query(ctx, db.Reader(), journal.Filter{})
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	second, err := epcis.DecodeEvent(all[1].Event)
+	require.NoError(t, err)
+	got, err := journal.Query(ctx, db.Reader(), journal.Filter{EventID: second.Common().EventID})
+	require.NoError(t, err)
+	require.Equal(t, []journal.Entry{all[1]}, got)
+	got, err = journal.Query(ctx, db.Reader(), journal.Filter{EventID: "ni:///sha-256;00?ver=CBV2.0"})
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	// The events are at 10:00:00.001, .002 and .003 (CET).
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.FixedZone("CET", 3600))
+	half := 500 * time.Microsecond
+	got, err = journal.Query(ctx, db.Reader(), journal.Filter{From: t0.Add(time.Millisecond + half)})
+	require.NoError(t, err)
+	require.Len(t, got, 2, "GE 1.5 ms: not the event at 1 ms")
+	got, err = journal.Query(ctx, db.Reader(), journal.Filter{To: t0.Add(2*time.Millisecond + half)})
+	require.NoError(t, err)
+	require.Len(t, got, 2, "LT 2.5 ms: the event at 2 ms too")
+}
+
 func TestJournalIsWrittenWithItsFactOrNotAtAll(t *testing.T) {
 	db := open(t)
 	j, err := journal.New(queue.New(db), journal.Config{Now: clock()})

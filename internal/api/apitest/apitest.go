@@ -1,7 +1,7 @@
 // Package apitest checks, in tests, that the local API answers as its
 // OpenAPI document (internal/api/openapi.yaml) says: every request a test
-// sends to /v1/manufacturer/v2/api/…, /api/v1/…, /healthz, /readyz or
-// /metrics and the answer it gets are validated against the document with
+// sends to /v1/manufacturer/v2/api/…, /api/v1/…, /epcis/…, /healthz,
+// /readyz or /metrics and the answer it gets are validated against the document with
 // kin-openapi's openapi3filter. A test fails, naming the method, the path
 // and the status, when
 //
@@ -57,14 +57,14 @@ const (
 )
 
 // InScope reports whether a path is one the document describes: the V2
-// API, /api/v1 and the health and metrics endpoints. The dashboard's pages
-// and assets are not.
+// API, /api/v1, the EPCIS query routes under /epcis/ and the health and
+// metrics endpoints. The dashboard's pages and assets are not.
 func InScope(path string) bool {
 	switch path {
 	case "/healthz", "/readyz", "/metrics":
 		return true
 	}
-	return strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/api/v1/")
+	return strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/api/v1/") || strings.HasPrefix(path, "/epcis/")
 }
 
 // Validator checks requests and answers against one document.
