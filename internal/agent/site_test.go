@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,7 +18,10 @@ import (
 
 	"github.com/edgeagent/edgeagent/internal/cloud"
 	"github.com/edgeagent/edgeagent/internal/containers"
+	"github.com/edgeagent/edgeagent/internal/epcis"
+	"github.com/edgeagent/edgeagent/internal/epcissim"
 	"github.com/edgeagent/edgeagent/internal/gs1"
+	"github.com/edgeagent/edgeagent/internal/journal"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/orders"
 	"github.com/edgeagent/edgeagent/internal/printer/printersim"
@@ -55,6 +59,11 @@ func TestThreeLinesOnOneSiteNeverCollide(t *testing.T) {
 	require.NoError(t, err)
 	cloudAddr := ln.Addr().String()
 	ln.Close()
+	// One EPCIS repository for the site: every line captures its journal
+	// there, each with its own readPoint on the site's GLN.
+	repo := epcissim.New(epcissim.Options{Token: "site-epcis-token"})
+	repoSrv := httptest.NewServer(repo)
+	defer repoSrv.Close()
 
 	rigs := make([]*rig, len(lines))
 	for i, sl := range lines {
@@ -63,6 +72,8 @@ func TestThreeLinesOnOneSiteNeverCollide(t *testing.T) {
 			c.PullEvery = time.Hour
 			c.Serials = ledger.SerialConfig{Generate: true, Length: 8, Alphabet: "AB", Prefix: sl.prefix}
 			c.SSCC = containers.SSCCConfig{CompanyPrefix: prefix, Extension: 1, Ranges: sl.ranges, LowWater: 2}
+			c.Journal = &journal.Config{Site: siteGLN, ReadPointExtension: strings.ToUpper(sl.name)}
+			c.EPCIS = &cloud.CaptureConfig{URL: repoSrv.URL, Token: "site-epcis-token", Timeout: 3 * time.Second}
 			c.Stations = []StationConfig{
 				{StationConfig: stations.StationConfig{Name: "case", Printer: "line-1-printer", Order: "PO-" + sl.name}},
 				{StationConfig: stations.StationConfig{Name: "pallet", Mode: stations.ModePallet, Printer: "line-1-printer", Order: "PO-" + sl.name}},
@@ -187,7 +198,49 @@ func TestThreeLinesOnOneSiteNeverCollide(t *testing.T) {
 	assert.Len(t, commissioned, 3*packs, "the cloud commissioned every line's serials, none twice")
 	assert.Zero(t, collisions)
 	t.Logf("site: %d SSCCs and %d serials at the cloud, collisions %d", len(remote), len(commissioned), collisions)
+
+	// At the EPCIS repository: each serial commissioned once and each SSCC
+	// packed once, across the lines, each event from its line's readPoint.
+	commissionedAt, packedAt := map[string]string{}, map[string]string{}
+	epcisCollisions := 0
+	for _, raw := range repo.Events() {
+		ev, err := epcis.DecodeEvent(raw)
+		require.NoError(t, err)
+		b := ev.Common()
+		require.NotNil(t, b.ReadPoint)
+		seen := commissionedAt
+		var epcs []string
+		switch e := ev.(type) {
+		case *epcis.ObjectEvent:
+			if b.BizStep != epcis.BizStepCommissioning {
+				continue
+			}
+			epcs = e.EPCList
+		case *epcis.AggregationEvent:
+			seen, epcs = packedAt, []string{e.ParentID}
+		}
+		for _, epc := range epcs {
+			if at, ok := seen[epc]; ok {
+				epcisCollisions++
+				t.Errorf("%s at the repository from %s and from %s", epc, at, b.ReadPoint.ID)
+			}
+			seen[epc] = b.ReadPoint.ID
+		}
+	}
+	perLine := map[string]int{}
+	for _, rp := range commissionedAt {
+		perLine[rp]++
+	}
+	assert.Len(t, commissionedAt, 3*packs, "every line's serials commissioned at the repository, none twice")
+	assert.Len(t, packedAt, 3*5, "every line's SSCCs packed at the repository, none twice")
+	assert.Equal(t, map[string]int{"https://id.gs1.org/414/" + siteGLN + "/254/LINE-1": packs, "https://id.gs1.org/414/" + siteGLN + "/254/LINE-2": packs,
+		"https://id.gs1.org/414/" + siteGLN + "/254/LINE-3": packs}, perLine)
+	assert.Zero(t, epcisCollisions)
+	t.Logf("site: %d SSCCs and %d serials at the EPCIS repository, collisions %d", len(packedAt), len(commissionedAt), epcisCollisions)
 }
+
+// siteGLN is the site's GLN in the site test.
+const siteGLN = "9506000000008"
 
 // refOf is an SSCC's serial reference after the site's company prefix.
 func refOf(t *testing.T, sscc string) int64 {
