@@ -261,32 +261,12 @@ func pageAfter(tok string) (int64, error) {
 	return n, nil
 }
 
-// queryDocument is an EPCISQueryDocument of a SimpleEventQuery's events,
-// each as the journal keeps it.
-type queryDocument struct {
-	Context       any        `json:"@context"`
-	Type          string     `json:"type"`
-	SchemaVersion string     `json:"schemaVersion"`
-	CreationDate  epcis.Time `json:"creationDate"`
-	Body          struct {
-		QueryResults struct {
-			QueryName   string `json:"queryName"`
-			ResultsBody struct {
-				EventList []json.RawMessage `json:"eventList"`
-			} `json:"resultsBody"`
-		} `json:"queryResults"`
-	} `json:"epcisBody"`
-}
-
 func writeQueryDocument(w http.ResponseWriter, entries []journal.Entry) {
-	doc := queryDocument{Context: epcis.DefaultContext(), Type: "EPCISQueryDocument", SchemaVersion: epcis.SchemaVersion,
-		CreationDate: epcis.Time{Time: time.Now().Truncate(time.Millisecond)}}
-	doc.Body.QueryResults.QueryName = "SimpleEventQuery"
 	events := make([]json.RawMessage, len(entries))
 	for i, e := range entries {
 		events[i] = e.Event
 	}
-	doc.Body.QueryResults.ResultsBody.EventList = events
+	doc := epcis.NewQueryDocument(time.Now(), events)
 	w.Header().Set("GS1-EPCIS-Version", epcisVersion)
 	w.Header().Set("GS1-CBV-Version", epcisVersion)
 	writeJSON(w, http.StatusOK, doc)

@@ -86,7 +86,7 @@ func events(t *testing.T, s *Server, query string) ([]string, answer) {
 	t.Helper()
 	a := epcisGet(t, s, serviceToken, "/epcis/events"+query)
 	require.Equal(t, 200, a.status, "%s: %s", query, a.body)
-	var doc queryDocument
+	var doc epcis.QueryDocument
 	require.NoError(t, json.Unmarshal(a.body, &doc))
 	require.Equal(t, "SimpleEventQuery", doc.Body.QueryResults.QueryName)
 	require.NotNil(t, doc.Body.QueryResults.ResultsBody.EventList, "an empty result is an empty list: %s", a.body)
@@ -113,7 +113,7 @@ func TestEPCISEventsAnswersTheJournal(t *testing.T) {
 	assert.Empty(t, a.header.Get("Link"), "one page holds them all")
 	assert.Equal(t, "no-store", a.header.Get("Cache-Control"), "serials are not cached")
 	epcisschema.Load(t).Require(t, a.body, "the query document")
-	var doc queryDocument
+	var doc epcis.QueryDocument
 	require.NoError(t, json.Unmarshal(a.body, &doc))
 	assert.Equal(t, "EPCISQueryDocument", doc.Type)
 	assert.Equal(t, "2.0", doc.SchemaVersion)
@@ -271,7 +271,7 @@ func TestEPCISEventsNeedAPerson(t *testing.T) {
 func TestEPCISEventByID(t *testing.T) {
 	s := journalled(t)
 	_, a := events(t, s, "?EQ_bizStep=shipping")
-	var doc queryDocument
+	var doc epcis.QueryDocument
 	require.NoError(t, json.Unmarshal(a.body, &doc))
 	shipping := doc.Body.QueryResults.ResultsBody.EventList[0]
 	var ev struct {
@@ -283,7 +283,7 @@ func TestEPCISEventByID(t *testing.T) {
 	one := epcisGet(t, s, serviceToken, "/epcis/events/"+url.PathEscape(ev.EventID))
 	require.Equal(t, 200, one.status, string(one.body))
 	epcisschema.Load(t).Require(t, one.body, "the event's query document")
-	var got queryDocument
+	var got epcis.QueryDocument
 	require.NoError(t, json.Unmarshal(one.body, &got))
 	require.Len(t, got.Body.QueryResults.ResultsBody.EventList, 1)
 	assert.JSONEq(t, string(shipping), string(got.Body.QueryResults.ResultsBody.EventList[0]))

@@ -158,3 +158,34 @@ func ContextNamespaces(ctx any) Namespaces {
 	add(ctx)
 	return ns
 }
+
+// QueryDocument is an EPCISQueryDocument: the answer of a repository's
+// SimpleEventQuery, its events as raw JSON, written exactly as they were
+// stored so that each eventID recomputes.
+type QueryDocument struct {
+	Context       any    `json:"@context"`
+	Type          string `json:"type"`
+	SchemaVersion string `json:"schemaVersion"`
+	CreationDate  Time   `json:"creationDate"`
+	Body          struct {
+		QueryResults struct {
+			QueryName   string `json:"queryName"`
+			ResultsBody struct {
+				EventList []json.RawMessage `json:"eventList"`
+			} `json:"resultsBody"`
+		} `json:"queryResults"`
+	} `json:"epcisBody"`
+}
+
+// NewQueryDocument returns the answer of a SimpleEventQuery with the
+// agent's context; events may be empty, never nil in the answer.
+func NewQueryDocument(created time.Time, events []json.RawMessage) *QueryDocument {
+	d := &QueryDocument{Context: DefaultContext(), Type: "EPCISQueryDocument", SchemaVersion: SchemaVersion,
+		CreationDate: Time{created.Truncate(time.Millisecond)}}
+	d.Body.QueryResults.QueryName = "SimpleEventQuery"
+	if events == nil {
+		events = []json.RawMessage{}
+	}
+	d.Body.QueryResults.ResultsBody.EventList = events
+	return d
+}

@@ -85,22 +85,6 @@ func anyOf(want, have []string) bool {
 	return slices.ContainsFunc(have, func(h string) bool { return slices.Contains(want, h) })
 }
 
-// queryDocument is the EPCISQueryDocument that GET /events answers.
-type queryDocument struct {
-	Context       any       `json:"@context"`
-	Type          string    `json:"type"`
-	SchemaVersion string    `json:"schemaVersion"`
-	CreationDate  time.Time `json:"creationDate"`
-	Body          struct {
-		QueryResults struct {
-			QueryName   string `json:"queryName"`
-			ResultsBody struct {
-				EventList []json.RawMessage `json:"eventList"`
-			} `json:"resultsBody"`
-		} `json:"queryResults"`
-	} `json:"epcisBody"`
-}
-
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	type use struct {
@@ -147,11 +131,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var doc queryDocument
-	doc.Context, doc.Type, doc.SchemaVersion = epcis.DefaultContext(), "EPCISQueryDocument", epcis.SchemaVersion
-	doc.CreationDate = time.Now().UTC().Truncate(time.Millisecond)
-	doc.Body.QueryResults.QueryName = "SimpleEventQuery"
-	doc.Body.QueryResults.ResultsBody.EventList = append([]json.RawMessage{}, hits[from:to]...)
+	doc := epcis.NewQueryDocument(time.Now().UTC(), append([]json.RawMessage{}, hits[from:to]...))
 	s.linkNext(w, r, q, to, len(hits))
 	writeJSON(w, http.StatusOK, doc)
 }
