@@ -181,6 +181,20 @@ var timestampRE = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}
 // third decimal is rounded up when the fourth is 5 to 9. A value that is
 // no timestamp stays as it is; one without a zone is taken as UTC.
 func canonicalTime(s string) string {
+	// The short way for times as this package writes them: to the
+	// millisecond, with a zone, which the long way would leave unrounded.
+	for _, layout := range [...]string{"2006-01-02T15:04:05.000Z07:00", "2006-01-02T15:04:05.000Z"} {
+		if len(s) == len(layout) || len(s) == len("2006-01-02T15:04:05.000-07:00") {
+			if t, err := time.Parse(layout, s); err == nil && t.Format(layout) == s {
+				return t.UTC().Format("2006-01-02T15:04:05.000Z")
+			}
+		}
+	}
+	return canonicalTimeLong(s)
+}
+
+// canonicalTimeLong is canonicalTime for any timestamp the reference reads.
+func canonicalTimeLong(s string) string {
 	m := timestampRE.FindStringSubmatch(s)
 	if m == nil {
 		return s
@@ -518,11 +532,64 @@ var dlShortNames = [][2]string{
 	{"/lot/", "/10/"}, {"/ser/", "/21/"},
 }
 
+// canonicalAlready recognises, without the regular expressions, the
+// Digital Links the agent writes itself when they are already in the
+// constrained canonical form, which the steps of digitalLinkToCanonical
+// would leave as they are: a GTIN-14 with or without a serial, an SSCC, a
+// GLN with or without its extension, on id.gs1.org, serial and extension
+// of GS1 Digital Link text without '?'. Every other URI takes the long way.
+func canonicalAlready(uri string) bool {
+	rest, ok := strings.CutPrefix(uri, dlBase)
+	if !ok {
+		return false
+	}
+	key, rest, _ := strings.Cut(rest, "/")
+	switch key {
+	case "00":
+		return len(rest) == 18 && allDigits(rest)
+	case "01":
+		return keyThen(rest, 14, "/21/")
+	case "414":
+		return keyThen(rest, 13, "/254/")
+	}
+	return false
+}
+
+// keyThen reports whether s is n digits, alone or followed by qualifier
+// and up to 20 characters of Digital Link text other than '?'.
+func keyThen(s string, n int, qualifier string) bool {
+	if len(s) < n || !allDigits(s[:n]) {
+		return false
+	}
+	if len(s) == n {
+		return true
+	}
+	v, ok := strings.CutPrefix(s[n:], qualifier)
+	if !ok || len(v) > 20 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || strings.IndexByte(`"'-.;<=>_`, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // dlPrimaryKeys in the order the canonical domain is looked for.
 var dlPrimaryKeys = []string{"/00/", "/01/", "/253/", "/255/", "/401/", "/402/", "/414/", "/417/", "/8003/", "/8004/",
 	"/8006/", "/8010/", "/8017/", "/8018/"}
 
 func digitalLinkToCanonical(uri string) (string, bool) {
+	if canonicalAlready(uri) {
+		return uri, true
+	}
+	return digitalLinkCanonical(uri)
+}
+
+// digitalLinkCanonical is digitalLinkToCanonical's long way: the steps of
+// the reference implementation.
+func digitalLinkCanonical(uri string) (string, bool) {
 	if !dlKeyRE.MatchString(uri) {
 		return "", false
 	}

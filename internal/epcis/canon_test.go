@@ -180,3 +180,48 @@ func FuzzCanonical(f *testing.F) {
 		}
 	})
 }
+
+// The short way for the agent's own Digital Links gives what the long way
+// gives, and says no to what it must not take.
+func TestCanonicalAlreadyAgreesWithTheLongWay(t *testing.T) {
+	for _, uri := range []string{
+		"https://id.gs1.org/01/09506000134352",
+		"https://id.gs1.org/01/09506000134352/21/ABC123",
+		"https://id.gs1.org/01/09506000134352/21/",
+		"https://id.gs1.org/01/09506000134352/21/A%2FB",
+		"https://id.gs1.org/01/09506000134352/21/A?B",
+		"https://id.gs1.org/01/09506000134352/21/123456789012345678901",
+		"https://id.gs1.org/01/09506000134352/21/12345678901234567890",
+		"https://id.gs1.org/01/09506000134352/10/LOT/21/S",
+		"https://id.gs1.org/01/9506000134352/21/S",
+		"https://id.gs1.org/01/09506000134352/22/X",
+		"https://id.gs1.org/00/095060000000000015",
+		"https://id.gs1.org/00/09506000000000001",
+		"https://id.gs1.org/414/9506000000008",
+		"https://id.gs1.org/414/9506000000008/254/LINE-1",
+		"https://id.gs1.org/414/9506000000008/254/",
+		"https://id.gs1.org/414/9506000000008/254/L I",
+		"https://id.gs1.org/gtin/09506000134352/ser/S",
+		"https://example.com/01/09506000134352/21/S",
+		"https://id.gs1.org/01/09506000134352/21/'\"-.;<=>_",
+	} {
+		fast := canonicalAlready(uri)
+		got, ok := digitalLinkToCanonical(uri)
+		if fast {
+			require.True(t, ok, uri)
+			require.Equal(t, uri, got, uri)
+		}
+		// The long way, with the short way out of the picture.
+		slow, slowOK := digitalLinkCanonical(uri)
+		require.Equal(t, slowOK, ok, uri)
+		require.Equal(t, slow, got, uri)
+	}
+}
+
+// The short way for the package's own times gives what the long way gives.
+func TestCanonicalTimeShortWay(t *testing.T) {
+	for _, s := range []string{"2026-12-01T10:00:00.001+01:00", "2026-12-01T10:00:00.999Z", "2026-12-31T23:59:59.500-05:30",
+		"2024-02-29T00:00:00.000+00:00", "2026-12-01T10:00:00.001+0100", "2023-02-29T00:00:00.000Z", "2026-12-01T24:00:00.000Z"} {
+		require.Equal(t, canonicalTimeLong(s), canonicalTime(s), s)
+	}
+}

@@ -26,7 +26,7 @@ const (
 	sscc2 = "095060000000000022"
 )
 
-func open(t *testing.T) *store.DB {
+func open(t testing.TB) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), store.Config{Path: filepath.Join(t.TempDir(), "data", "j.db")}, zerolog.Nop())
 	require.NoError(t, err)
