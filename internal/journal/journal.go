@@ -199,9 +199,10 @@ func (j *Journal) aggregate(tx *sql.Tx, what string, build func(time.Time, strin
 	return j.record(tx, ev, "", append([]string{parent}, children...))
 }
 
-// Ship journals containers leaving the site for a shipping order (a
-// business transaction of the site, when the site is configured).
-func (j *Journal) Ship(tx *sql.Tx, order string, ssccs []string) error {
+// Ship journals containers leaving the site with a carrier's shipment:
+// its ID is the event's bill of lading (a business transaction of the
+// site, when the site is configured).
+func (j *Journal) Ship(tx *sql.Tx, shipment string, ssccs []string) error {
 	if j == nil || len(ssccs) == 0 {
 		return nil
 	}
@@ -214,12 +215,12 @@ func (j *Journal) Ship(tx *sql.Tx, order string, ssccs []string) error {
 		epcs[i] = e
 	}
 	var sh epcis.Shipment
-	if j.cfg.Site != "" && order != "" {
-		bt, err := epcis.BizTransactionID(j.cfg.Site, order)
+	if j.cfg.Site != "" && shipment != "" {
+		bt, err := epcis.BizTransactionID(j.cfg.Site, shipment)
 		if err != nil {
 			return j.skip("shipping", err)
 		}
-		sh.BizTransactions = []epcis.BizTransaction{{Type: "desadv", BizTransaction: bt}}
+		sh.BizTransactions = []epcis.BizTransaction{{Type: "bol", BizTransaction: bt}}
 	}
 	ev, err := j.line.Ship(j.cfg.Now(), epcs, sh)
 	if err != nil {

@@ -355,8 +355,8 @@ func (s *Shipments) labelMoved(tx *sql.Tx, r ledger.Row, to ledger.LabelState) e
 // digits, or with its AI 00): EPCIS ships objects, and an order number
 // names none.
 func (s *Shipments) journalShipped(tx *sql.Tx, id int64) error {
-	var ref string
-	if err := tx.QueryRow(`SELECT order_ref FROM ship_orders WHERE id = ?`, id).Scan(&ref); err != nil {
+	var ref, shipment string
+	if err := tx.QueryRow(`SELECT order_ref, shipment_id FROM ship_orders WHERE id = ?`, id).Scan(&ref, &shipment); err != nil {
 		return err
 	}
 	sscc := strings.TrimPrefix(ref, "(00)")
@@ -370,7 +370,7 @@ func (s *Shipments) journalShipped(tx *sql.Tx, id int64) error {
 	if err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM containers WHERE sscc = ? AND state = 'closed')`, sscc).Scan(&known); err != nil || !known {
 		return err
 	}
-	return s.ledger.Journal().Ship(tx, ref, []string{sscc})
+	return s.ledger.Journal().Ship(tx, shipment, []string{sscc})
 }
 
 func (s *Shipments) order(ctx context.Context, id int64) (station, ref string, err error) {

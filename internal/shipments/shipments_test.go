@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgeagent/edgeagent/internal/facts"
+	"github.com/edgeagent/edgeagent/internal/journal"
 	"github.com/edgeagent/edgeagent/internal/label"
 	"github.com/edgeagent/edgeagent/internal/ledger"
 	"github.com/edgeagent/edgeagent/internal/queue"
@@ -359,4 +360,55 @@ func TestRerequest(t *testing.T) {
 
 	// Other kinds of items are not the shipments' business.
 	ln.write(t, func(tx *sql.Tx) error { return ln.s.Rerequest(tx, "commission", []byte("not json")) })
+}
+
+// An order scanned by the SSCC of a closed pallet is shipped in the
+// journal when its label prints, with the carrier's shipment as its bill
+// of lading; an order number names no object and journals nothing.
+func TestShippedPalletIsJournalled(t *testing.T) {
+	db, err := store.Open(context.Background(), store.Config{Path: filepath.Join(t.TempDir(), "data", "s.db")}, zerolog.Nop())
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	l, err := ledger.New(db, ledger.Config{Journal: &journal.Config{Site: "9506000000008"}})
+	require.NoError(t, err)
+	ln := &line{db: db, l: l, s: New(l), news: make(chan News, 16)}
+	ctx := context.Background()
+	const pallet = "095060000000000015"
+	ln.write(t, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO containers (sscc, level, state, station, origin, opened_at, closed_at) VALUES (?, 'pallet', 'closed', 'pal', 'allocated', 1, 2)`, pallet)
+		return err
+	})
+	ln.s.SetPrinter("ship1", "p1")
+	ln.collect(t, "ship1", "(00)"+pallet, "ORD-7")
+	_, err = ln.request(t, "ship1")
+	require.NoError(t, err)
+	for ref, o := range ln.orders(t, "ship1") {
+		require.NoError(t, ln.s.ShipRequested(ctx, o.ID, "SH-"+ref[len(ref)-1:]))
+		require.NoError(t, ln.s.ShipLabelled(ctx, o.ID, []byte("^XA^XZ")))
+		lb, err := ln.l.Next(ctx, "p1")
+		require.NoError(t, err)
+		require.NoError(t, ln.l.Printing(ctx, "p1", lb.Ref))
+		require.NoError(t, ln.l.Printed(ctx, "p1", lb.Ref))
+	}
+	events, err := journal.Query(ctx, db.Reader(), journal.Filter{})
+	require.NoError(t, err)
+	require.Len(t, events, 1, "the pallet, not the order number")
+	var ev struct {
+		Action, BizStep, Disposition string
+		EPCList                      []string `json:"epcList"`
+		BizTransactionList           []struct {
+			Type           string `json:"type"`
+			BizTransaction string `json:"bizTransaction"`
+		} `json:"bizTransactionList"`
+		BizLocation any `json:"bizLocation"`
+	}
+	require.NoError(t, json.Unmarshal(events[0].Event, &ev))
+	assert.Equal(t, "OBSERVE", ev.Action)
+	assert.Equal(t, "shipping", ev.BizStep)
+	assert.Equal(t, "in_transit", ev.Disposition)
+	assert.Equal(t, []string{"https://id.gs1.org/00/" + pallet}, ev.EPCList)
+	require.Len(t, ev.BizTransactionList, 1)
+	assert.Equal(t, "bol", ev.BizTransactionList[0].Type)
+	assert.Equal(t, "urn:epcglobal:cbv:bt:9506000000008:SH-5", ev.BizTransactionList[0].BizTransaction)
+	assert.Nil(t, ev.BizLocation, "in transit: no bizLocation")
 }
