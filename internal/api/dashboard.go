@@ -27,7 +27,7 @@ var webFS embed.FS
 
 // pages are the dashboard's pages: each is the layout plus its content.
 var pages = func() map[string]*template.Template {
-	funcs := template.FuncMap{"ago": ago}
+	funcs := template.FuncMap{"ago": ago, "plural": plural}
 	base := template.Must(template.New("layout").Funcs(funcs).ParseFS(webFS, "web/layout.html"))
 	out := map[string]*template.Template{}
 	for _, name := range []string{"login", "overview", "orders", "printers", "stations", "queue", "templates", "audit", "station", "users", "reconciliation"} {
