@@ -280,6 +280,9 @@ func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error)
 	if _, ok := cfg.Queue.MaxBatch[facts.KindShipLabel]; !ok {
 		cfg.Queue.MaxBatch[facts.KindShipLabel] = shipments.MaxOrders
 	}
+	// The cloud, the shipping service and the EPCIS repository answer
+	// apart: one down is not shown as another.
+	cfg.Queue.Service = serviceOf
 	// A delivered commission moves its serial to commissioned, in the
 	// transaction that records the delivery.
 	cfg.Queue.OnDelivered = func(tx *sql.Tx, items []queue.Pending) error { return a.Line.Ledger.Delivered(tx, items) }
@@ -320,7 +323,7 @@ func (a *Agent) assemble(ctx context.Context, cfg Config) (*cloud.Client, error)
 	}
 	a.API, err = api.New(api.Config{Listen: cfg.Listen, Ready: a.ready, Line: a.Line, Tokens: cfg.Tokens, ChannelKeys: cfg.ChannelKeys,
 		ServiceToken: cfg.ServiceToken, MetricsToken: cfg.MetricsToken, People: a.People,
-		Scan: a.PageScan, DB: a.DB, Dispatcher: a.Dispatcher, CloudConfigured: cfg.Cloud != nil, Printers: a.printerStatus, Scanners: a.scannerStatus, TestPrint: a.testPrint,
+		Scan: a.PageScan, DB: a.DB, Dispatcher: a.Dispatcher, CloudConfigured: cfg.Cloud != nil, Services: services(cfg), Printers: a.printerStatus, Scanners: a.scannerStatus, TestPrint: a.testPrint,
 		Templates: cfg.Templates, Version: cfg.Version}, a.log.With().Str("component", "http").Logger())
 	if err != nil {
 		return nil, err
@@ -402,6 +405,29 @@ func (a *Agent) pullOrders(ctx context.Context, c *cloud.Client, every time.Dura
 
 // offline is the sender of a line without a cloud: items wait.
 type offline struct{}
+
+// serviceOf names the service the outbox sends a kind of item to.
+func serviceOf(kind string) string {
+	switch kind {
+	case facts.KindEPCIS:
+		return "epcis"
+	case facts.KindShipLabel:
+		return "shipping"
+	}
+	return ""
+}
+
+// services names, for the dashboard, the configured services besides the cloud.
+func services(cfg Config) map[string]string {
+	m := map[string]string{}
+	if cfg.EPCIS != nil {
+		m["epcis"] = "EPCIS repository"
+	}
+	if cfg.Shipping != nil {
+		m["shipping"] = "Shipping service"
+	}
+	return m
+}
 
 // epcisOnly captures the journal in an EPCIS repository on a line
 // without a cloud; the cloud's facts wait.

@@ -61,8 +61,12 @@ type Config struct {
 	// RateLimit bounds requests to the local API per client address and
 	// second (default 200, burst twice as many); logins get 5 a minute.
 	RateLimit float64
-	// CloudConfigured says whether the line syncs to a cloud at all.
+	// CloudConfigured says whether the line syncs to a cloud at all;
+	// Services names the other services the outbox delivers to (as the
+	// dispatcher's Config.Service names them) with how the dashboard calls
+	// them, e.g. "epcis": "EPCIS repository".
 	CloudConfigured bool
+	Services        map[string]string
 	// MaxStreams bounds the live streams (dashboard pages and station
 	// screens) open at once (default 128).
 	MaxStreams int

@@ -257,7 +257,15 @@ type Overview struct {
 	Stations []stationView
 	Sync     queue.Stats
 	Cloud    string // connected, unreachable since …, or not configured
+	// Services are the outbox's other services (an EPCIS repository, the
+	// shipping service), each connected or unreachable since ….
+	Services []ServiceState
 	Counts   Counts
+}
+
+// ServiceState is how a service the outbox delivers to answers.
+type ServiceState struct {
+	Name, State, LastFailure string
 }
 
 func (s *Server) overview(ctx context.Context) (any, error) {
@@ -314,6 +322,18 @@ func (s *Server) overview(ctx context.Context) (any, error) {
 		}
 	default:
 		o.Cloud = "connected"
+	}
+	for _, key := range sortedKeys(s.cfg.Services) {
+		name := s.cfg.Services[key]
+		st := ServiceState{Name: name, State: "connected"}
+		if r, ok := o.Sync.Services[key]; ok {
+			st.State, st.LastFailure = "unreachable since "+r.FailingSince.UTC().Format("15:04:05")+" UTC", r.LastFailure
+			if time.Since(r.FailingSince) > 30*time.Second {
+				o.Alerts = append(o.Alerts, Alert{Level: "warn", Text: fmt.Sprintf("%s unreachable since %s (%s): the line keeps working, what goes there waits; see the",
+					name, ago(r.FailingSince), r.LastFailure), Link: "/queue", Where: "Queue page"})
+			}
+		}
+		o.Services = append(o.Services, st)
 	}
 	if s.cfg.CloudConfigured && o.Sync.FailingSince.IsZero() && !o.Sync.OldestPending.IsZero() && time.Since(o.Sync.OldestPending) > 5*time.Minute {
 		o.Alerts = append(o.Alerts, Alert{Level: "warn", Text: fmt.Sprintf("The cloud has not taken %s for %s: the line keeps working, they wait", plural(o.Sync.Pending, "fact", "facts"), ago(o.Sync.OldestPending)), Link: "/queue", Where: "Queue page"})

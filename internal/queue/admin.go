@@ -23,8 +23,18 @@ type Stats struct {
 	LastSuccess    time.Time // of this dispatcher
 	DeliveredTotal uint64    // by this dispatcher since start
 	ParkedTotal    uint64
-	// FailingSince is since when the service has given only temporary
-	// failures (zero while it answers); LastFailure is the last reason.
+	// FailingSince is since when the main service (the cloud) has given
+	// only temporary failures (zero while it answers); LastFailure is the
+	// last reason. Services holds the same for the dispatcher's other
+	// services that are failing (Config.Service), by name.
+	FailingSince time.Time
+	LastFailure  string
+	Services     map[string]Reach
+}
+
+// Reach is whether a service answers: since when it has given only
+// temporary failures (zero while it answers), and the last one's reason.
+type Reach struct {
 	FailingSince time.Time
 	LastFailure  string
 }
@@ -34,7 +44,16 @@ func (d *Dispatcher) Stats(ctx context.Context) (Stats, error) {
 	s, err := ReadStats(ctx, d.db)
 	d.mu.Lock()
 	s.LastSuccess = d.lastSuccess
-	s.FailingSince, s.LastFailure = d.failingSince, d.lastFailure
+	main := d.reach[""]
+	s.FailingSince, s.LastFailure = main.FailingSince, main.LastFailure
+	for name, r := range d.reach {
+		if name != "" {
+			if s.Services == nil {
+				s.Services = map[string]Reach{}
+			}
+			s.Services[name] = r
+		}
+	}
 	d.mu.Unlock()
 	s.DeliveredTotal, s.ParkedTotal = d.delivered.Load(), d.parked.Load()
 	return s, err

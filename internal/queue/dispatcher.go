@@ -85,6 +85,13 @@ type Config struct {
 	// error rolls the whole outcome back: the batch waits its backoff and
 	// is sent again, and the cloud's "already done" delivers it then.
 	OnDelivered func(tx *sql.Tx, items []Pending) error
+
+	// Service names the service that items of a kind go to, where one
+	// dispatcher serves several (the cloud, the shipping service, an EPCIS
+	// repository): each one's reachability is kept apart, so that one down
+	// is not reported as another. "" (and the default for every kind) is
+	// the main service, the cloud.
+	Service func(kind string) string
 }
 
 func (c Config) withDefaults() Config {
@@ -124,17 +131,17 @@ type Dispatcher struct {
 	mu          sync.Mutex
 	pausedUntil time.Time
 	lastSuccess time.Time
-	// The service's reachability: since when temporary failures (the
-	// network, 5xx, 429) are all it answers, and the last one's reason.
-	failingSince time.Time
-	lastFailure  string
-	delivered    atomic.Uint64
-	parked       atomic.Uint64
+	// Each service's reachability (Config.Service): since when temporary
+	// failures (the network, 5xx, 429) are all it answers, and the last
+	// one's reason.
+	reach     map[string]Reach
+	delivered atomic.Uint64
+	parked    atomic.Uint64
 }
 
 // NewDispatcher returns a dispatcher; Run drives it.
 func NewDispatcher(db *store.DB, s Sender, cfg Config, log zerolog.Logger) *Dispatcher {
-	return &Dispatcher{db: db, sender: s, cfg: cfg.withDefaults(), log: log, wake: make(chan struct{}, 1)}
+	return &Dispatcher{db: db, sender: s, cfg: cfg.withDefaults(), log: log, wake: make(chan struct{}, 1), reach: map[string]Reach{}}
 }
 
 // Totals returns how many items this dispatcher has recorded delivered and
@@ -467,19 +474,24 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch) {
 	}
 	d.delivered.Add(uint64(deliveredN))
 	d.parked.Add(uint64(parkedN))
+	service := ""
+	if d.cfg.Service != nil {
+		service = d.cfg.Service(b.kind)
+	}
 	d.mu.Lock()
-	switch {
+	switch r := d.reach[service]; {
 	case deliveredN > 0 || parkedN > 0:
 		// The service answered: it is reachable.
 		if deliveredN > 0 {
 			d.lastSuccess = time.Now()
 		}
-		d.failingSince, d.lastFailure = time.Time{}, ""
+		delete(d.reach, service)
 	case tempFailure != "":
-		if d.failingSince.IsZero() {
-			d.failingSince = time.Now()
+		if r.FailingSince.IsZero() {
+			r.FailingSince = time.Now()
 		}
-		d.lastFailure = tempFailure
+		r.LastFailure = tempFailure
+		d.reach[service] = r
 	}
 	d.mu.Unlock()
 	if parkedN > 0 {

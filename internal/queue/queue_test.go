@@ -266,6 +266,51 @@ func TestDiskFull(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond, "normal service once space returns")
 }
 
+// Two services behind one dispatcher answer apart: a repository down while
+// the cloud answers is reported as the repository, steadily, and the cloud
+// as reachable.
+func TestReachabilityIsPerService(t *testing.T) {
+	db := openDB(t, store.Config{})
+	var down atomic.Bool
+	down.Store(true)
+	s := &fakeSender{answer: func(kind string, items []Pending) []Outcome {
+		out := make([]Outcome, len(items))
+		for i := range out {
+			if kind == "event" && down.Load() {
+				out[i].Failure = &Failure{Class: Temporary, Message: "repository: 503"}
+			} else {
+				out[i].Delivered = true
+			}
+		}
+		return out
+	}}
+	d, stop := run(t, db, s, Config{Service: func(kind string) string {
+		if kind == "event" {
+			return "repo"
+		}
+		return ""
+	}})
+	defer stop()
+	enqueue(t, db, Item{Kind: "event", Stream: "events", Key: "e1"})
+	for i := 0; i < 20; i++ {
+		enqueue(t, db, Item{Kind: "commission", Stream: "s", Key: fmt.Sprintf("c%d", i)})
+	}
+	require.Eventually(t, func() bool {
+		st, err := d.Stats(context.Background())
+		return err == nil && st.Pending == 1 && !st.Services["repo"].FailingSince.IsZero()
+	}, 10*time.Second, 5*time.Millisecond)
+	st, err := d.Stats(context.Background())
+	require.NoError(t, err)
+	assert.True(t, st.FailingSince.IsZero(), "the cloud answers")
+	assert.Equal(t, "repository: 503", st.Services["repo"].LastFailure)
+	down.Store(false)
+	waitState(t, db, 0)
+	require.Eventually(t, func() bool {
+		st, err := d.Stats(context.Background())
+		return err == nil && len(st.Services) == 0
+	}, 10*time.Second, 5*time.Millisecond)
+}
+
 // While the service gives only temporary failures, the dispatcher says
 // since when and why; its first answer clears that.
 func TestReachabilityIsReported(t *testing.T) {
