@@ -1,11 +1,13 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -242,40 +244,45 @@ func (d *Dispatcher) paused() time.Duration {
 func (d *Dispatcher) ready(ctx context.Context, n int, skip map[string]bool) ([]batch, time.Time, error) {
 	r := d.db.Reader()
 	// The streams with pending items, by a loose scan of the index: one
-	// seek per stream, however many items wait.
+	// seek per stream, however many items wait, and one more for the
+	// stream's oldest pending item.
 	rows, err := r.QueryContext(ctx, `WITH RECURSIVE s(stream) AS (
 			SELECT (SELECT MIN(stream) FROM outbox WHERE state = 'pending')
 			UNION ALL
 			SELECT (SELECT MIN(stream) FROM outbox WHERE state = 'pending' AND stream > s.stream) FROM s WHERE s.stream IS NOT NULL
-		) SELECT stream FROM s WHERE stream IS NOT NULL`)
+		) SELECT stream, (SELECT MIN(id) FROM outbox WHERE state = 'pending' AND stream = s.stream) FROM s WHERE stream IS NOT NULL`)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	var streams []string
+	type head struct {
+		stream string
+		id     int64
+	}
+	var streams []head
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var h head
+		if err := rows.Scan(&h.stream, &h.id); err != nil {
 			rows.Close()
 			return nil, time.Time{}, err
 		}
-		if !skip[s] {
-			streams = append(streams, s)
+		if !skip[h.stream] {
+			streams = append(streams, h)
 		}
 	}
 	rows.Close()
-	// Start at a random stream so that none starves.
-	if len(streams) > 1 {
-		k := rand.N(len(streams))
-		streams = append(streams[k:], streams[:k]...)
-	}
+	// The streams whose oldest item waits longest go first, so that none
+	// starves. Streams filled side by side (the packaging orders of a
+	// line) then advance together, and the deliveries recorded in one
+	// transaction change the same pages of the outbox, each written once.
+	slices.SortFunc(streams, func(a, b head) int { return cmp.Compare(a.id, b.id) })
 	var out []batch
 	var next time.Time
 	now := nowMS()
-	for _, s := range streams {
+	for _, h := range streams {
 		if len(out) == n {
 			break
 		}
-		b, due, err := d.streamBatch(ctx, s, now)
+		b, due, err := d.streamBatch(ctx, h.stream, now)
 		if err != nil {
 			return out, next, err
 		}
