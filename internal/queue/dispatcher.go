@@ -1,11 +1,13 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,6 +78,10 @@ type Config struct {
 	Retention     time.Duration  // keep delivered items this long (default 30 days)
 	PurgeBatch    int            // delete at most this many delivered items at a time (default 500)
 	PurgeEvery    time.Duration  // how often to look for items past retention (default 1m)
+	// RecordWait is how long a batch whose answer is in waits for the
+	// other batches being sent, so that their outcomes are recorded in
+	// one transaction (default 10ms); see Dispatcher.record.
+	RecordWait time.Duration
 
 	// OnDelivered, if set, is called with the items the cloud took, inside
 	// the transaction that marks them delivered, so that the state the
@@ -116,6 +122,7 @@ func (c Config) withDefaults() Config {
 		c.PurgeBatch = 500
 	}
 	def(&c.PurgeEvery, time.Minute)
+	def(&c.RecordWait, 10*time.Millisecond)
 	return c
 }
 
@@ -137,6 +144,12 @@ type Dispatcher struct {
 	reach     map[string]Reach
 	delivered atomic.Uint64
 	parked    atomic.Uint64
+
+	// The batches being sent, and the outcomes in waiting to be recorded
+	// with theirs (see record).
+	recMu    sync.Mutex
+	sending  int
+	toRecord []*outcomeRecord
 }
 
 // NewDispatcher returns a dispatcher; Run drives it.
@@ -193,33 +206,45 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			skip[s] = true
 		}
 		busyMu.Unlock()
-		var work []batch
+		var started int
 		var next time.Time
 		if free > 0 {
+			// Each batch is sent as soon as it is read, while the next
+			// stream's is read. The batches of the round count as being
+			// sent from now on, so that the first one answered waits for
+			// the others to be recorded with them (see record).
+			d.recMu.Lock()
+			d.sending += free
+			d.recMu.Unlock()
 			var err error
-			work, next, err = d.ready(ctx, free, skip)
+			started, next, err = d.ready(ctx, free, skip, func(b batch) {
+				busyMu.Lock()
+				busy[b.stream] = true
+				busyMu.Unlock()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					group := d.deliver(ctx, b)
+					busyMu.Lock()
+					delete(busy, b.stream)
+					busyMu.Unlock()
+					// The streams recorded together are free together:
+					// the last of them wakes the loop, which finds them
+					// all, and their next batches go out side by side.
+					if group == nil || group.Add(-1) == 0 {
+						select {
+						case done <- b.stream:
+						default:
+						}
+					}
+				}()
+			})
+			d.leave(free - started)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error().Err(err).Msg("read the outbox")
 			}
 		}
-		for _, b := range work {
-			busyMu.Lock()
-			busy[b.stream] = true
-			busyMu.Unlock()
-			wg.Add(1)
-			go func(b batch) {
-				defer wg.Done()
-				d.deliver(ctx, b)
-				busyMu.Lock()
-				delete(busy, b.stream)
-				busyMu.Unlock()
-				select {
-				case done <- b.stream:
-				default:
-				}
-			}(b)
-		}
-		if len(work) > 0 && free > len(work) {
+		if started > 0 && free > started {
 			continue
 		}
 		wait := d.cfg.Poll
@@ -244,55 +269,62 @@ func (d *Dispatcher) paused() time.Duration {
 	return time.Until(d.pausedUntil)
 }
 
-// ready finds up to n streams with deliverable work and returns a batch for
-// each, and when the earliest postponed item comes due.
-func (d *Dispatcher) ready(ctx context.Context, n int, skip map[string]bool) ([]batch, time.Time, error) {
+// ready finds up to n streams with deliverable work and starts a batch for
+// each; it returns how many it started, and when the earliest postponed
+// item comes due.
+func (d *Dispatcher) ready(ctx context.Context, n int, skip map[string]bool, start func(batch)) (int, time.Time, error) {
 	r := d.db.Reader()
 	// The streams with pending items, by a loose scan of the index: one
-	// seek per stream, however many items wait.
+	// seek per stream, however many items wait, and one more for the
+	// stream's oldest pending item.
 	rows, err := r.QueryContext(ctx, `WITH RECURSIVE s(stream) AS (
 			SELECT (SELECT MIN(stream) FROM outbox WHERE state = 'pending')
 			UNION ALL
 			SELECT (SELECT MIN(stream) FROM outbox WHERE state = 'pending' AND stream > s.stream) FROM s WHERE s.stream IS NOT NULL
-		) SELECT stream FROM s WHERE stream IS NOT NULL`)
+		) SELECT stream, (SELECT MIN(id) FROM outbox WHERE state = 'pending' AND stream = s.stream) FROM s WHERE stream IS NOT NULL`)
 	if err != nil {
-		return nil, time.Time{}, err
+		return 0, time.Time{}, err
 	}
-	var streams []string
+	type head struct {
+		stream string
+		id     int64
+	}
+	var streams []head
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var h head
+		if err := rows.Scan(&h.stream, &h.id); err != nil {
 			rows.Close()
-			return nil, time.Time{}, err
+			return 0, time.Time{}, err
 		}
-		if !skip[s] {
-			streams = append(streams, s)
+		if !skip[h.stream] {
+			streams = append(streams, h)
 		}
 	}
 	rows.Close()
-	// Start at a random stream so that none starves.
-	if len(streams) > 1 {
-		k := rand.N(len(streams))
-		streams = append(streams[k:], streams[:k]...)
-	}
-	var out []batch
+	// The streams whose oldest item waits longest go first, so that none
+	// starves. Streams filled side by side (the packaging orders of a
+	// line) then advance together, and the deliveries recorded in one
+	// transaction change the same pages of the outbox, each written once.
+	slices.SortFunc(streams, func(a, b head) int { return cmp.Compare(a.id, b.id) })
+	started := 0
 	var next time.Time
 	now := nowMS()
-	for _, s := range streams {
-		if len(out) == n {
+	for _, h := range streams {
+		if started == n {
 			break
 		}
-		b, due, err := d.streamBatch(ctx, s, now)
+		b, due, err := d.streamBatch(ctx, h.stream, now)
 		if err != nil {
-			return out, next, err
+			return started, next, err
 		}
 		if b != nil {
-			out = append(out, *b)
+			start(*b)
+			started++
 		} else if !due.IsZero() && (next.IsZero() || due.Before(next)) {
 			next = due
 		}
 	}
-	return out, next, nil
+	return started, next, nil
 }
 
 // streamBatch takes the stream's first pending items: the head, and the
@@ -409,100 +441,216 @@ func (d *Dispatcher) blocked(ctx context.Context, items []Pending) (map[int64]bo
 	return out, nil
 }
 
-// deliver sends one batch and records each outcome.
-func (d *Dispatcher) deliver(ctx context.Context, b batch) {
+// deliver sends one batch and records each outcome. It returns the count
+// of the batches recorded with it still to finish, this one included; nil
+// when it recorded nothing.
+func (d *Dispatcher) deliver(ctx context.Context, b batch) *atomic.Int32 {
 	outcomes := d.sender.Send(ctx, b.kind, b.items)
 	if ctx.Err() != nil {
-		return // stopping: the items stay pending and go again at start
+		d.record(nil) // stopping: the items stay pending and go again at start
+		return nil
 	}
 	if len(outcomes) != len(b.items) {
+		d.record(nil)
 		d.log.Error().Str("kind", b.kind).Int("items", len(b.items)).Int("outcomes", len(outcomes)).Msg("sender gave the wrong number of outcomes")
-		return
-	}
-	now := nowMS()
-	var deliveredN, parkedN int
-	var tempFailure string // a temporary failure's reason, if any
-	var pauseAuth bool
-	err := d.db.Write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
-		deliveredN, parkedN, pauseAuth, tempFailure = 0, 0, false, ""
-		var delivered []any
-		var deliveredItems []Pending
-		retry := map[retryKey][]any{} // items failing alike are updated together
-		for i, o := range outcomes {
-			p := b.items[i]
-			switch {
-			case o.Delivered:
-				delivered = append(delivered, p.ID)
-				deliveredItems = append(deliveredItems, p)
-			case o.Failure == nil:
-				continue
-			case o.Failure.Class == Auth:
-				pauseAuth = true
-			case o.Failure.Class == Again:
-			case o.Failure.Class == Permanent:
-				if _, err := tx.Exec(`UPDATE outbox SET state = 'parked', attempts = attempts + 1, last_error = ? WHERE id = ?`, o.Failure.Message, p.ID); err != nil {
-					return err
-				}
-				parkedN++
-			default:
-				k := retryKey{attempts: p.Attempts, after: o.Failure.RetryAfter, msg: o.Failure.Message}
-				retry[k] = append(retry[k], p.ID)
-				tempFailure = o.Failure.Message
-			}
-		}
-		for k, ids := range retry {
-			at := now + d.backoff(k.attempts, k.after).Milliseconds()
-			if err := inList(tx, `UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id IN `, []any{at, k.msg}, ids); err != nil {
-				return err
-			}
-		}
-		if err := inList(tx, `UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE id IN `, []any{now}, delivered); err != nil {
-			return err
-		}
-		if d.cfg.OnDelivered != nil && len(deliveredItems) > 0 {
-			if err := d.cfg.OnDelivered(tx, deliveredItems); err != nil {
-				return fmt.Errorf("after delivery: %w", err)
-			}
-		}
-		deliveredN = len(delivered)
 		return nil
-	})
-	if err != nil {
-		d.log.Error().Err(err).Str("stream", b.stream).Msg("record delivery outcome: the batch goes again later")
-		d.postpone(ctx, b, err)
-		return
 	}
-	d.delivered.Add(uint64(deliveredN))
-	d.parked.Add(uint64(parkedN))
+	r := &outcomeRecord{b: b, outcomes: outcomes, now: nowMS(), done: make(chan struct{})}
+	d.record(r)
+	if r.err != nil {
+		d.log.Error().Err(r.err).Str("stream", b.stream).Msg("record delivery outcome: the batch goes again later")
+		d.postpone(ctx, b, r.err)
+		return r.group
+	}
+	d.delivered.Add(uint64(r.deliveredN))
+	d.parked.Add(uint64(r.parkedN))
 	service := ""
 	if d.cfg.Service != nil {
 		service = d.cfg.Service(b.kind)
 	}
 	d.mu.Lock()
-	switch r := d.reach[service]; {
-	case deliveredN > 0 || parkedN > 0:
+	switch reach := d.reach[service]; {
+	case r.deliveredN > 0 || r.parkedN > 0:
 		// The service answered: it is reachable.
-		if deliveredN > 0 {
+		if r.deliveredN > 0 {
 			d.lastSuccess = time.Now()
 		}
 		delete(d.reach, service)
-	case tempFailure != "":
-		if r.FailingSince.IsZero() {
-			r.FailingSince = time.Now()
+	case r.tempFailure != "":
+		if reach.FailingSince.IsZero() {
+			reach.FailingSince = time.Now()
 		}
-		r.LastFailure = tempFailure
-		d.reach[service] = r
+		reach.LastFailure = r.tempFailure
+		d.reach[service] = reach
 	}
 	d.mu.Unlock()
-	if parkedN > 0 {
-		d.log.Warn().Str("kind", b.kind).Str("stream", b.stream).Int("parked", parkedN).Msg("the cloud refused items: parked for a person")
+	if r.parkedN > 0 {
+		d.log.Warn().Str("kind", b.kind).Str("stream", b.stream).Int("parked", r.parkedN).Msg("the cloud refused items: parked for a person")
 	}
-	if pauseAuth {
+	if r.pauseAuth {
 		d.mu.Lock()
 		d.pausedUntil = time.Now().Add(d.cfg.AuthPause)
 		d.mu.Unlock()
 		d.log.Warn().Str("for", d.cfg.AuthPause.String()).Msg("the cloud refused the token: sync paused")
 	}
+	return r.group
+}
+
+// outcomeRecord is a sent batch's outcomes on their way to the outbox, and
+// what recording them found.
+type outcomeRecord struct {
+	b        batch
+	outcomes []Outcome
+	now      int64 // unix ms of the answer
+
+	deliveredN, parkedN int
+	pauseAuth           bool
+	tempFailure         string        // a temporary failure's reason, if any
+	err                 error         // the record was not committed
+	group               *atomic.Int32 // the batches recorded with it, left to finish
+	done                chan struct{}
+}
+
+// record commits r's outcomes (nil: a batch that was sent leaves without
+// one) and returns once they are committed or have failed. The outcomes
+// of batches answered at about the same time are recorded in one
+// transaction, each in a savepoint of its own: the streams advance side by
+// side, so their deliveries change the same pages of the outbox and its
+// indexes, which one commit then writes once, and one sync makes them all
+// durable. A batch whose answer is in waits at most RecordWait for the
+// batches still being sent; the last of them to be answered, or the first
+// whose wait ends, records all that wait.
+func (d *Dispatcher) record(r *outcomeRecord) {
+	if r == nil {
+		d.leave(1)
+		return
+	}
+	d.recMu.Lock()
+	d.sending--
+	d.toRecord = append(d.toRecord, r)
+	if d.sending > 0 {
+		d.recMu.Unlock()
+		t := time.NewTimer(d.cfg.RecordWait)
+		select {
+		case <-r.done:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		d.recMu.Lock()
+	}
+	group := d.toRecord
+	d.toRecord = nil
+	d.recMu.Unlock()
+	if len(group) > 0 {
+		d.recordAll(group)
+	}
+	<-r.done // recorded by the group that took it
+}
+
+// leave counts k batches counted as being sent as no longer so, and when
+// none is left records the outcomes that wait for them.
+func (d *Dispatcher) leave(k int) {
+	if k <= 0 {
+		return
+	}
+	d.recMu.Lock()
+	d.sending -= k
+	var group []*outcomeRecord
+	if d.sending == 0 {
+		group, d.toRecord = d.toRecord, nil
+	}
+	d.recMu.Unlock()
+	if len(group) > 0 {
+		d.recordAll(group)
+	}
+}
+
+// recordAll commits the outcomes of the batches in one transaction.
+func (d *Dispatcher) recordAll(group []*outcomeRecord) {
+	left := &atomic.Int32{}
+	left.Store(int32(len(group)))
+	for _, r := range group {
+		r.group = left
+	}
+	defer func() {
+		for _, r := range group {
+			close(r.done)
+		}
+	}()
+	err := d.db.Write(context.Background(), func(tx *sql.Tx) error {
+		if len(group) == 1 {
+			group[0].err = d.recordTx(tx, group[0])
+			return group[0].err
+		}
+		for _, r := range group {
+			if _, err := tx.Exec("SAVEPOINT outcome"); err != nil {
+				return err
+			}
+			if r.err = d.recordTx(tx, r); r.err != nil {
+				if _, err := tx.Exec("ROLLBACK TO outcome"); err != nil {
+					return errors.Join(r.err, err)
+				}
+			}
+			if _, err := tx.Exec("RELEASE outcome"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, r := range group {
+			if r.err == nil {
+				r.err = err
+			}
+		}
+	}
+}
+
+// recordTx writes one batch's outcomes in tx.
+func (d *Dispatcher) recordTx(tx *sql.Tx, r *outcomeRecord) error {
+	r.deliveredN, r.parkedN, r.pauseAuth, r.tempFailure = 0, 0, false, ""
+	var delivered []any
+	var deliveredItems []Pending
+	retry := map[retryKey][]any{} // items failing alike are updated together
+	for i, o := range r.outcomes {
+		p := r.b.items[i]
+		switch {
+		case o.Delivered:
+			delivered = append(delivered, p.ID)
+			deliveredItems = append(deliveredItems, p)
+		case o.Failure == nil:
+			continue
+		case o.Failure.Class == Auth:
+			r.pauseAuth = true
+		case o.Failure.Class == Again:
+		case o.Failure.Class == Permanent:
+			if _, err := tx.Exec(`UPDATE outbox SET state = 'parked', attempts = attempts + 1, last_error = ? WHERE id = ?`, o.Failure.Message, p.ID); err != nil {
+				return err
+			}
+			r.parkedN++
+		default:
+			k := retryKey{attempts: p.Attempts, after: o.Failure.RetryAfter, msg: o.Failure.Message}
+			retry[k] = append(retry[k], p.ID)
+			r.tempFailure = o.Failure.Message
+		}
+	}
+	for k, ids := range retry {
+		at := r.now + d.backoff(k.attempts, k.after).Milliseconds()
+		if err := inList(tx, `UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id IN `, []any{at, k.msg}, ids); err != nil {
+			return err
+		}
+	}
+	if err := inList(tx, `UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE id IN `, []any{r.now}, delivered); err != nil {
+		return err
+	}
+	if d.cfg.OnDelivered != nil && len(deliveredItems) > 0 {
+		if err := d.cfg.OnDelivered(tx, deliveredItems); err != nil {
+			return fmt.Errorf("after delivery: %w", err)
+		}
+	}
+	r.deliveredN = len(delivered)
+	return nil
 }
 
 // postpone puts a batch whose outcome could not be recorded back to wait

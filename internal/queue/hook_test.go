@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,19 +42,24 @@ func dbKeys(t *testing.T, db *store.DB, q string) []string {
 	return out
 }
 
+// openCommissioned opens a database with the domain's table of the hook
+// tests: a serial moves to commissioned when its commission is delivered.
+// The primary key makes a second write of the same serial fail.
+func openCommissioned(t *testing.T) *store.DB {
+	t.Helper()
+	db := openDB(t, store.Config{})
+	require.NoError(t, db.Write(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE commissioned (key TEXT PRIMARY KEY)`)
+		return err
+	}))
+	return db
+}
+
 // OnDelivered writes in the transaction that records the delivery: what it
 // writes exists exactly when the items are delivered, and each delivered
 // item is passed in one committed transaction only.
 func TestOnDeliveredInTheSameTransaction(t *testing.T) {
-	db := openDB(t, store.Config{})
-	ctx := context.Background()
-	// The domain's table: a serial moves to commissioned when its
-	// commission is delivered. The primary key makes a second write of
-	// the same serial fail.
-	require.NoError(t, db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`CREATE TABLE commissioned (key TEXT PRIMARY KEY)`)
-		return err
-	}))
+	db := openCommissioned(t)
 	enqueue(t, db,
 		Item{Kind: "commission", Stream: "s", Key: "A", BatchKey: "b"},
 		Item{Kind: "commission", Stream: "s", Key: "B", BatchKey: "b"},
@@ -123,4 +129,60 @@ func TestOnDeliveredInTheSameTransaction(t *testing.T) {
 	assert.Equal(t, []string{"A", "B", "C", "flaky"}, dbKeys(t, db, `SELECT key FROM commissioned ORDER BY key`), "each once")
 	assert.Equal(t, []string{"A", "B", "C", "flaky"}, dbKeys(t, db, `SELECT key FROM outbox WHERE state = 'delivered' ORDER BY key`))
 	assert.Equal(t, []string{"refused"}, dbKeys(t, db, `SELECT key FROM outbox WHERE state = 'parked'`))
+}
+
+// Batches of several streams answered together are recorded in one
+// transaction, each in a savepoint of its own: a hook that fails for one
+// batch rolls back that batch alone, which goes again later, and the
+// others are delivered by that transaction.
+func TestOutcomesRecordedTogether(t *testing.T) {
+	db := openCommissioned(t)
+	enqueue(t, db,
+		Item{Kind: "commission", Stream: "s1", Key: "A"},
+		Item{Kind: "commission", Stream: "s2", Key: "B"},
+		Item{Kind: "commission", Stream: "s3", Key: "bad"},
+		Item{Kind: "commission", Stream: "s4", Key: "C"},
+	)
+	// The four requests are answered once all four have come.
+	var arrived sync.WaitGroup
+	arrived.Add(4)
+	s := &fakeSender{answer: func(_ string, items []Pending) []Outcome {
+		if items[0].Attempts == 0 {
+			arrived.Done()
+			arrived.Wait()
+		}
+		return []Outcome{{Delivered: true}}
+	}}
+	var mu sync.Mutex
+	txOf := map[string]*sql.Tx{}
+	badFailed := false
+	hook := func(tx *sql.Tx, items []Pending) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range items {
+			if _, err := tx.Exec(`INSERT INTO commissioned (key) VALUES (?)`, p.Key); err != nil {
+				return err
+			}
+			if p.Key == "bad" && !badFailed {
+				badFailed = true
+				return errors.New("the line's state could not be written")
+			}
+			txOf[p.Key] = tx
+		}
+		return nil
+	}
+	d, stop := run(t, db, s, Config{Workers: 4, OnDelivered: hook, RecordWait: time.Minute})
+	defer stop()
+	waitState(t, db, 0)
+	delivered, parked := d.Totals()
+	assert.Equal(t, uint64(4), delivered)
+	assert.Zero(t, parked)
+	mu.Lock()
+	assert.True(t, badFailed)
+	assert.Same(t, txOf["A"], txOf["B"], "recorded in one transaction")
+	assert.Same(t, txOf["A"], txOf["C"], "recorded in one transaction")
+	assert.NotSame(t, txOf["A"], txOf["bad"], "the failed batch went again")
+	mu.Unlock()
+	assert.ElementsMatch(t, []string{"A", "B", "C", "bad"}, dbKeys(t, db, `SELECT key FROM commissioned`))
+	assert.ElementsMatch(t, []string{"A", "B", "C", "bad"}, dbKeys(t, db, `SELECT key FROM outbox WHERE state = 'delivered'`))
 }
