@@ -402,7 +402,7 @@ func DecodeEvent(b []byte) (Event, error) {
 // agent's own documents). The event's current eventID, recordTime and
 // errorDeclaration take no part in it.
 func EventID(ev Event, ns Namespaces) (string, error) {
-	raw, err := json.Marshal(ev)
+	raw, err := ev.MarshalJSON() // compact already: json.Marshal would only check it again
 	if err != nil {
 		return "", err
 	}

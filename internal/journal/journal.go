@@ -120,7 +120,8 @@ func unprefix(err error) error {
 type Pack struct{ GTIN, Serial string }
 
 // Commission journals the commissioning of a printed pack, with its batch
-// and expiry (GS1 YYMMDD) as ILMD.
+// and expiry (GS1 YYMMDD) as ILMD. The ledger calls it once a serial: a
+// label reaches printed once, and a serial has one label.
 func (j *Journal) Commission(tx *sql.Tx, order, gtin, serial, batch, expiry string) error {
 	if j == nil {
 		return nil
@@ -128,12 +129,6 @@ func (j *Journal) Commission(tx *sql.Tx, order, gtin, serial, batch, expiry stri
 	epc, err := j.cfg.IDs.SGTIN(gtin, serial)
 	if err != nil {
 		return j.skip("commissioning", err)
-	}
-	// A pack is commissioned once: a label resolved as printed after its
-	// reprint came out does not commission its serial again.
-	var again bool
-	if err := tx.QueryRow(commissioned, epc).Scan(&again); err != nil || again {
-		return err
 	}
 	at := j.cfg.Now()
 	var ilmd *epcis.ILMD
@@ -255,15 +250,14 @@ func (j *Journal) aggregation(sscc string, packs []Pack, containers []string) (s
 const (
 	insertEvent = `INSERT INTO epcis_events (event_id, event_type, action, biz_step, event_time, order_id, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`
-	insertEPC    = `INSERT OR IGNORE INTO epcis_epcs (epc, seq) VALUES (?, ?)`
-	commissioned = `SELECT EXISTS (SELECT 1 FROM epcis_epcs x JOIN epcis_events e ON e.seq = x.seq WHERE x.epc = ? AND e.biz_step = 'commissioning')`
+	insertEPC = `INSERT OR IGNORE INTO epcis_epcs (epc, seq) VALUES (?, ?)`
 )
 
 // record writes the event and the EPCs it names, and queues it for the
 // repository. The same event twice (the same eventID: same time to the
 // millisecond, same objects, same step) is one event.
 func (j *Journal) record(tx *sql.Tx, ev epcis.Event, order string, epcs []string) error {
-	body, err := json.Marshal(ev)
+	body, err := ev.MarshalJSON() // compact already: json.Marshal would only check it again
 	if err != nil {
 		return err
 	}

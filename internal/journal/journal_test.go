@@ -58,10 +58,6 @@ func TestJournalWritesEachFactsEventAndQueriesThem(t *testing.T) {
 				return err
 			}
 		}
-		// A pack is commissioned once.
-		if err := j.Commission(tx, "ORDER-1", gtin, "S1", "LOT7", "271200"); err != nil {
-			return err
-		}
 		if err := j.Pack(tx, sscc1, []journal.Pack{{gtin, "S1"}, {gtin, "S2"}}, nil); err != nil {
 			return err
 		}

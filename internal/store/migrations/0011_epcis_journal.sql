@@ -15,7 +15,8 @@ CREATE TABLE epcis_events (
     body       BLOB    NOT NULL
 ) STRICT;
 CREATE INDEX epcis_events_time ON epcis_events(event_time);
-CREATE INDEX epcis_events_order ON epcis_events(order_id) WHERE order_id <> '';
+-- No index on order_id: every printed label writes an event, and an
+-- order's export (which reads them once) can afford a scan.
 
 -- Every EPC an event names (epcList, parentID, childEPCs), for queries by
 -- EPC and for an order's export (the events of every EPC it commissioned).
