@@ -535,7 +535,7 @@ shutdown_timeout: 5s
 	}
 	// Printed labels are the printer's acknowledgement of a commission.
 	for s, st := range ledger {
-		if st == "printed" || st == "decommissioned" && applied["c/"+s] > 0 {
+		if st == "printed" || st == "commissioned" || st == "decommissioned" && applied["c/"+s] > 0 {
 			status, _ := sim.SerialStatus(gtin, s)
 			check("c/"+s, status != "")
 		}
