@@ -48,7 +48,7 @@ var allowed = map[string][]string{
 	"internal/scanner":            {"gs1", "clock"},
 	"internal/cloud":              {"v2", "clock"},
 	"internal/cloud/cloudsim":     {"cloud", "v2"},
-	"internal/config":             {"spell"},
+	"internal/config":             {"gs1", "spell"},
 	"internal/logging":            {},
 	"internal/testutil":           {},
 	"internal/chaos":              {},

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/edgeagent/edgeagent/internal/gs1"
 )
 
 // Secret is a string that never prints: fmt, logs, YAML and JSON show "***".
@@ -641,7 +643,7 @@ func (c Config) validateEPCIS(bad func(string, string, ...any)) {
 		if e.Site == "" {
 			bad("epcis.read_point", "needs epcis.site: it names a part of the site's GLN")
 		}
-		if len(e.ReadPoint) > 20 || strings.Trim(e.ReadPoint, gs1Chars) != "" {
+		if gs1.ValidateElement("254", e.ReadPoint) != nil {
 			bad("epcis.read_point", "must be 1 to 20 letters, digits or GS1 punctuation (a GLN extension, AI 254); got %q", e.ReadPoint)
 		}
 	}
@@ -673,23 +675,9 @@ func (c Config) validateEPCIS(bad func(string, string, ...any)) {
 	}
 }
 
-// gs1Chars is GS1 character set 82.
-const gs1Chars = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
-
 // isGLN reports whether s is 13 digits with a correct GS1 check digit.
 func isGLN(s string) bool {
-	if len(s) != 13 || strings.Trim(s, "0123456789") != "" {
-		return false
-	}
-	sum := 0
-	for i := 0; i < 12; i++ {
-		d := int(s[11-i] - '0')
-		if i%2 == 0 {
-			d *= 3
-		}
-		sum += d
-	}
-	return int(s[12]-'0') == (10-sum%10)%10
+	return len(s) == 13 && strings.Trim(s, "0123456789") == "" && gs1.ValidCheckDigit(s)
 }
 
 // serviceURL checks the base URL of a cloud service, which is sent the
